@@ -1,0 +1,263 @@
+"""Normalized AMI events: the only input the call tracker understands.
+
+Each event is a frozen value carrying ``at``, the moment it happened: Asterisk's
+``Timestamp`` header when the PBX sends one (``timestampevents = yes``), else the moment
+its bytes arrived. Events the tracker does not use have no type here; the parser drops
+them after reading their first line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MemberChange(StrEnum):
+    """Which AMI event told us about a queue member."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    PAUSE = "pause"
+    STATUS = "status"
+    PENALTY = "penalty"
+    RINGINUSE = "ringinuse"
+    SNAPSHOT = "snapshot"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerJoin:
+    """QueueCallerJoin: a caller entered a queue."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_num: str
+    caller_name: str
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallerLeave:
+    """QueueCallerLeave: a caller left a queue's waiting list (answered or not)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    position: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAbandon:
+    """QueueCallerAbandon: app_queue gave up on the caller (hang-up, timeout or empty queue)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    position: int | None
+    hold_time: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCalled:
+    """AgentCalled: a member's device started ringing for a caller."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRingNoAnswer:
+    """AgentRingNoAnswer: a member did not answer within the queue's timeout."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentDump:
+    """AgentDump: a member hung up before the caller was bridged."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AgentConnect:
+    """AgentConnect: caller and member were bridged. ``wait_reported`` is Asterisk's HoldTime."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    interface: str
+    member_name: str
+    dest_uniqueid: str
+    wait_reported: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentComplete:
+    """AgentComplete: a connected call ended; ``reason`` is caller, agent or transfer."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    member_name: str
+    reason: str
+    wait_reported: int | None
+    talk_reported: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdate:
+    """Any QueueMember* event, or a QueueMember line of a QueueStatus answer."""
+
+    at: float
+    change: MemberChange
+    queue: str
+    interface: str
+    member_name: str
+    paused: bool | None
+    reason: str
+    in_call: bool | None
+    wrapuptime: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueParams:
+    """A QueueParams line of a QueueStatus answer: one queue's settings."""
+
+    at: float
+    queue: str
+    strategy: str
+    service_level: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """A QueueEntry line of a QueueStatus answer: a caller waiting right now."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_num: str
+    caller_name: str
+    position: int | None
+    wait: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotEnd:
+    """QueueStatusComplete: the end of a QueueStatus answer."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class HoldChange:
+    """Hold or Unhold on any channel; matched to a call by uniqueid or linkedid."""
+
+    at: float
+    uniqueid: str
+    linkedid: str
+    on_hold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """BlindTransfer or AttendedTransfer that moved a caller away from an agent."""
+
+    at: float
+    attended: bool
+    success: bool
+    transferer_uniqueid: str
+    transferer_linkedid: str
+    transferee_uniqueid: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """Hangup, HangupRequest or SoftHangupRequest on a channel."""
+
+    at: float
+    uniqueid: str
+    linkedid: str
+    requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStatusVar:
+    """VarSet of QUEUESTATUS: why app_queue let a live caller go (TIMEOUT, LEAVEEMPTY, ...)."""
+
+    at: float
+    uniqueid: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class PbxBooted:
+    """FullyBooted: sent at login and after every Asterisk start; ``uptime`` in seconds."""
+
+    at: float
+    uptime: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class PbxShutdown:
+    """Shutdown: Asterisk is stopping; every channel is about to disappear."""
+
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    """Made by the connection shell, not Asterisk: events between ``since`` and ``at`` were lost."""
+
+    at: float
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Made by the connection shell: time has reached ``at`` with nothing else to report."""
+
+    at: float
+
+
+Event = (
+    CallerJoin
+    | CallerLeave
+    | CallerAbandon
+    | AgentCalled
+    | AgentRingNoAnswer
+    | AgentDump
+    | AgentConnect
+    | AgentComplete
+    | MemberUpdate
+    | QueueParams
+    | QueueEntry
+    | SnapshotEnd
+    | HoldChange
+    | Transfer
+    | Hangup
+    | QueueStatusVar
+    | PbxBooted
+    | PbxShutdown
+    | StreamGap
+    | Tick
+)

@@ -1,0 +1,132 @@
+"""The facts the call tracker emits: finished call records, agent state intervals, anomalies.
+
+These are the project's public data model. Their field names are the column names of the
+SQLite tables ``calls`` and ``agent_states`` and the keys of the MQTT call payload, so a
+change here is a schema change (see ``docs/schema.md``).
+
+Times are UTC epoch seconds (float, sub-second); durations are seconds. ``None`` means
+"not observed": queuepulse never fills in a timing it did not see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How a caller's stint in a queue ended."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    TIMEOUT = "timeout"
+    EXIT_KEY = "exit_key"
+    EXIT_EMPTY = "exit_empty"
+    UNKNOWN = "unknown"
+
+
+class AcwSource(StrEnum):
+    """Which rule gave a call its after-call work time."""
+
+    PAUSE = "pause"
+    WRAPUPTIME = "wrapuptime"
+    NONE = "none"
+
+
+class EndReason(StrEnum):
+    """Who ended a connected call."""
+
+    CALLER = "caller"
+    AGENT = "agent"
+    TRANSFER = "transfer"
+
+
+class AgentState(StrEnum):
+    """What an agent is doing during an interval."""
+
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    TALKING = "talking"
+    HOLD = "hold"
+    ACW = "acw"
+    PAUSED = "paused"
+    LOGGED_OUT = "logged_out"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One caller's pass through one queue (a "queue stint"), with its timings."""
+
+    uniqueid: str
+    linkedid: str
+    queue: str
+    caller_num: str
+    caller_name: str
+    entered_at: float
+    answered_at: float | None
+    ended_at: float | None
+    outcome: Outcome
+    agent: str | None
+    agent_interface: str | None
+    wait_s: float | None
+    talk_s: float | None
+    hold_s: float | None
+    hold_count: int
+    acw_s: float | None
+    acw_source: AcwSource
+    handle_s: float | None
+    ring_attempts: int
+    ring_noanswer: int
+    transferred: int
+    transfer_to: str | None
+    end_reason: EndReason | None
+    position_entered: int | None
+    position_left: int | None
+
+    @property
+    def call_id(self) -> str:
+        """The stint's stable key: a caller keeps its uniqueid across queues, so add both."""
+        return f"{self.uniqueid}@{self.queue}@{self.entered_at:.6f}"
+
+    def as_row(self) -> dict[str, object]:
+        """The record as a flat mapping of column name to SQL value."""
+        row = asdict(self)
+        row["call_id"] = self.call_id
+        return row
+
+
+@dataclass(frozen=True, slots=True)
+class AgentInterval:
+    """A span of time during which an agent stayed in one state."""
+
+    agent: str
+    interface: str
+    queue: str | None
+    state: AgentState
+    reason: str | None
+    started_at: float
+    ended_at: float | None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Length of the interval, or ``None`` while it is open."""
+        if self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+    def as_row(self) -> dict[str, object]:
+        """The interval as a flat mapping of column name to SQL value."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """An event the tracker could not apply: recorded, never fatal, state left unchanged."""
+
+    at: float
+    kind: str
+    uniqueid: str | None
+    detail: str
+
+
+Fact = CallRecord | AgentInterval | Anomaly

@@ -1,0 +1,356 @@
+"""AMI frame text to normalized events.
+
+A frame is the text of one AMI message without its terminating blank line. Most of an
+unfiltered stream (VarSet, Newexten, DeviceStateChange, ...) is of no use to the tracker,
+so the parser reads the ``Event:`` line first and drops those frames before splitting
+anything else. A frame that lacks a field the tracker needs is skipped and counted; the
+parser never raises on input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from collector.events import (
+    AgentCalled,
+    AgentComplete,
+    AgentConnect,
+    AgentDump,
+    AgentRingNoAnswer,
+    CallerAbandon,
+    CallerJoin,
+    CallerLeave,
+    Event,
+    Hangup,
+    HoldChange,
+    MemberChange,
+    MemberUpdate,
+    PbxBooted,
+    PbxShutdown,
+    QueueEntry,
+    QueueParams,
+    QueueStatusVar,
+    SnapshotEnd,
+    Transfer,
+)
+
+Fields = dict[str, str]
+
+
+@dataclass(slots=True)
+class ParseStats:
+    """Counters of what the parser did with the frames it saw."""
+
+    frames: int = 0
+    events: int = 0
+    ignored: int = 0
+    malformed: int = 0
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    return value.strip().lower() in ("1", "yes", "true")
+
+
+def _caller_join(f: Fields, at: float) -> Event:
+    return CallerJoin(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        linkedid=f.get("Linkedid", f["Uniqueid"]),
+        channel=f.get("Channel", ""),
+        caller_num=f.get("CallerIDNum", ""),
+        caller_name=f.get("CallerIDName", ""),
+        position=_int(f.get("Position")),
+    )
+
+
+def _caller_leave(f: Fields, at: float) -> Event:
+    return CallerLeave(
+        at=at, queue=f["Queue"], uniqueid=f["Uniqueid"], position=_int(f.get("Position"))
+    )
+
+
+def _caller_abandon(f: Fields, at: float) -> Event:
+    return CallerAbandon(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        position=_int(f.get("Position")),
+        hold_time=_int(f.get("HoldTime")),
+    )
+
+
+def _member_name(f: Fields) -> str:
+    return f.get("MemberName") or f.get("Name") or f["Interface"]
+
+
+def _agent_called(f: Fields, at: float) -> Event:
+    return AgentCalled(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        interface=f["Interface"],
+        member_name=_member_name(f),
+    )
+
+
+def _agent_ring_no_answer(f: Fields, at: float) -> Event:
+    return AgentRingNoAnswer(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        interface=f["Interface"],
+        member_name=_member_name(f),
+    )
+
+
+def _agent_dump(f: Fields, at: float) -> Event:
+    return AgentDump(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        interface=f["Interface"],
+        member_name=_member_name(f),
+    )
+
+
+def _agent_connect(f: Fields, at: float) -> Event:
+    return AgentConnect(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        linkedid=f.get("Linkedid", f["Uniqueid"]),
+        interface=f["Interface"],
+        member_name=_member_name(f),
+        dest_uniqueid=f.get("DestUniqueid", ""),
+        wait_reported=_int(f.get("HoldTime")),
+    )
+
+
+def _agent_complete(f: Fields, at: float) -> Event:
+    return AgentComplete(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        interface=f["Interface"],
+        member_name=_member_name(f),
+        reason=f.get("Reason", ""),
+        wait_reported=_int(f.get("HoldTime")),
+        talk_reported=_int(f.get("TalkTime")),
+    )
+
+
+def _member(change: MemberChange) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        interface = f.get("Interface") or f["Location"]
+        return MemberUpdate(
+            at=at,
+            change=change,
+            queue=f["Queue"],
+            interface=interface,
+            member_name=f.get("MemberName") or f.get("Name") or interface,
+            paused=_flag(f.get("Paused")),
+            reason=f.get("PausedReason", f.get("Reason", "")),
+            in_call=_flag(f.get("InCall")),
+            wrapuptime=_float(f.get("Wrapuptime")),
+        )
+
+    return build
+
+
+def _queue_params(f: Fields, at: float) -> Event:
+    return QueueParams(
+        at=at,
+        queue=f["Queue"],
+        strategy=f.get("Strategy", ""),
+        service_level=_int(f.get("ServiceLevel")),
+    )
+
+
+def _queue_entry(f: Fields, at: float) -> Event:
+    return QueueEntry(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        linkedid=f.get("Linkedid", f["Uniqueid"]),
+        channel=f.get("Channel", ""),
+        caller_num=f.get("CallerIDNum", ""),
+        caller_name=f.get("CallerIDName", ""),
+        position=_int(f.get("Position")),
+        wait=_int(f.get("Wait")),
+    )
+
+
+def _hold(on_hold: bool) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        return HoldChange(
+            at=at,
+            uniqueid=f["Uniqueid"],
+            linkedid=f.get("Linkedid", f["Uniqueid"]),
+            on_hold=on_hold,
+        )
+
+    return build
+
+
+def _blind_transfer(f: Fields, at: float) -> Event:
+    return Transfer(
+        at=at,
+        attended=False,
+        success=f.get("Result", "Success") == "Success",
+        transferer_uniqueid=f.get("TransfererUniqueid", ""),
+        transferer_linkedid=f.get("TransfererLinkedid", ""),
+        transferee_uniqueid=f["TransfereeUniqueid"],
+        target=f.get("Extension", ""),
+    )
+
+
+def _attended_transfer(f: Fields, at: float) -> Event:
+    target = (
+        f.get("TransferTargetCallerIDNum")
+        or f.get("SecondTransfererExten")
+        or f.get("DestApp")
+        or f.get("DestType", "")
+    )
+    return Transfer(
+        at=at,
+        attended=True,
+        success=f.get("Result", "Success") == "Success",
+        transferer_uniqueid=f.get("OrigTransfererUniqueid", ""),
+        transferer_linkedid=f.get("OrigTransfererLinkedid", ""),
+        transferee_uniqueid=f.get("TransfereeUniqueid", ""),
+        target=target,
+    )
+
+
+def _hangup(requested: bool) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        return Hangup(
+            at=at,
+            uniqueid=f["Uniqueid"],
+            linkedid=f.get("Linkedid", f["Uniqueid"]),
+            requested=requested,
+        )
+
+    return build
+
+
+def _var_set(f: Fields, at: float) -> Event:
+    return QueueStatusVar(at=at, uniqueid=f["Uniqueid"], value=f["Value"])
+
+
+def _fully_booted(f: Fields, at: float) -> Event:
+    return PbxBooted(at=at, uptime=_float(f.get("Uptime")))
+
+
+def _shutdown(f: Fields, at: float) -> Event:
+    return PbxShutdown(at=at)
+
+
+def _snapshot_end(f: Fields, at: float) -> Event:
+    return SnapshotEnd(at=at)
+
+
+_BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
+    "QueueCallerJoin": _caller_join,
+    "QueueCallerLeave": _caller_leave,
+    "QueueCallerAbandon": _caller_abandon,
+    "AgentCalled": _agent_called,
+    "AgentRingNoAnswer": _agent_ring_no_answer,
+    "AgentDump": _agent_dump,
+    "AgentConnect": _agent_connect,
+    "AgentComplete": _agent_complete,
+    "QueueMemberAdded": _member(MemberChange.ADDED),
+    "QueueMemberRemoved": _member(MemberChange.REMOVED),
+    "QueueMemberPause": _member(MemberChange.PAUSE),
+    "QueueMemberPaused": _member(MemberChange.PAUSE),
+    "QueueMemberStatus": _member(MemberChange.STATUS),
+    "QueueMemberPenalty": _member(MemberChange.PENALTY),
+    "QueueMemberRinginuse": _member(MemberChange.RINGINUSE),
+    "QueueMember": _member(MemberChange.SNAPSHOT),
+    "QueueParams": _queue_params,
+    "QueueEntry": _queue_entry,
+    "QueueStatusComplete": _snapshot_end,
+    "Hold": _hold(True),
+    "Unhold": _hold(False),
+    "BlindTransfer": _blind_transfer,
+    "AttendedTransfer": _attended_transfer,
+    "Hangup": _hangup(False),
+    "HangupRequest": _hangup(True),
+    "SoftHangupRequest": _hangup(True),
+    "VarSet": _var_set,
+    "FullyBooted": _fully_booted,
+    "Shutdown": _shutdown,
+}
+
+RELEVANT_EVENTS = frozenset(_BUILDERS)
+"""AMI event names the tracker uses; an event filter on the PBX may keep just these."""
+
+
+def event_name(frame: str) -> str | None:
+    """The ``Event:`` value of a frame, or ``None`` for responses and banners."""
+    if not frame.startswith("Event: "):
+        return None
+    end = frame.find("\n", 7)
+    name = frame[7:] if end < 0 else frame[7:end]
+    return name.rstrip("\r")
+
+
+def split_fields(frame: str) -> Fields:
+    """Split a frame into its headers; a repeated header keeps its first value."""
+    fields: Fields = {}
+    for line in frame.split("\r\n" if "\r\n" in frame else "\n"):
+        key, sep, value = line.partition(":")
+        if sep and key not in fields:
+            fields[key] = value[1:] if value.startswith(" ") else value
+    return fields
+
+
+class FrameParser:
+    """Turns AMI frames into events and counts what it skipped.
+
+    It keeps no state between frames except its counters, so the same instance serves
+    a live connection, a replayed trace and the tests.
+    """
+
+    def __init__(self) -> None:
+        self.stats = ParseStats()
+
+    def parse(self, frame: str, received_at: float) -> Event | None:
+        """The normalized event of one frame, or ``None`` when the tracker has no use for it."""
+        self.stats.frames += 1
+        name = event_name(frame)
+        builder = _BUILDERS.get(name) if name is not None else None
+        if builder is None or (name == "VarSet" and "Variable: QUEUESTATUS" not in frame):
+            self.stats.ignored += 1
+            return None
+        fields = split_fields(frame)
+        stamp = _float(fields.get("Timestamp"))
+        try:
+            event = builder(fields, received_at if stamp is None else stamp)
+        except KeyError:
+            self.stats.malformed += 1
+            return None
+        self.stats.events += 1
+        return event

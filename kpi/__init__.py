@@ -1,0 +1,1 @@
+"""queuepulse's KPIs: definitions, windows, the MQTT publisher and reports."""
