@@ -10,6 +10,7 @@ Two formats are read:
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,11 +55,16 @@ def _timestamp_of(text: str) -> float | None:
         return None
 
 
+def frames_from_text(text: str) -> Iterator[Frame]:
+    """The frames of AMI text (blank-line separated), as from a plain capture."""
+    yield from _raw_frames(io.StringIO(text))
+
+
 def _raw_frames(stream: IO[str]) -> Iterator[Frame]:
     clock = 0.0
     lines: list[str] = []
-    for line in stream:
-        line = line.rstrip("\r\n")
+    for raw_line in stream:
+        line = raw_line.rstrip("\r\n")
         if line:
             lines.append(line)
             continue

@@ -1,0 +1,47 @@
+"""The ``queuepulse`` command line.
+
+Each command lives in ``collector.commands.<name>`` and exposes ``register(subparsers)``,
+which adds its parser and sets ``handler`` to a function taking the parsed arguments and
+returning an exit status. Expected trouble (a bad config, an unreadable file, a PBX that
+refuses the login) is a :class:`~collector.errors.UserError`: one readable line, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from collector.commands import replay
+from collector.errors import UserError
+
+COMMANDS = (replay,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="queuepulse",
+        description="Call-center KPIs for Asterisk and FreePBX queues.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except UserError as error:
+        print(f"queuepulse: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

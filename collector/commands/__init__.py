@@ -1,0 +1,1 @@
+"""One module per ``queuepulse`` command; each is a thin wrapper over a library function."""

@@ -1,0 +1,306 @@
+"""The configuration file: one TOML file, checked completely before anything starts.
+
+Every section is a frozen dataclass; the loader walks the TOML tables against the
+dataclass fields, so a misspelt key, a wrong type or a bad value is one
+:class:`ConfigError` that names the key and says how to fix it. Secrets may be given
+inline, through an environment variable (``*_env``) or a file (``*_file``, e.g. a systemd
+credential); they are kept in :class:`Secret`, whose ``repr`` never shows them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collector.errors import UserError
+from collector.tracker import TrackerConfig
+
+
+class ConfigError(UserError):
+    """The configuration cannot be used; the message names the key and the fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A password or AMI secret; shown as ``***`` in logs and reprs."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self.value else "Secret('')"
+
+
+@dataclass(frozen=True, slots=True)
+class PbxConfig:
+    """Which PBX this is and which clock its days follow."""
+
+    id: str = "pbx"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class AmiConfig:
+    """How to reach the Asterisk Manager Interface."""
+
+    host: str = "127.0.0.1"
+    port: int = 5038
+    username: str = "queuepulse"
+    secret: Secret = Secret("")
+    tls: bool = False
+    connect_timeout_s: float = 10.0
+    ping_interval_s: float = 10.0
+    reconnect_max_s: float = 30.0
+    events: str = "agent,call,system"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueConfig:
+    """What AMI does not tell about a queue."""
+
+    wrapuptime_s: float = 0.0
+    service_level_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingConfig:
+    """How calls are followed: the after-call work rules and the settling delay."""
+
+    acw_reasons: tuple[str, ...] = ("ACW", "Wrap-up", "Wrapup")
+    acw_pause_window_s: float = 5.0
+    settle_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class CostConfig:
+    """Rates for cost per call; both zero means cost is not reported."""
+
+    agent_hourly: float = 0.0
+    trunk_per_minute: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class KpiConfig:
+    """Thresholds and windows of the KPI definitions (see docs/kpis.md)."""
+
+    service_level_s: int = 20
+    service_level_variant: str = "answered"
+    short_abandon_s: float = 5.0
+    repeat_window_h: float = 24.0
+    cost: CostConfig = CostConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    """Where facts are stored and for how long."""
+
+    path: str = "queuepulse.sqlite"
+    retention_days: int = 0
+    events_retention_days: int = 30
+    commit_interval_s: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    """The MQTT broker that receives KPIs, agent states and finished calls."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: Secret = Secret("")
+    tls: bool = False
+    prefix: str = "queuepulse"
+    client_id: str = ""
+    keepalive_s: int = 60
+    heartbeat_s: float = 30.0
+    homeassistant: bool = True
+    homeassistant_prefix: str = "homeassistant"
+
+
+@dataclass(frozen=True, slots=True)
+class LogConfig:
+    """How much to log and in which form (``auto``: JSON unless on a terminal)."""
+
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole configuration."""
+
+    pbx: PbxConfig = PbxConfig()
+    ami: AmiConfig = AmiConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    queues: dict[str, QueueConfig] = field(default_factory=dict)
+    agents: dict[str, str] = field(default_factory=dict)
+    kpi: KpiConfig = KpiConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    mqtt: MqttConfig = MqttConfig()
+    log: LogConfig = LogConfig()
+
+    def tracker_config(self) -> TrackerConfig:
+        """The part of the configuration the call tracker needs."""
+        return TrackerConfig(
+            acw_reasons=frozenset(r.lower() for r in self.tracking.acw_reasons),
+            acw_pause_window_s=self.tracking.acw_pause_window_s,
+            wrapuptime={q: c.wrapuptime_s for q, c in self.queues.items()},
+            settle_s=self.tracking.settle_s,
+            agent_names=dict(self.agents),
+        )
+
+    def service_level_s(self, queue: str) -> int:
+        """The service-level threshold of a queue (its own, else the global one)."""
+        own = self.queues.get(queue)
+        if own is not None and own.service_level_s is not None:
+            return own.service_level_s
+        return self.kpi.service_level_s
+
+
+_CHOICES = {
+    "kpi.service_level_variant": ("answered", "offered", "sl2"),
+    "log.level": ("debug", "info", "warning", "error"),
+    "log.format": ("auto", "json", "console"),
+}
+
+
+_TYPE_NAMES = {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _fail(key: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(f"config key '{key}': {problem}. {fix}")
+
+
+def _secret(section: dict[str, Any], name: str, where: str) -> Secret:
+    inline, env, file = (section.pop(name, None), section.pop(f"{name}_env", None),
+                         section.pop(f"{name}_file", None))
+    given = [k for k, v in ((name, inline), (f"{name}_env", env), (f"{name}_file", file)) if v]
+    if len(given) > 1:
+        raise _fail(f"{where}.{given[1]}", f"set together with {where}.{given[0]}",
+                    "Give the secret one way only.")
+    if env:
+        value = os.environ.get(str(env))
+        if value is None:
+            raise _fail(f"{where}.{name}_env", f"environment variable {env} is not set",
+                        f"Export {env} before starting queuepulse, or use {name}_file.")
+        return Secret(value)
+    if file:
+        try:
+            return Secret(Path(str(file)).read_text(encoding="utf-8").strip())
+        except OSError as error:
+            raise _fail(f"{where}.{name}_file", f"cannot read {file} ({error.strerror})",
+                        "Check the path and that queuepulse may read it.") from error
+    if inline is not None and not isinstance(inline, str):
+        raise _fail(f"{where}.{name}", "must be a string", 'Quote it: secret = "..."')
+    return Secret(inline or "")
+
+
+def _convert(key: str, value: Any, kind: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if origin in (types.UnionType, typing.Union):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _convert(key, value, options[0])
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        if not isinstance(value, dict):
+            raise _fail(key, "must be a table", f"Write it as [{key}] with keys below it.")
+        return _build(kind, value, key)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _fail(key, "must be a list of strings", f'Write {key} = ["...", "..."].')
+        return tuple(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind in (str, bool) and isinstance(value, kind):
+        return value
+    name = _TYPE_NAMES.get(kind, getattr(kind, "__name__", str(kind)))
+    raise _fail(key, f"must be {name}, not {value!r}",
+                "Fix the value's type in the config file.")
+
+
+def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
+    table = dict(table)
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        key = f"{where}.{f.name}" if where else f.name
+        if kind is Secret:
+            values[f.name] = _secret(table, f.name, where)
+        elif f.name in table:
+            raw = table.pop(f.name)
+            if f.name == "queues":
+                values[f.name] = _queues(raw)
+            elif f.name == "agents":
+                values[f.name] = _agents(raw)
+            else:
+                values[f.name] = _convert(key, raw, kind)
+            if key in _CHOICES and values[f.name] not in _CHOICES[key]:
+                raise _fail(key, f"{values[f.name]!r} is not one of {', '.join(_CHOICES[key])}",
+                            "Use one of those values.")
+    for unknown in table:
+        known = [f.name for f in dataclasses.fields(cls)]
+        close = difflib.get_close_matches(unknown, known, n=1)
+        hint = f"Did you mean '{close[0]}'?" if close else f"Known keys: {', '.join(known)}."
+        raise _fail(f"{where}.{unknown}" if where else unknown, "is not a known setting", hint)
+    return cls(**values)
+
+
+def _queues(raw: Any) -> dict[str, QueueConfig]:
+    if not isinstance(raw, dict):
+        raise _fail("queues", "must be a table of queues", "Write [queues.NAME] sections.")
+    return {name: _convert(f"queues.{name}", body, QueueConfig) for name, body in raw.items()}
+
+
+def _agents(raw: Any) -> dict[str, str]:
+    if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+        raise _fail("agents", "must map interfaces to names",
+                    'Write "PJSIP/201" = "Alice" under [agents].')
+    return dict(raw)
+
+
+def _check(config: Config) -> None:
+    try:
+        zoneinfo.ZoneInfo(config.pbx.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise _fail("pbx.timezone", f"unknown time zone {config.pbx.timezone!r}",
+                    'Use an IANA name such as "Europe/Berlin" or "UTC".') from error
+    for key, port in (("ami.port", config.ami.port), ("mqtt.port", config.mqtt.port)):
+        if not 0 < port < 65536:
+            raise _fail(key, f"{port} is not a TCP port", "Use a number from 1 to 65535.")
+    if config.ami.ping_interval_s <= 0:
+        raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Read and check a configuration from TOML text."""
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML ({error}). Fix the syntax there.") from error
+    config: Config = _build(Config, table, "")
+    _check(config)
+    return config
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and check the configuration file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read config file {path} ({error.strerror}). "
+            "Check the path, or copy config/queuepulse.toml there."
+        ) from error
+    return parse_config(text, str(path))

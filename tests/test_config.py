@@ -1,0 +1,60 @@
+"""The configuration file: every mistake is one message naming the key and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[ami]\nhots = "pbx"\n', "'ami.hots': is not a known setting. Did you mean 'host'?"),
+        ('[kpi]\nservice_level_s = "20"\n', "'kpi.service_level_s': must be a whole number"),
+        ('[pbx]\ntimezone = "Mars/Olympus"\n', "'pbx.timezone': unknown time zone"),
+        ('[ami]\nport = 70000\n', "'ami.port': 70000 is not a TCP port"),
+        ('[kpi]\nservice_level_variant = "best"\n', "is not one of answered, offered, sl2"),
+        ('[ami]\nsecret_env = "QP_TEST_UNSET_VARIABLE"\n', "QP_TEST_UNSET_VARIABLE is not set"),
+        ("[ami\n", "not valid TOML"),
+        ('[queues.sales]\nwrapuptime = 6\n', "Did you mean 'wrapuptime_s'?"),
+    ],
+)
+def test_a_bad_setting_is_named_with_its_fix(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert message in str(caught.value)
+
+
+def test_secret_is_read_from_a_file_and_never_shown(tmp_path: Path) -> None:
+    secret = tmp_path / "ami_secret"
+    secret.write_text("s3cret\n", encoding="utf-8")
+    config = parse_config(f'[ami]\nsecret_file = "{secret}"\n')
+    assert config.ami.secret.value == "s3cret"
+    assert "s3cret" not in repr(config)
+
+
+def test_secret_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QP_TEST_SECRET", "from-env")
+    assert parse_config('[mqtt]\npassword_env = "QP_TEST_SECRET"\n').mqtt.password.value == (
+        "from-env")
+
+
+def test_queue_wrapuptime_reaches_the_tracker() -> None:
+    config = parse_config('[queues.sales]\nwrapuptime_s = 6\nservice_level_s = 30\n')
+    assert config.tracker_config().wrapuptime == {"sales": 6.0}
+    assert config.service_level_s("sales") == 30
+    assert config.service_level_s("support") == 20
+
+
+def test_missing_file_says_where_the_example_is(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"copy config/queuepulse\.toml"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_the_example_config_file_is_valid_and_matches_the_defaults() -> None:
+    assert load_config(EXAMPLE) == load_config(None)

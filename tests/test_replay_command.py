@@ -1,0 +1,93 @@
+"""``queuepulse replay``: a recorded stream into real SQLite tables."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from collector.cli import main
+from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, logged_calls, trace_dir
+
+CALL_COLUMNS = [
+    "uniqueid", "linkedid", "queue", "caller_num", "caller_name", "entered_at", "answered_at",
+    "ended_at", "outcome", "agent", "agent_interface", "wait_s", "talk_s", "hold_s",
+    "hold_count", "acw_s", "acw_source", "handle_s", "ring_attempts", "ring_noanswer",
+    "transferred", "transfer_to", "end_reason", "position_entered", "position_left",
+]
+STATE_COLUMNS = ["agent", "interface", "queue", "state", "reason", "started_at", "ended_at"]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "queuepulse.toml"
+    path.write_text(TRACE_CONFIG_TOML, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", TRACE_NAMES)
+def test_replay_writes_one_row_per_queue_log_call(
+    name: str, tmp_path: Path, config_file: Path
+) -> None:
+    db = tmp_path / "calls.sqlite"
+    trace = str(trace_dir(name) / "ami.jsonl")
+    assert main(["replay", trace, "--db", str(db), "--config", str(config_file)]) == 0
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT uniqueid, queue, outcome, wait_s FROM calls").fetchall()
+    logged = logged_calls(name)
+    assert {(u, q) for u, q, _, _ in rows} == set(logged)
+    for uniqueid, queue, outcome, wait_s in rows:
+        call = logged[(uniqueid, queue)]
+        assert outcome == call.outcome
+        assert call.wait is not None and abs(wait_s - call.wait) <= 1.0
+
+
+def test_tables_have_the_documented_columns(tmp_path: Path, config_file: Path) -> None:
+    db = tmp_path / "calls.sqlite"
+    main(["replay", str(trace_dir("smoke") / "ami.jsonl"), "--db", str(db)])
+    with sqlite3.connect(db) as conn:
+        calls = [r[1] for r in conn.execute("PRAGMA table_info(calls)")]
+        states = [r[1] for r in conn.execute("PRAGMA table_info(agent_states)")]
+        types = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(calls)")}
+    assert set(CALL_COLUMNS) <= set(calls)
+    assert set(STATE_COLUMNS) <= set(states)
+    assert types["entered_at"] == "REAL" and types["wait_s"] == "REAL"
+
+
+def test_replaying_twice_stores_each_call_once(tmp_path: Path) -> None:
+    db = tmp_path / "calls.sqlite"
+    trace = str(trace_dir("smoke") / "ami.jsonl")
+    main(["replay", trace, "--db", str(db)])
+    main(["replay", trace, "--db", str(db)])
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+    assert count == len(logged_calls("smoke"))
+
+
+def test_print_shows_a_table_of_calls(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    trace = str(trace_dir("smoke") / "ami.jsonl")
+    main(["replay", trace, "--db", str(tmp_path / "x.sqlite"), "--print"])
+    out = capsys.readouterr().out
+    assert "14 calls" in out and "abandoned" in out and "Agent Three" in out
+
+
+def test_a_missing_trace_is_one_readable_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status = main(["replay", str(tmp_path / "nope.jsonl"), "--db", str(tmp_path / "x.sqlite")])
+    assert status == 2
+    assert "no trace file" in capsys.readouterr().err
+
+
+def test_a_plain_ami_text_capture_replays_like_json_lines(tmp_path: Path) -> None:
+    capture = tmp_path / "capture.txt"
+    with capture.open("w", encoding="utf-8") as out:
+        for line in (trace_dir("smoke") / "ami.jsonl").open(encoding="utf-8"):
+            out.write(json.loads(line)["raw"] + "\r\n\r\n")
+    db = tmp_path / "x.sqlite"
+    assert main(["replay", str(capture), "--db", str(db)]) == 0
+    with sqlite3.connect(db) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM calls").fetchone()
+    assert count == len(logged_calls("smoke"))
