@@ -108,7 +108,6 @@ class _Call:
     ring_noanswer: int = 0
     transfer_to: str | None = None
     end_reason: EndReason | None = None
-    unverified: bool = False
 
 
 @dataclass(slots=True)
@@ -138,6 +137,7 @@ class Tracker:
         self._calls: dict[str, _Call] = {}
         self._by_channel: dict[str, str] = {}
         self._by_linkedid: dict[str, str] = {}
+        self._ringing: dict[str, set[str]] = {}
         self._roster = Roster(self.config.agent_names)
         self._acw: dict[str, _Acw] = {}
         self._queues: dict[str, LiveQueue] = {}
@@ -183,8 +183,9 @@ class Tracker:
         """The stream has ended at ``at``: close everything, with what was observed."""
         facts = self._expire(at)
         self.now = max(self.now, at)
-        facts.extend(self._close_everything(reason="stream ended"))
+        # intervals first: what agents did after the last event was not seen
         facts.extend(self._roster.close_all())
+        facts.extend(self._close_everything())
         return facts
 
     def live(self) -> LiveView:
@@ -330,6 +331,7 @@ class Tracker:
         if call is not None and self._move(call, CallInput.RING):
             call.ring_attempts += 1
         agent.ringing[e.uniqueid] = e.queue
+        self._ringing.setdefault(e.uniqueid, set()).add(agent.interface)
         return facts + self._roster.refresh(agent, e.at)
 
     def _ring_ended(self, e: AgentRingNoAnswer | AgentDump) -> list[Fact]:
@@ -337,14 +339,23 @@ class Tracker:
         if call is not None and self._move(call, CallInput.RING):
             call.ring_noanswer += 1
         agent = self._roster.get(e.interface, e.member_name)
-        agent.ringing.pop(e.uniqueid, None)
+        self._ring_stopped(agent, e.uniqueid)
         return self._roster.refresh(agent, e.at)
+
+    def _ring_stopped(self, agent: Agent, uniqueid: str) -> None:
+        agent.ringing.pop(uniqueid, None)
+        ringing = self._ringing.get(uniqueid)
+        if ringing is not None:
+            ringing.discard(agent.interface)
+            if not ringing:
+                del self._ringing[uniqueid]
 
     def _stop_ringing(self, call: _Call, at: float) -> list[Fact]:
         facts: list[Fact] = []
-        for agent in self._roster.agents.values():
-            if agent.ringing.pop(call.uniqueid, None) is not None:
-                facts += self._roster.refresh(agent, at)
+        for interface in self._ringing.pop(call.uniqueid, ()):
+            agent = self._roster.agents[interface]
+            agent.ringing.pop(call.uniqueid, None)
+            facts += self._roster.refresh(agent, at)
         return facts
 
     def _connect(self, e: AgentConnect) -> list[Fact]:
@@ -353,7 +364,7 @@ class Tracker:
         call = self._caller(e.uniqueid, e.queue)
         if call is None or not self._move(call, CallInput.CONNECT):
             facts += self._anomaly(e.at, "connect_without_waiting_call", e.uniqueid, e.queue)
-            agent.ringing.pop(e.uniqueid, None)
+            self._ring_stopped(agent, e.uniqueid)
             agent.call_queue = e.queue
             return facts + self._roster.refresh(agent, e.at)
         call.answered_at = e.at
@@ -567,9 +578,7 @@ class Tracker:
 
     def _queue_entry(self, e: QueueEntry) -> list[Fact]:
         self._snapshot_entries.add(e.uniqueid)
-        call = self._calls.get(e.uniqueid)
-        if call is not None:
-            call.unverified = False
+        if e.uniqueid in self._calls:
             return []
         if e.wait is None:
             return self._anomaly(e.at, "entry_without_wait", e.uniqueid, e.queue)
@@ -620,27 +629,24 @@ class Tracker:
         if not restarted:
             return []
         return self._anomaly(e.at, "pbx_restarted", None, f"booted {e.uptime:.0f}s ago") + (
-            self._close_everything(reason="restart")
+            self._close_everything()
         )
 
     def _shutdown(self, e: PbxShutdown) -> list[Fact]:
-        facts = self._close_everything(reason="shutdown")
+        """Asterisk is stopping: its calls end unseen, its members are gone until it is back."""
+        facts = self._close_everything()
         for agent in self._roster.agents.values():
-            agent.ringing.clear()
-            agent.call_queue = None
-            agent.on_hold = False
             agent.memberships.clear()
             facts += self._roster.refresh(agent, e.at)
         return facts
 
     def _gap(self, e: StreamGap) -> list[Fact]:
-        for call in self._calls.values():
-            call.unverified = True
-        return []
+        # the QueueStatus answer that follows a reconnection settles what the gap hid
+        return self._anomaly(e.at, "stream_gap", None, f"{max(0.0, e.at - e.since):.3f}s")
 
     # -- closing records ------------------------------------------------------------
 
-    def _close_everything(self, reason: str) -> list[Fact]:
+    def _close_everything(self) -> list[Fact]:
         facts: list[Fact] = []
         for call in list(self._calls.values()):
             if call.state is CallState.LEFT:
@@ -649,10 +655,12 @@ class Tracker:
                 facts += self._close_unknown(call)
         for interface, acw in list(self._acw.items()):
             facts += self._acw_unknown(self._roster.agents[interface], acw)
+        self._ringing.clear()
         for agent in self._roster.agents.values():
             agent.ringing.clear()
             agent.call_queue = None
             agent.on_hold = False
+            facts += self._roster.refresh(agent, self.now)
         return facts
 
     def _close_unknown(self, call: _Call) -> list[Fact]:
