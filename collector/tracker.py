@@ -62,6 +62,8 @@ _EXIT_STATUS = {
     "JOINEMPTY": Outcome.EXIT_EMPTY,
     "JOINUNAVAIL": Outcome.EXIT_EMPTY,
 }
+# Asterisk truncates to whole seconds on both ends of the span it measures
+_CROSS_CHECK_S = 2.0
 _END_REASON = {"caller": EndReason.CALLER, "agent": EndReason.AGENT, "transfer": EndReason.TRANSFER}
 
 
@@ -439,9 +441,23 @@ class Tracker:
         if call.transfer_to is not None:
             call.end_reason = EndReason.TRANSFER
         self._forget(call)
-        facts = self._interrupt_acw(agent, e.at)
+        facts = self._cross_check(call, e)
+        facts += self._interrupt_acw(agent, e.at)
         self._begin_acw(agent, call, e.at)
         return facts + self._roster.refresh(agent, e.at)
+
+    def _cross_check(self, call: _Call, e: AgentComplete) -> list[Fact]:
+        """Compare with Asterisk's own whole-second counters; they check, they never set."""
+        facts: list[Fact] = []
+        checks = (
+            ("wait", _span(call.entered_at, call.answered_at), e.wait_reported),
+            ("talk", _span(call.answered_at, call.ended_at), e.talk_reported),
+        )
+        for name, ours, theirs in checks:
+            if ours is not None and theirs is not None and abs(ours - theirs) > _CROSS_CHECK_S:
+                facts += self._anomaly(e.at, f"{name}_disagrees_with_asterisk", call.uniqueid,
+                                       f"derived {ours:.3f}s, Asterisk {theirs}s")
+        return facts
 
     def _forget(self, call: _Call) -> None:
         self._calls.pop(call.uniqueid, None)

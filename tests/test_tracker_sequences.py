@@ -261,3 +261,13 @@ def test_agent_removed_from_its_only_queue_is_logged_out() -> None:
         (AgentState.AVAILABLE, 100.0, 160.0),
         (AgentState.LOGGED_OUT, 160.0, None),
     ]
+
+
+def test_asterisk_talktime_far_from_the_observed_span_is_flagged_not_used() -> None:
+    text = (join(100.0) + agent_event("AgentConnect", 102.0)
+            + agent_event("AgentComplete", 112.0, extra="HoldTime: 2\nTalkTime: 60\n"))
+    facts = run(text)
+    (call,) = calls(facts)
+    assert call.talk_s == pytest.approx(10.0)
+    kinds = [f.kind for f in facts if isinstance(f, Anomaly)]
+    assert kinds == ["talk_disagrees_with_asterisk"]

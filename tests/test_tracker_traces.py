@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from collector.facts import AcwSource, AgentInterval, AgentState, CallRecord, Outcome
+from collector.facts import AcwSource, AgentInterval, AgentState, Anomaly, CallRecord, Outcome
 from tests.traces import TRACE_NAMES, logged_calls, replayed_calls, replayed_facts, truth
 
 TOLERANCE_S = 1.0
@@ -154,3 +154,9 @@ def test_every_call_record_has_a_known_outcome_on_a_clean_trace() -> None:
     for name in ("smoke", "mixed-a", "hold-a"):
         records = [f for f in replayed_facts(name) if isinstance(f, CallRecord)]
         assert all(r.outcome is not Outcome.UNKNOWN for r in records)
+
+
+@pytest.mark.parametrize("name", TRACE_NAMES)
+def test_asterisks_own_counters_agree_so_no_anomaly_is_raised(name: str) -> None:
+    anomalies = [f for f in replayed_facts(name) if isinstance(f, Anomaly)]
+    assert anomalies == []
