@@ -1,0 +1,178 @@
+"""The live KPI board: the facts of the live windows, and snapshots of every KPI.
+
+Pure: the daemon hands it facts as the tracker produces them (and, at start, the facts of
+today read back from SQLite), and asks for a snapshot given the tracker's live view; the
+snapshot's time is the live view's. It remembers only what the live windows can still
+see (since the earlier of local midnight and an hour ago) and computes each figure with
+the same definitions the reports use.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from collector.facts import AgentInterval, CallRecord, Fact
+from collector.live import LiveAgent, LiveView
+from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
+from kpi.live_state import QueueLive, queue_live, queue_names
+from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis, open_intervals
+from kpi.windows import LIVE_WINDOWS, Window, earliest_live_start, live_window
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSnapshot:
+    """The KPIs of one queue (``queue`` ``None``: all queues) over one window."""
+
+    queue: str | None
+    window: Window
+    calls: CallKpis
+    center: CenterKpis | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    """One agent's KPIs over one window."""
+
+    window: Window
+    kpis: AgentKpis
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSnapshot:
+    """Every KPI, live queue state and agent state at ``at``."""
+
+    at: float
+    kpis: tuple[KpiSnapshot, ...]
+    queues: tuple[QueueLive, ...]
+    agents: tuple[LiveAgent, ...]
+    agent_kpis: tuple[AgentSnapshot, ...]
+
+
+def _call_times(call: CallRecord) -> tuple[float, ...]:
+    """The moments at which a call enters a window's figures."""
+    done = handled_at(call)
+    return (call.entered_at,) if done is None else (call.entered_at, done)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A window's KPIs, valid until a call leaves (``leaves``) or enters (``enters``) it."""
+
+    version: int
+    start: float
+    leaves: float
+    enters: float
+    kpis: CallKpis
+
+
+class _CallShelf:
+    """Calls sorted by the last moment a window can pick them up."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[float, str]] = []
+        self.calls: dict[str, CallRecord] = {}
+
+    def put(self, call: CallRecord) -> None:
+        old = self.calls.get(call.call_id)
+        if old is not None:
+            self.keys.remove((max(_call_times(old)), old.call_id))
+        self.calls[call.call_id] = call
+        bisect.insort(self.keys, (max(_call_times(call)), call.call_id))
+
+    def since(self, start: float) -> list[CallRecord]:
+        first = bisect.bisect_left(self.keys, (start, ""))
+        return [self.calls[call_id] for _, call_id in self.keys[first:]]
+
+    def forget_before(self, start: float) -> None:
+        first = bisect.bisect_left(self.keys, (start, ""))
+        for _, call_id in self.keys[:first]:
+            del self.calls[call_id]
+        del self.keys[:first]
+
+
+class KpiBoard:
+    """The facts of the live windows, and the KPIs computed from them."""
+
+    def __init__(self, settings: KpiSettings, timezone: str = "UTC") -> None:
+        self.settings = settings
+        self.timezone = ZoneInfo(timezone)
+        self.version = 0
+        self._all = _CallShelf()
+        self._queues: dict[str, _CallShelf] = {}
+        self._callers = CallerIndex()
+        self._intervals: dict[tuple[str, float], AgentInterval] = {}
+        self._cache: dict[tuple[str | None, str], _Cached] = {}
+
+    def add(self, facts: Iterable[Fact]) -> None:
+        """Take the facts the tracker produced (or those read back from the database)."""
+        for fact in facts:
+            if isinstance(fact, CallRecord):
+                self._all.put(fact)
+                self._queues.setdefault(fact.queue, _CallShelf()).put(fact)
+                self._callers.add(fact)
+                self.version += 1
+            elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
+                self._intervals[(fact.interface, fact.started_at)] = fact
+                self.version += 1
+
+    def calls(self, queue: str | None = None) -> tuple[CallRecord, ...]:
+        """The calls the board remembers, of one queue or all."""
+        shelf = self._all if queue is None else self._queues.get(queue, _CallShelf())
+        return tuple(shelf.calls.values())
+
+    def forget_before(self, at: float) -> None:
+        """Drop what no live window reaches any more."""
+        self._all.forget_before(at)
+        for shelf in self._queues.values():
+            shelf.forget_before(at)
+        self._callers.forget_before(at)
+        for key in [k for k, i in self._intervals.items() if i.ended_at and i.ended_at < at]:
+            del self._intervals[key]
+
+    def snapshot(self, live: LiveView) -> BoardSnapshot:
+        """Every KPI of every queue and agent, and the live state, at the live view's time."""
+        at = live.at
+        self.forget_before(earliest_live_start(at, self.timezone))
+        windows = [live_window(name, at, self.timezone) for name in LIVE_WINDOWS]
+        queues = sorted(set(queue_names(live)) | set(self._queues))
+        intervals = [*self._intervals.values(), *open_intervals(live)]
+        kpis: list[KpiSnapshot] = []
+        agents: list[AgentSnapshot] = []
+        for window in windows:
+            for queue in queues:
+                kpis.append(KpiSnapshot(queue, window, self._call_kpis(queue, window), None))
+            totals = self._call_kpis(None, window)
+            per_agent = agent_kpis(self._all.since(window.start), intervals, window)
+            center = center_kpis(per_agent, totals, self.settings)
+            kpis.append(KpiSnapshot(None, window, totals, center))
+            agents.extend(AgentSnapshot(window, a) for a in per_agent)
+        return BoardSnapshot(
+            at=at,
+            kpis=tuple(kpis),
+            queues=tuple(queue_live(live, q) for q in [*queues, None]),
+            agents=live.agents,
+            agent_kpis=tuple(agents),
+        )
+
+    def _call_kpis(self, queue: str | None, window: Window) -> CallKpis:
+        """A window's call KPIs, recomputed only when a call has entered or left the window."""
+        cached = self._cache.get((queue, window.name))
+        if (cached is not None and cached.version == self.version
+                and cached.start <= window.start <= cached.leaves
+                and window.end <= cached.enters):
+            return cached.kpis
+        shelf = self._all if queue is None else self._queues.get(queue, _CallShelf())
+        calls = shelf.since(window.start)
+        kpis = call_kpis(calls, window, self.settings, self._callers)
+        times = [t for c in calls for t in _call_times(c)]
+        self._cache[(queue, window.name)] = _Cached(
+            version=self.version,
+            start=window.start,
+            leaves=min((t for t in times if t >= window.start), default=float("inf")),
+            enters=min((t for t in times if t >= window.end), default=float("inf")),
+            kpis=kpis,
+        )
+        return kpis

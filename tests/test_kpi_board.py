@@ -1,0 +1,90 @@
+"""The live board: fed with the tracker's facts, it gives the same KPIs as the definitions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from collector.facts import AgentInterval, CallRecord, Fact
+from collector.live import LiveView
+from collector.parser import FrameParser
+from collector.schema import open_database
+from collector.store import write_facts
+from collector.trace import read_frames
+from collector.tracker import Tracker
+from kpi.board import BoardSnapshot, KpiBoard
+from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis
+from kpi.history import facts_of_live_windows
+from kpi.windows import live_window
+from tests.traces import TRACE_CONFIG, replayed_facts, trace_dir
+
+SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
+
+
+def by_key(snapshot: BoardSnapshot) -> dict[tuple[str | None, str], CallKpis]:
+    return {(k.queue, k.window.name): k.calls for k in snapshot.kpis}
+
+
+def quiet(at: float) -> LiveView:
+    """Nobody waiting, no agent known: only time has passed."""
+    return LiveView(at, (), (), ())
+
+
+def test_snapshots_while_replaying_equal_the_definitions_over_the_calls_so_far() -> None:
+    board = KpiBoard(SETTINGS, "Europe/Berlin")
+    tracker = Tracker(TRACE_CONFIG)
+    parser = FrameParser()
+    seen: list[CallRecord] = []
+    checked = 0
+    events = (parser.parse(f.text, f.received_at)
+              for f in read_frames(trace_dir("mixed-a") / "ami.jsonl"))
+    for n, event in enumerate(e for e in events if e is not None):
+        facts = tracker.feed(event)
+        board.add(facts)
+        seen.extend(f for f in facts if isinstance(f, CallRecord))
+        if n % 150:
+            continue
+        live = tracker.live()
+        snapshot = board.snapshot(live)
+        for (queue, name), kpis in by_key(snapshot).items():
+            window = live_window(name, live.at, board.timezone)
+            calls = [c for c in seen if queue is None or c.queue == queue]
+            assert kpis == call_kpis(calls, window, SETTINGS, CallerIndex(seen)), (queue, name)
+            checked += 1
+    assert checked > 50
+
+
+def test_all_queues_and_each_queue_have_every_live_window() -> None:
+    board = KpiBoard(SETTINGS)
+    facts = replayed_facts("mixed-a")
+    board.add(facts)
+    end = max(f.entered_at for f in facts if isinstance(f, CallRecord)) + 60
+    snapshot = board.snapshot(quiet(end))
+    assert set(by_key(snapshot)) == {(q, w) for q in ("sales", "support", None)
+                                     for w in ("today", "15m", "60m")}
+    center = [k.center for k in snapshot.kpis if k.queue is None]
+    assert all(c is not None for c in center)
+    assert {a.kpis.name for a in snapshot.agent_kpis} == {
+        "Agent One", "Agent Two", "Agent Three", "Agent Four"}
+
+
+def test_a_board_primed_from_sqlite_equals_one_fed_live(tmp_path: Path) -> None:
+    facts: tuple[Fact, ...] = replayed_facts("mixed-a")
+    db = open_database(str(tmp_path / "q.sqlite"))
+    write_facts(db, facts, source="live")
+    end = max(f.ended_at or 0.0 for f in facts if isinstance(f, AgentInterval)) + 1
+    live = quiet(end)
+    fed = KpiBoard(SETTINGS)
+    fed.add(facts)
+    primed = KpiBoard(SETTINGS)
+    primed.add(facts_of_live_windows(db, end, primed.timezone))
+    assert primed.snapshot(live) == fed.snapshot(live)
+
+
+def test_calls_leave_the_rolling_windows_as_time_passes() -> None:
+    board = KpiBoard(SETTINGS)
+    facts = replayed_facts("smoke")
+    board.add(facts)
+    end = max(f.entered_at for f in facts if isinstance(f, CallRecord))
+    for later, offered in ((end + 60, 14), (end + 15 * 60 + 30, 0)):
+        assert by_key(board.snapshot(quiet(later)))[(None, "15m")].offered == offered
+    assert by_key(board.snapshot(quiet(end + 3 * 3600)))[(None, "today")].offered == 14
