@@ -12,10 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from collector.commands import replay
+from collector.commands import check_config, record, replay, run
 from collector.errors import UserError
 
-COMMANDS = (replay,)
+COMMANDS = (replay, run, record, check_config)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -74,6 +74,49 @@ def _calls_and_agent_states(db: Database) -> None:
     db.table("agent_states").create_index(["agent", "started_at"])
 
 
+@migrations(name="0002_events_queues_agents")
+def _events_queues_agents(db: Database) -> None:
+    db.table("events").create(
+        {"id": int, "received_at": float, "timestamp": float, "event": str, "raw": str},
+        pk="id",
+        not_null={"received_at", "event", "raw"},
+    )
+    db.table("events").create_index(["received_at"])
+    db.table("queues").create(
+        {"name": str, "strategy": str, "service_level_s": int, "wrapuptime_s": float,
+         "first_seen": float, "last_seen": float},
+        pk="name",
+    )
+    db.table("agents").create(
+        {"interface": str, "name": str, "first_seen": float, "last_seen": float},
+        pk="interface",
+    )
+    db.table("calls").create_index(["uniqueid"])
+    db.table("calls").create_index(["linkedid"])
+    db.table("calls").create_index(["outcome", "entered_at"])
+    db.table("agent_states").create_index(["started_at"])
+    db.table("agent_states").create_index(["queue", "started_at"])
+    db.table("anomalies").create_index(["at"])
+    # 'localtime' is the time zone of whatever process runs the query (sqlite3, Datasette)
+    db.create_view("calls_local", """
+        SELECT *,
+            datetime(entered_at, 'unixepoch', 'localtime') AS entered_local,
+            datetime(answered_at, 'unixepoch', 'localtime') AS answered_local,
+            datetime(ended_at, 'unixepoch', 'localtime') AS ended_local,
+            date(entered_at, 'unixepoch', 'localtime') AS day_local,
+            CAST(strftime('%H', entered_at, 'unixepoch', 'localtime') AS INTEGER) AS hour_local
+        FROM calls
+    """)
+    db.create_view("agent_states_local", """
+        SELECT *,
+            datetime(started_at, 'unixepoch', 'localtime') AS started_local,
+            datetime(ended_at, 'unixepoch', 'localtime') AS ended_local,
+            date(started_at, 'unixepoch', 'localtime') AS day_local,
+            ended_at - started_at AS duration_s
+        FROM agent_states
+    """)
+
+
 def open_database(path: str) -> Database:
     """Open (creating if needed) a queuepulse database and bring its schema up to date."""
     db = Database(path)

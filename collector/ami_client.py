@@ -1,0 +1,328 @@
+"""One AMI connection as an ``async with`` object, and the one loop that keeps one open.
+
+:class:`AmiConnection` connects (through ``panoramisk.Manager``), checks the banner, logs
+in with an MD5 challenge (the secret never crosses the wire), pings, and yields the
+frames it reads, in order, in the batches they arrived in. A Ping left unanswered for a
+ping interval aborts the connection, so a PBX that vanished without closing the socket
+is noticed within two ping intervals.
+
+:func:`follow` is the reconnect loop: connect, hand the connection to a session, and when
+it ends wait a capped, jittered, exponentially growing delay and start again. A refused
+login ends it (:class:`AmiLoginRefused`): retrying a wrong password helps nobody.
+
+This module and :mod:`collector.ami_protocol` are the only ones that import panoramisk;
+what leaves them is our own types: :class:`~collector.trace.Frame`,
+:class:`AmiResponse` and the exceptions below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import structlog
+from panoramisk import Manager
+
+from collector.ami_protocol import BANNER_PREFIX, AmiProtocol, Clock
+from collector.config import AmiConfig
+from collector.errors import UserError
+from collector.trace import Frame
+
+log = structlog.get_logger("collector.ami")
+
+# panoramisk logs the text of an action it failed to send, and a Login action may hold
+# the secret: its logger is kept away from every handler.
+_PANORAMISK_LOG = logging.getLogger("collector.ami.panoramisk")
+_PANORAMISK_LOG.addHandler(logging.NullHandler())
+_PANORAMISK_LOG.propagate = False
+
+_REACH_FIX = (
+    "Check ami.host and ami.port, that Asterisk is running, and that manager.conf has "
+    "enabled = yes with this port and a bindaddr this host can reach"
+)
+
+
+class AmiLoginRefused(UserError):
+    """The PBX refused our username and secret."""
+
+
+class AmiUnavailable(Exception):
+    """The PBX could not be reached, spoke no AMI, or the connection ended: worth retrying."""
+
+    event = "ami.unreachable"
+
+
+class AmiConnectionLost(AmiUnavailable):
+    """An established connection ended (closed, reset, or silent past a ping interval)."""
+
+    event = "ami.connection_lost"
+
+
+@dataclass(frozen=True, slots=True)
+class AmiResponse:
+    """The answer to an action."""
+
+    success: bool
+    message: str
+    headers: tuple[tuple[str, str], ...]
+
+    def header(self, name: str) -> str:
+        """The value of one header (case-insensitive), or ``""``."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), "")
+
+
+def _response(message: Any) -> AmiResponse:
+    headers = tuple(
+        (str(key), value if isinstance(value, str) else ",".join(value))
+        for key, value in message.items()
+        if key != "content"
+    )
+    return AmiResponse(
+        success=str(message.get("Response", "")) in ("Success", "Follows", "Goodbye"),
+        message=str(message.get("Message", "")),
+        headers=headers,
+    )
+
+
+class _Manager(Manager):  # type: ignore[misc]  # panoramisk is untyped
+    """panoramisk's Manager for a single connection: its reconnect and ping timers unused."""
+
+    pinger: asyncio.TimerHandle | None
+
+    def connection_made(self, future: asyncio.Future[Any]) -> None:
+        # a failed or timed-out connect is reported to whoever awaits the connect task;
+        # panoramisk's own handler would schedule a reconnect behind our back
+        if future.cancelled() or future.exception() is not None:
+            return
+        super().connection_made(future)
+        if self.pinger is not None:
+            self.pinger.cancel()
+            self.pinger = None
+
+
+class AmiConnection:
+    """``async with AmiConnection(config) as ami``: one logged-in AMI connection."""
+
+    def __init__(self, config: AmiConfig, clock: Clock = time.time) -> None:
+        self.config = config
+        self.address = f"{config.host}:{config.port}"
+        self.version = ""
+        """The AMI protocol version from the banner, e.g. ``9.0.0``."""
+        self._clock = clock
+        self._protocol: AmiProtocol | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+
+    @property
+    def protocol(self) -> AmiProtocol:
+        """The protocol of the open connection (its counters: bytes, frames, replaced)."""
+        if self._protocol is None:
+            raise AmiConnectionLost(f"no AMI connection to {self.address}")
+        return self._protocol
+
+    async def __aenter__(self) -> AmiConnection:
+        config = self.config
+        manager = _Manager(
+            host=config.host,
+            port=config.port,
+            ssl=config.tls,
+            loop=asyncio.get_running_loop(),
+            log=_PANORAMISK_LOG,
+            protocol_factory=lambda: AmiProtocol(self._clock),
+        )
+        try:
+            await asyncio.wait_for(manager.connect(), config.connect_timeout_s)
+        except TimeoutError as error:
+            raise AmiUnavailable(
+                f"cannot reach AMI at {self.address}: no answer within "
+                f"{config.connect_timeout_s:g} s. {_REACH_FIX}"
+            ) from error
+        except OSError as error:
+            raise AmiUnavailable(
+                f"cannot reach AMI at {self.address} ({error.strerror or error}). {_REACH_FIX}"
+            ) from error
+        # the connect task's done-callback (Manager.connection_made) ran before we resumed
+        self._protocol = manager.protocol
+        try:
+            await self._greet()
+        except BaseException:
+            self.protocol.abort("login did not complete")
+            raise
+        self._keepalive = asyncio.create_task(self._ping(), name="ami.keepalive")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        protocol = self._protocol
+        if protocol is not None and not protocol.lost.done():
+            protocol.send({"Action": "Logoff"}, as_list=False)
+            protocol.lost.set_result("logged off")
+            protocol.transport.close()
+
+    async def _greet(self) -> None:
+        protocol = self.protocol
+        banner = await self._answer(protocol.banner, "greeting", self.config.connect_timeout_s)
+        if not banner.startswith(BANNER_PREFIX):
+            raise AmiUnavailable(
+                f"{self.address} is not an Asterisk manager port: it sent {banner[:40]!r}. "
+                "Check ami.port (Asterisk's default is 5038)"
+            )
+        self.version = banner[len(BANNER_PREFIX) :].strip()
+        config = self.config
+        challenge = await self.action("Challenge", AuthType="MD5")
+        if challenge.success and challenge.header("Challenge"):
+            key = hashlib.md5(
+                (challenge.header("Challenge") + config.secret.value).encode(),
+                usedforsecurity=False,
+            ).hexdigest()
+            login = await self.action(
+                "Login", AuthType="MD5", Username=config.username, Key=key, Events=config.events
+            )
+        else:
+            login = await self.action(
+                "Login", Username=config.username, Secret=config.secret.value,
+                Events=config.events,
+            )
+        if not login.success:
+            raise AmiLoginRefused(
+                f"AMI login refused for user {config.username} at {self.address} "
+                f"({login.message or 'no reason given'}): check ami.username / ami.secret "
+                "and manager.conf"
+            )
+
+    async def _answer(self, future: asyncio.Future[Any], what: str, timeout: float) -> Any:
+        lost = self.protocol.lost
+        done, _ = await asyncio.wait(
+            {future, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        if future in done:
+            return future.result()
+        if lost in done:
+            raise AmiConnectionLost(
+                f"AMI at {self.address} ended the connection before the {what}: {lost.result()}"
+            )
+        raise AmiConnectionLost(f"no answer to {what} from {self.address} within {timeout:g} s")
+
+    def _send(self, name: str, headers: dict[str, str]) -> asyncio.Future[Any]:
+        protocol = self.protocol
+        if protocol.lost.done():
+            raise AmiConnectionLost(f"AMI connection to {self.address} is closed")
+        future: asyncio.Future[Any] = protocol.send({"Action": name, **headers}, as_list=False)
+        return future
+
+    async def action(self, name: str, timeout: float | None = None, **headers: str) -> AmiResponse:
+        """Send an action and wait for its response (list items arrive with the frames)."""
+        future = self._send(name, headers)
+        message = await self._answer(
+            future, f"{name} action", timeout or self.config.connect_timeout_s
+        )
+        return _response(message)
+
+    def request(self, name: str, on_answer: Callable[[AmiResponse], None], **headers: str) -> None:
+        """Send an action without waiting; ``on_answer`` gets its response when it comes."""
+
+        def answered(future: asyncio.Future[Any]) -> None:
+            if not future.cancelled() and future.exception() is None:
+                on_answer(_response(future.result()))
+
+        self._send(name, headers).add_done_callback(answered)
+
+    async def frames(self) -> AsyncIterator[list[Frame]]:
+        """The frames read, banner first, in arrival order; raises when the connection ends."""
+        protocol = self.protocol
+        while True:
+            while protocol.batches:
+                batch = protocol.batches.popleft()
+                protocol.taken()
+                yield batch
+            if protocol.lost.done():
+                raise AmiConnectionLost(
+                    f"lost the AMI connection to {self.address}: {protocol.lost.result()}"
+                )
+            protocol.ready.clear()
+            await protocol.ready.wait()
+
+    async def _ping(self) -> None:
+        interval = self.config.ping_interval_s
+        protocol = self.protocol
+        while not protocol.lost.done():
+            await asyncio.sleep(interval)
+            try:
+                await self.action("Ping", timeout=interval)
+            except AmiConnectionLost:
+                protocol.abort(
+                    f"no answer to Ping within {interval:g} s: the PBX or the network went "
+                    "silent without closing the connection"
+                )
+                return
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Capped exponential backoff with jitter.
+
+    Delays double from ``first`` up to ``cap``; each is scaled by a random factor between
+    0.5 and 1, so that collectors restarted together do not reconnect in step, and never
+    drops to zero, so that a PBX that accepts and drops connections is not hammered.
+    """
+
+    cap: float
+    first: float = 1.0
+    attempt: int = 0
+
+    def next(self, rand: Callable[[], float] = random.random) -> float:
+        """The next delay, in seconds."""
+        ceiling = min(self.cap, self.first * 2.0**self.attempt)
+        self.attempt += 1
+        return ceiling * (0.5 + 0.5 * rand())
+
+    def reset(self) -> None:
+        """Start again from the first delay (after a successful login)."""
+        self.attempt = 0
+
+
+Session = Callable[[AmiConnection], Awaitable[None]]
+
+
+async def follow(
+    config: AmiConfig,
+    session: Session,
+    *,
+    clock: Clock = time.time,
+    on_down: Callable[[str], None] | None = None,
+) -> None:
+    """Keep an AMI connection open and hand each one to ``session``.
+
+    When the connection cannot be made or ends, the problem is logged (address, reason,
+    attempt, delay) and the loop waits before reconnecting. It returns when ``session``
+    returns, and raises :class:`AmiLoginRefused` when the PBX refuses the login.
+    """
+    backoff = Backoff(cap=config.reconnect_max_s, first=min(1.0, config.reconnect_max_s))
+    while True:
+        try:
+            async with AmiConnection(config, clock) as ami:
+                backoff.reset()
+                log.info("ami.connected", address=ami.address, version=ami.version,
+                         username=config.username)
+                await session(ami)
+                return
+        except AmiUnavailable as problem:
+            delay = backoff.next()
+            log.warning(problem.event, address=f"{config.host}:{config.port}",
+                        error=str(problem), attempt=backoff.attempt, retry_in_s=round(delay, 2))
+            if on_down is not None:
+                on_down(str(problem))
+        await asyncio.sleep(delay)

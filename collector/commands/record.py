@@ -1,0 +1,97 @@
+"""``queuepulse record``: capture the live AMI stream as a JSON Lines trace for replay."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from collector.ami_client import AmiConnection, AmiResponse, follow
+from collector.config import AmiConfig, load_config
+from collector.errors import UserError
+from collector.logs import configure_logging
+from collector.trace import frame_line
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``record`` command."""
+    parser = subparsers.add_parser(
+        "record",
+        help="capture the live AMI stream to a trace file",
+        description="Log in to the AMI and write every frame it sends (banner, responses "
+        "and all events, not only those queuepulse uses), one JSON object per line with "
+        "its receive time, until Ctrl-C, SIGTERM or --duration. Each (re)connection "
+        "starts with a QueueStatus and QueueSummary snapshot, so the trace replays on its "
+        "own with 'queuepulse replay'.",
+    )
+    parser.add_argument("out", type=Path, help="trace file to write (JSON Lines)")
+    parser.add_argument("--config", type=Path, required=True, help="configuration file")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--events", help="event classes to ask for (default: ami.events; "
+                        "'on' for every class the AMI user may read)")
+    parser.set_defaults(handler=run)
+
+
+def _ignore(response: AmiResponse) -> None:
+    """Snapshot answers are recorded with the frames; the response itself needs nothing."""
+
+
+async def record(config: AmiConfig, out: TextIO, stop: asyncio.Event,
+                 duration: float | None = None) -> int:
+    """Write every frame to ``out`` until ``stop`` is set or ``duration`` passes."""
+    count = 0
+
+    async def session(ami: AmiConnection) -> None:
+        nonlocal count
+        ami.request("QueueStatus", _ignore)
+        ami.request("QueueSummary", _ignore)
+        async for batch in ami.frames():
+            out.writelines(frame_line(frame) for frame in batch)
+            out.flush()
+            count += len(batch)
+
+    following = asyncio.create_task(follow(config, session), name="ami")
+    stopping = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        await asyncio.wait({following, stopping}, timeout=duration,
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not following.done():
+            following.cancel()
+        await asyncio.wait({following, stopping})
+    if not following.cancelled() and following.exception() is not None:
+        raise following.exception()  # type: ignore[misc]  # checked just above
+    return count
+
+
+async def _record_until_signal(config: AmiConfig, path: Path, duration: float | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            return await record(config, out, stop, duration)
+    except OSError as error:
+        raise UserError(
+            f"cannot write {path} ({error.strerror}). Choose a writable path."
+        ) from error
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``queuepulse record``."""
+    config = load_config(args.config)
+    ami = config.ami if args.events is None else dataclasses.replace(config.ami,
+                                                                      events=args.events)
+    configure_logging(config.log.level, config.log.format, stream=sys.stderr)
+    count = asyncio.run(_record_until_signal(ami, args.out, args.duration))
+    print(f"{count} frames recorded to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,52 @@
+"""``queuepulse run``: the live daemon, in the foreground (systemd runs it as a service)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+from typing import Any
+
+from collector.config import ConfigError, load_config
+from collector.daemon import Daemon
+from collector.logs import configure_logging
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``run`` command."""
+    parser = subparsers.add_parser(
+        "run",
+        help="follow the PBX live and store every call (the daemon)",
+        description="Connect to the Asterisk Manager Interface, follow the queue events, "
+        "store finished calls and agent states in SQLite, and keep going across lost "
+        "connections and PBX restarts until stopped (Ctrl-C or SIGTERM). Under systemd it "
+        "reports READY=1 after the first login and snapshot, and pings the watchdog.",
+    )
+    parser.add_argument("--config", type=Path, required=True, help="configuration file")
+    parser.set_defaults(handler=run)
+
+
+async def serve(daemon: Daemon) -> None:
+    """Run the daemon until SIGINT or SIGTERM asks it to stop."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, daemon.stop)
+    try:
+        await daemon.run()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``queuepulse run``."""
+    config = load_config(args.config)
+    if not config.ami.secret.value:
+        raise ConfigError(
+            "config key 'ami.secret': is empty, so queuepulse cannot log in to AMI. Set "
+            "ami.secret_file (e.g. a systemd credential), ami.secret_env or ami.secret."
+        )
+    configure_logging(config.log.level, config.log.format)
+    asyncio.run(serve(Daemon(config)))
+    return 0

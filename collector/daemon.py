@@ -1,0 +1,351 @@
+"""The live daemon: the one module that wires the AMI, the tracker, the store and systemd.
+
+One TaskGroup, named tasks:
+
+* ``ami``: :func:`collector.ami_client.follow` keeps a connection open and hands each one
+  to :meth:`Daemon._session`, which notes the gap since the last connection, asks for a
+  QueueStatus/QueueSummary snapshot, then puts every frame, in arrival order, through
+  the parser and the one tracker;
+* ``tick``: feeds :class:`~collector.events.Tick` so that time-based rules (after-call
+  work, settling after a caller left) fire while the PBX is quiet;
+* ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
+* ``maintenance``: retention and the ``queues``/``agents`` reference tables;
+* ``stop``: waits for :meth:`Daemon.stop` and ends the others.
+
+Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
+:meth:`Daemon.live` is the tracker's view of the present. Those two are where further
+consumers (the MQTT publisher) plug in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import structlog
+
+from collector.ami_client import AmiConnection, AmiResponse, follow
+from collector.ami_protocol import Clock, PrivilegeCheck
+from collector.config import Config
+from collector.errors import UserError
+from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
+from collector.facts import Anomaly, CallRecord, Fact
+from collector.live import LiveView
+from collector.parser import FrameParser, event_name
+from collector.sd_notify import Notifier
+from collector.trace import Frame
+from collector.tracker import Tracker
+from collector.writer import EventRow, Reference, Writer, prune
+
+log = structlog.get_logger("collector.daemon")
+
+FactSink = Callable[[Sequence[Fact]], None]
+"""Receives every batch of facts, in order, as the tracker completes them."""
+
+_REFERENCE_EVERY_S = 60.0
+_PRUNE_EVERY_S = 3600.0
+_SNAPSHOT_FIX = (
+    "queuepulse cannot rebuild queue state after a reconnect. Give the AMI user "
+    "read = agent,call,system in manager_custom.conf and run 'manager reload'"
+)
+_CLASS_USE = {
+    "agent": "queue events (QueueCallerJoin, AgentConnect, ...): no call can be tracked",
+    "call": "hang-ups and holds: abandons look like timeouts and hold time is not measured",
+}
+
+
+@dataclass(slots=True)
+class DaemonStats:
+    """Counters of the live daemon, for logs and tests."""
+
+    connections: int = 0
+    frames: int = 0
+    events: int = 0
+    calls: int = 0
+    snapshots: int = 0
+    gaps: list[float] = field(default_factory=list)
+    """Length of each stream gap (seconds between the last frame and the reconnect)."""
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+class Daemon:
+    """Follows one PBX live and stores what happens; ``await daemon.run()`` until stopped."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock = time.time,
+        monotonic: Clock = time.monotonic,
+        tick_s: float | None = 0.5,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.config = config
+        self.tracker = Tracker(config.tracker_config())
+        self.parser = FrameParser()
+        self.sinks: list[FactSink] = []
+        """Further consumers of facts (the MQTT publisher); called in the event loop."""
+        self.stats = DaemonStats()
+        self._clock = clock
+        self._monotonic = monotonic
+        self._tick_s = tick_s
+        self._notifier = notifier if notifier is not None else Notifier.from_environment()
+        self._writer: Writer | None = None
+        self._stopping = asyncio.Event()
+        self._ready = False
+        self._last_received: float | None = None
+        self._tick_base: tuple[float, float] | None = None
+        self._snapshot_pending = False
+        self._booted_seen = False
+        self._system_checked = False
+        self._privileges = PrivilegeCheck()
+        self._replaced = 0
+        self._ami: AmiConnection | None = None
+        self._bytes_before = 0
+
+    # -- the seam for further consumers -------------------------------------------
+
+    def live(self) -> LiveView:
+        """What is going on right now (waiting callers, agents, queues)."""
+        return self.tracker.live()
+
+    @property
+    def received_bytes(self) -> int:
+        """Bytes read from the AMI over every connection so far."""
+        current = self._ami.protocol.splitter.bytes if self._ami is not None else 0
+        return self._bytes_before + current
+
+    @property
+    def ready(self) -> bool:
+        """Whether the first login and snapshot have completed."""
+        return self._ready
+
+    def stop(self) -> None:
+        """Ask the daemon to finish: close open records, commit, return from :meth:`run`."""
+        self._stopping.set()
+
+    # -- lifetime ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; raises a :class:`UserError` (refused login, unusable DB)."""
+        database = self.config.database
+        async with Writer(database.path, commit_interval_s=database.commit_interval_s) as writer:
+            self._writer = writer
+            try:
+                await self._run_tasks()
+            finally:
+                self._emit(self.tracker.finish(self._now()))
+                self._notifier.send("STOPPING=1")
+                log.info("daemon.stopped", calls=self.stats.calls, frames=self.stats.frames,
+                         connections=self.stats.connections)
+
+    async def _run_tasks(self) -> None:
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                running = [
+                    tasks.create_task(
+                        follow(self.config.ami, self._session, clock=self._clock,
+                               on_down=self._down),
+                        name="ami",
+                    ),
+                    tasks.create_task(self._maintain(), name="maintenance"),
+                ]
+                if self._tick_s:
+                    running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
+                interval = self._notifier.watchdog_interval_s
+                if interval:
+                    running.append(tasks.create_task(self._watchdog(interval), name="watchdog"))
+                tasks.create_task(self._stop_when_asked(running), name="stop")
+        except BaseExceptionGroup as group:
+            fatal = group.subgroup(UserError)
+            if fatal is not None:
+                raise fatal.exceptions[0] from None
+            raise
+
+    async def _stop_when_asked(self, running: list[asyncio.Task[None]]) -> None:
+        await self._stopping.wait()
+        for task in running:
+            task.cancel()
+
+    # -- one AMI connection ------------------------------------------------------------
+
+    async def _session(self, ami: AmiConnection) -> None:
+        now = self._clock()
+        self.stats.connections += 1
+        if self._last_received is not None:
+            since = self._last_received
+            self.stats.gaps.append(now - since)
+            log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
+            self._apply(StreamGap(at=now, since=since))
+            self._emit([Anomaly(at=now, kind="stream_gap", uniqueid=None,
+                                detail=f"{now - since:.1f} s without AMI frames (reconnected)")])
+        self._booted_seen = False
+        self._replaced = 0
+        self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
+        self._ask_snapshot(ami)
+        self._ami = ami
+        try:
+            async for batch in ami.frames():
+                self._consume(batch, ami)
+        finally:
+            self._bytes_before += ami.protocol.splitter.bytes
+            self._ami = None
+
+    def _ask_snapshot(self, ami: AmiConnection) -> None:
+        self._snapshot_pending = True
+        for action in ("QueueStatus", "QueueSummary"):
+            ami.request(action, partial(self._snapshot_answered, action))
+
+    def _snapshot_answered(self, action: str, response: AmiResponse) -> None:
+        if response.success:
+            return
+        log.warning("ami.snapshot_refused", action=action, answer=response.message,
+                    fix=_SNAPSHOT_FIX)
+        if action == "QueueStatus":
+            self._snapshot_done(taken=False)
+
+    def _consume(self, batch: list[Frame], ami: AmiConnection) -> None:
+        parse = self.parser.parse
+        rows: list[EventRow] = []
+        for frame in batch:
+            if not self._privileges.done:
+                self._check_privileges(frame.text)
+            event = parse(frame.text, frame.received_at)
+            if event is None:
+                continue
+            stamp = None if event.at == frame.received_at else event.at
+            rows.append(EventRow(frame.received_at, stamp, event_name(frame.text) or "",
+                                 frame.text))
+            self._apply(event)
+            kind = type(event)
+            if kind is SnapshotEnd:
+                self._snapshot_done(taken=True)
+            elif kind is PbxBooted:
+                self._booted(ami)
+        self._last_received = batch[-1].received_at
+        self._tick_base = (self.tracker.now, self._monotonic())
+        self.stats.frames += len(batch)
+        if rows:
+            self.stats.events += len(rows)
+            self._store().add_events(rows)
+        replaced = ami.protocol.splitter.replaced
+        if replaced > self._replaced:
+            log.warning("ami.invalid_utf8", replaced=replaced - self._replaced,
+                        total_this_connection=replaced,
+                        detail="bytes that were not UTF-8 were replaced by U+FFFD")
+            self._replaced = replaced
+
+    def _check_privileges(self, text: str) -> None:
+        for missing in self._privileges.observe(text):
+            log.warning("ami.read_class_missing", read_class=missing,
+                        without_it=_CLASS_USE[missing],
+                        fix=f"add {missing} to the AMI user's read= line (and to ami.events)")
+
+    def _booted(self, ami: AmiConnection) -> None:
+        self._booted_seen = True
+        if not self._snapshot_pending:
+            log.info("ami.pbx_booted", address=ami.address)
+            self._ask_snapshot(ami)
+
+    def _snapshot_done(self, taken: bool) -> None:
+        self._snapshot_pending = False
+        if taken:
+            self.stats.snapshots += 1
+            view = self.tracker.live()
+            log.info("ami.snapshot", queues=len(view.queues), agents=len(view.agents),
+                     waiting=len(view.waiting()))
+            self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
+        if not self._booted_seen and not self._system_checked:
+            log.warning("ami.read_class_missing", read_class="system",
+                        without_it="no FullyBooted/Shutdown: an Asterisk restart looks like a "
+                                   "lost connection",
+                        fix="add system to the AMI user's read= line (and to ami.events)")
+        self._system_checked = True
+        if not self._ready:
+            self._ready = True
+            self._notifier.send("READY=1", "STATUS=Following the PBX")
+            log.info("daemon.ready")
+
+    def _down(self, problem: str) -> None:
+        self._notifier.send(f"STATUS=AMI unavailable: {problem}")
+
+    # -- facts -------------------------------------------------------------------------
+
+    def _apply(self, event: Event) -> None:
+        facts = self.tracker.feed(event)
+        if facts:
+            self._emit(facts)
+
+    def _emit(self, facts: Sequence[Fact]) -> None:
+        if not facts:
+            return
+        for fact in facts:
+            if isinstance(fact, CallRecord):
+                self.stats.calls += 1
+                log.info("call.finished", call_id=fact.call_id, queue=fact.queue,
+                         outcome=fact.outcome.value, agent=fact.agent,
+                         wait_s=_seconds(fact.wait_s), talk_s=_seconds(fact.talk_s),
+                         hold_s=_seconds(fact.hold_s), acw_s=_seconds(fact.acw_s),
+                         acw_source=fact.acw_source.value, handle_s=_seconds(fact.handle_s),
+                         rings=fact.ring_attempts, transferred=bool(fact.transferred))
+        self._store().add_facts(facts)
+        for sink in self.sinks:
+            try:
+                sink(facts)
+            except Exception:  # one broken consumer must not stop the collector
+                log.exception("daemon.sink_failed", sink=repr(sink))
+
+    def _store(self) -> Writer:
+        if self._writer is None:
+            raise RuntimeError("the writer is not running")
+        return self._writer
+
+    def _now(self) -> float:
+        """Event time now: the last event's time plus the time elapsed since it arrived."""
+        if self._tick_base is None:
+            return self.tracker.now
+        at, mark = self._tick_base
+        return max(self.tracker.now, at + (self._monotonic() - mark))
+
+    # -- background tasks ------------------------------------------------------------------
+
+    async def _tick(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            now = self._now()
+            if now > self.tracker.now:
+                self._apply(Tick(now))
+
+    async def _watchdog(self, every: float) -> None:
+        while True:
+            if self._store().alive:
+                self._notifier.send("WATCHDOG=1")
+            else:
+                log.error("store.writer_stopped", fix="restart queuepulse; report the log above")
+            await asyncio.sleep(every)
+
+    async def _maintain(self) -> None:
+        database = self.config.database
+        next_prune = 0.0
+        while True:
+            if self._monotonic() >= next_prune:
+                next_prune = self._monotonic() + _PRUNE_EVERY_S
+                try:
+                    deleted = await self._store().call(partial(
+                        prune, now=self._clock(), retention_days=database.retention_days,
+                        events_retention_days=database.events_retention_days))
+                except Exception as error:  # retried at the next round
+                    log.error("store.prune_failed", error=str(error))
+                else:
+                    if deleted:
+                        log.info("store.pruned", rows=deleted)
+            view = self.tracker.live()
+            if view.queues or view.agents:
+                self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
+            await asyncio.sleep(_REFERENCE_EVERY_S)

@@ -1,0 +1,370 @@
+"""The store's single writer: one thread owns the SQLite connection, fed by a queue.
+
+The event loop never waits for SQLite: it hands facts, raw events and reference rows to
+:class:`Writer`, which commits them from its own thread in batches, so that every fact
+is on disk within ``commit_interval_s`` of being handed over. When a commit fails (the
+file is locked by another program, read-only, or the disk is full) the batch stays in
+memory, the error is logged with its fix, and the commit is retried with a growing
+delay until it succeeds: a fact is never dropped, and the daemon carries on meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+
+import structlog
+from sqlite_utils import Database
+
+from collector.errors import UserError
+from collector.facts import CallRecord, Fact
+from collector.live import LiveAgent, LiveQueue
+from collector.schema import open_database
+from collector.store import write_facts
+
+log = structlog.get_logger("collector.writer")
+
+T = TypeVar("T")
+
+_DAY = 86400.0
+_STILL_FAILING_EVERY_S = 60.0
+
+
+class StoreError(UserError):
+    """The database could not be opened at start-up."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One raw AMI frame the parser turned into an event (a row of ``events``)."""
+
+    received_at: float
+    timestamp: float | None
+    event: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """The queues and agents the PBX reported, to upsert into ``queues`` and ``agents``."""
+
+    at: float
+    queues: tuple[LiveQueue, ...]
+    agents: tuple[LiveAgent, ...]
+
+
+@dataclass(slots=True)
+class WriterStats:
+    """What the writer did; ``max_lag_s`` is the longest wait from hand-over to commit."""
+
+    commits: int = 0
+    facts: int = 0
+    events: int = 0
+    failures: int = 0
+    max_lag_s: float = 0.0
+    last_error: str = ""
+
+
+@dataclass(slots=True)
+class _Batch:
+    facts: list[Fact] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    reference: Reference | None = None
+    since: float | None = None
+    """When the oldest uncommitted item was handed over (monotonic clock)."""
+    waiters: list[Future[None]] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.facts or self.events or self.reference)
+
+
+@dataclass(frozen=True, slots=True)
+class _Handed:
+    """Work for the next commit, stamped with the moment it was handed over."""
+
+    at: float
+    facts: tuple[Fact, ...] = ()
+    events: tuple[EventRow, ...] = ()
+    reference: Reference | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    fn: Callable[[Database], Any]
+    result: Future[Any]
+
+
+_STOP = object()
+
+
+def _advice(error: sqlite3.Error, path: str) -> str:
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return f"another program holds a write lock on {path}; close it (or its transaction)"
+    if "readonly" in text or "read-only" in text:
+        return f"queuepulse may not write {path}: check the file's and its directory's owner"
+    if "full" in text:
+        return f"the disk holding {path} is full: free space or lower retention_days"
+    return f"check {path} with: sqlite3 {path} 'PRAGMA integrity_check'"
+
+
+def _forget_failed_probe(db: Database) -> None:
+    # sqlite-utils finds out whether SQLite supports ON CONFLICT by creating a table, once.
+    # On a read-only or full database that fails and it falls back for good to an upsert
+    # (INSERT OR IGNORE, then UPDATE) that silently inserts nothing into tables with
+    # NOT NULL columns such as ``calls``: make it probe again at the next write.
+    if getattr(db, "_supports_on_conflict", True) is False:
+        del db._supports_on_conflict
+
+
+def supersede_unknown(db: Database, calls: Sequence[CallRecord]) -> None:
+    """Delete ``unknown`` rows that a complete record of the same stint replaces.
+
+    A caller still waiting when queuepulse stopped is stored as ``unknown``; after a
+    restart the QueueStatus snapshot brings it back with its entry time rounded to the
+    second, so its final record has another ``call_id``. Same uniqueid and queue, entry
+    within 1.5 s: the same stint, counted once.
+    """
+    for call in calls:
+        db.execute(
+            "DELETE FROM calls WHERE uniqueid = ? AND queue = ? AND outcome = 'unknown' "
+            "AND call_id != ? AND abs(entered_at - ?) < 1.5",
+            [call.uniqueid, call.queue, call.call_id, call.entered_at],
+        )
+
+
+def prune(db: Database, now: float, retention_days: int, events_retention_days: int) -> int:
+    """Delete rows older than the retention periods (0 keeps forever); return how many."""
+    deleted = 0
+    with db.atomic():
+        if retention_days > 0:
+            cutoff = now - retention_days * _DAY
+            for table, column in (("calls", "entered_at"), ("agent_states", "started_at"),
+                                  ("anomalies", "at")):
+                deleted += db.execute(
+                    f"DELETE FROM {table} WHERE {column} < ?", [cutoff]
+                ).rowcount
+        if events_retention_days > 0:
+            cutoff = now - events_retention_days * _DAY
+            deleted += db.execute("DELETE FROM events WHERE received_at < ?", [cutoff]).rowcount
+    return deleted
+
+
+def _write_reference(db: Database, reference: Reference) -> None:
+    for q in reference.queues:
+        db.execute(
+            "INSERT INTO queues (name, strategy, service_level_s, wrapuptime_s, first_seen, "
+            "last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            "strategy = excluded.strategy, service_level_s = excluded.service_level_s, "
+            "wrapuptime_s = excluded.wrapuptime_s, last_seen = excluded.last_seen",
+            [q.name, q.strategy, q.service_level_s, q.wrapuptime_s, reference.at, reference.at],
+        )
+    for a in reference.agents:
+        db.execute(
+            "INSERT INTO agents (interface, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (interface) DO UPDATE SET name = excluded.name, "
+            "last_seen = excluded.last_seen",
+            [a.interface, a.name, reference.at, reference.at],
+        )
+
+
+class Writer:
+    """``async with Writer(path, ...) as writer``: the thread that writes the database.
+
+    ``add_*`` only queue work and never block; :meth:`flush` waits until everything handed
+    over so far is committed; :meth:`call` runs a function on the writer's connection.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        commit_interval_s: float = 0.5,
+        source: str = "live",
+        retry_max_s: float = 5.0,
+        stop_timeout_s: float = 10.0,
+    ) -> None:
+        self.path = path
+        self.source = source
+        self.stats = WriterStats()
+        # half the interval for gathering leaves the other half for the commit itself
+        self._window = commit_interval_s / 2
+        self._retry_max = retry_max_s
+        self._stop_timeout = stop_timeout_s
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="queuepulse-writer", daemon=True)
+        self._opened: Future[None] = Future()
+
+    @property
+    def alive(self) -> bool:
+        """Whether the writer thread is running."""
+        return self._thread.is_alive()
+
+    async def __aenter__(self) -> Writer:
+        self._thread.start()
+        await asyncio.wrap_future(self._opened)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await asyncio.wait_for(self.flush(), self._stop_timeout)
+        except TimeoutError:
+            log.error("store.unsaved", path=self.path, facts=self.stats.facts,
+                      error=self.stats.last_error,
+                      fix="the database stayed unwritable while stopping; the facts listed "
+                          "as pending were not stored")
+        self._queue.put(_STOP)
+        await asyncio.to_thread(self._thread.join, self._stop_timeout)
+
+    def add_facts(self, facts: Sequence[Fact]) -> None:
+        """Queue facts for the next commit."""
+        self._queue.put(_Handed(time.monotonic(), facts=tuple(facts)))
+
+    def add_events(self, rows: Sequence[EventRow]) -> None:
+        """Queue raw event rows for the next commit."""
+        self._queue.put(_Handed(time.monotonic(), events=tuple(rows)))
+
+    def add_reference(self, reference: Reference) -> None:
+        """Queue the current queues and agents for the next commit."""
+        self._queue.put(_Handed(time.monotonic(), reference=reference))
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is committed."""
+        done: Future[None] = Future()
+        self._queue.put(done)
+        await asyncio.wrap_future(done)
+
+    async def call(self, fn: Callable[[Database], T]) -> T:
+        """Run ``fn`` with the writer's connection, in the writer's thread; return its result."""
+        result: Future[T] = Future()
+        self._queue.put(_Call(fn, result))
+        return await asyncio.wrap_future(result)
+
+    # -- the thread ---------------------------------------------------------------
+
+    def _open(self) -> Database | None:
+        try:
+            db = open_database(self.path)
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=1000")
+        except sqlite3.Error as error:
+            self._opened.set_exception(StoreError(
+                f"cannot open database {self.path} ({error}). Check database.path: its "
+                "directory must exist and be writable by queuepulse"
+            ))
+            return None
+        self._opened.set_result(None)
+        return db
+
+    def _run(self) -> None:
+        db = self._open()
+        if db is None:
+            return
+        batch = _Batch()
+        retry_at = 0.0
+        delay = 0.05
+        failing_since: float | None = None
+        last_report = 0.0
+        while True:
+            now = time.monotonic()
+            due = max(retry_at, (batch.since or now) + self._window)
+            timeout = None if batch.empty() else max(0.0, due - now)
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            stop = False
+            while item is not None:
+                stop = stop or self._take(db, item, batch)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    item = None
+            now = time.monotonic()
+            forced = bool(batch.waiters) or stop
+            if batch.empty():
+                self._release(batch)
+            elif now >= retry_at and (forced or now >= (batch.since or now) + self._window):
+                try:
+                    self._commit(db, batch)
+                except sqlite3.Error as error:
+                    _forget_failed_probe(db)
+                    self.stats.failures += 1
+                    self.stats.last_error = str(error)
+                    if failing_since is None or now - last_report >= _STILL_FAILING_EVERY_S:
+                        log.error("store.write_failed", path=self.path, error=str(error),
+                                  fix=_advice(error, self.path), pending_facts=len(batch.facts),
+                                  pending_events=len(batch.events), retry_in_s=round(delay, 2))
+                        last_report = now
+                    failing_since = failing_since or now
+                    retry_at = now + delay
+                    delay = min(delay * 2, self._retry_max)
+                else:
+                    if failing_since is not None:
+                        log.info("store.write_recovered", path=self.path,
+                                 failed_for_s=round(now - failing_since, 2))
+                    failing_since, retry_at, delay = None, 0.0, 0.05
+            if stop and batch.empty():
+                db.close()
+                return
+
+    def _take(self, db: Database, item: object, batch: _Batch) -> bool:
+        if item is _STOP:
+            return True
+        if isinstance(item, _Call):
+            try:
+                item.result.set_result(item.fn(db))
+            except Exception as error:  # handed back to the caller
+                item.result.set_exception(error)
+            return False
+        if isinstance(item, Future):
+            batch.waiters.append(item)
+            return False
+        if isinstance(item, _Handed):
+            batch.facts.extend(item.facts)
+            batch.events.extend(item.events)
+            batch.reference = item.reference or batch.reference
+            if batch.since is None:
+                batch.since = item.at
+        return False
+
+    def _commit(self, db: Database, batch: _Batch) -> None:
+        calls = [f for f in batch.facts if isinstance(f, CallRecord)]
+        with db.atomic():
+            write_facts(db, batch.facts, self.source)
+            if calls:
+                supersede_unknown(db, calls)
+            if batch.events:
+                db.conn.executemany(
+                    "INSERT INTO events (received_at, timestamp, event, raw) VALUES (?, ?, ?, ?)",
+                    [(e.received_at, e.timestamp, e.event, e.raw) for e in batch.events],
+                )
+            if batch.reference is not None:
+                _write_reference(db, batch.reference)
+        done = time.monotonic()
+        self.stats.commits += 1
+        self.stats.facts += len(batch.facts)
+        self.stats.events += len(batch.events)
+        if batch.since is not None:
+            self.stats.max_lag_s = max(self.stats.max_lag_s, done - batch.since)
+        batch.facts, batch.events, batch.reference, batch.since = [], [], None, None
+        self._release(batch)
+
+    @staticmethod
+    def _release(batch: _Batch) -> None:
+        for waiter in batch.waiters:
+            waiter.set_result(None)
+        batch.waiters.clear()
