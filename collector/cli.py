@@ -12,10 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from collector.commands import check_config, record, replay, run
+from collector.commands import check, check_config, import_queue_log, record, replay, run
 from collector.errors import UserError
 
-COMMANDS = (replay, run, record, check_config)
+COMMANDS = (replay, import_queue_log, check, run, record, check_config)
 
 
 def build_parser() -> argparse.ArgumentParser:
