@@ -332,14 +332,13 @@ def print_summary(summary: ImportSummary, db_path: str, console: Console) -> Non
                   + (f" ({s.calls_completed:,} completed now)" if s.calls_completed else "")
                   + f"; {s.intervals_covered:,} agent intervals already covered"
                   + (f", {s.intervals_trimmed:,} trimmed" if s.intervals_trimmed else ""))
-    console.print(f"  not stored yet: {s.unfinished_calls:,} calls and {s.open_intervals:,} "
-                  "agent intervals still going on where the input ends (import the next "
-                  "piece of the log to complete them)")
+    console.print(f"  still going on where the input ends, not stored: {s.unfinished_calls:,} "
+                  f"calls, {s.open_intervals:,} agent intervals")
     if s.restarts:
         console.print(f"  Asterisk restarts (QUEUESTART): {s.restarts:,}")
     for title, counts in (("lines skipped", s.skipped),
                           ("lines with nothing to store", s.informational),
-                          ("inconsistent lines (recorded as they were)", s.anomalies)):
+                          ("lines that did not fit (nothing stored from them)", s.anomalies)):
         if counts:
             console.print(f"  {title}: {sum(n for _, n in counts):,}")
             for reason, count in counts:
