@@ -122,6 +122,11 @@ class Daemon:
         return self._bytes_before + current
 
     @property
+    def connected(self) -> bool:
+        """Whether an AMI connection is open and logged in right now."""
+        return self._ami is not None
+
+    @property
     def ready(self) -> bool:
         """Whether the first login and snapshot have completed."""
         return self._ready

@@ -1,0 +1,270 @@
+"""A recorded trace played live by pbxsim's AMI server, for tests of the live daemon.
+
+The server plays the trace at full speed. The simulated PBX's clock follows the trace:
+it is the Timestamp of the last event sent plus the real time elapsed since, so the
+QueueStatus answers (which carry no Timestamp) and FullyBooted's Uptime agree with the
+recorded events. The daemon under test is given that clock, so its results can be
+compared with ``queuepulse replay`` of the same trace, to the millisecond.
+
+Faults are scripted by event count: a hook runs after the n-th event of the feed was
+handed to the server, while the feed waits; it can wait for the daemon, lose events (send
+them while nobody listens) or send frames of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.config import parse_config
+from collector.daemon import Daemon
+from collector.events import CallerJoin
+from collector.facts import CallRecord
+from collector.live import LiveView
+from collector.parser import FrameParser, event_name
+from collector.replay import replay
+from collector.sd_notify import Notifier
+from collector.trace import Frame, read_frames
+from collector.tracker import Tracker
+from pbxsim.ami_server import AmiServer
+from pbxsim.faults import Faults
+from pbxsim.snapshot import Snapshot
+from pbxsim.trace_feed import TracePlayer
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
+
+SECRET = "queuepulse"
+CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s",
+              "handle_s")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds (checked every 5 ms)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the daemon did not get there in time")
+        await asyncio.sleep(0.005)
+
+
+def _stamp(frame: str) -> float | None:
+    start = frame.find("\r\nTimestamp: ")
+    if start < 0:
+        return None
+    end = frame.find("\r\n", start + 2)
+    return float(frame[start + 13 : end if end >= 0 else None])
+
+
+def _is_feed_event(frame: Frame) -> bool:
+    """Whether TracePlayer plays this frame: an event not meant for the recording client."""
+    name = event_name(frame.text)
+    return name is not None and name != "FullyBooted" and "\nActionID:" not in frame.text
+
+
+class TracePbx:
+    """One trace played by an `AmiServer`, with the PBX clock on the trace's time."""
+
+    def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
+                 uptime: float = 86400.0) -> None:
+        self.path = trace_dir(name) / "ami.jsonl"
+        self.frames = list(read_frames(self.path))
+        self.limit = limit
+        self.hooks: dict[int, Hook] = {}
+        self.sent = 0
+        self.daemon: Daemon | None = None
+        self.finished = asyncio.Event()
+        self._time = self.frames[0].received_at
+        self._mark = time.monotonic()
+        self._boot = self._time - uptime
+        self._player = TracePlayer(self.path)
+        self._items: AsyncIterator[str | Snapshot] = aiter(self._player)
+        self.server = AmiServer(self._feed(), username="queuepulse", secret=SECRET,
+                                snapshot=self._player.snapshot, faults=faults,
+                                auth_failure_delay=0.0, uptime=uptime)
+
+    def now(self) -> float:
+        """The PBX's clock."""
+        return self._time + (time.monotonic() - self._mark)
+
+    def _tick(self, frame: str) -> None:
+        stamp = _stamp(frame)
+        now = self.now()
+        self._time, self._mark = (now if stamp is None else max(stamp, now)), time.monotonic()
+        # FullyBooted's Uptime is the server's wall time since booted_at: keep it on our clock
+        self.server.booted_at = time.time() - (self._time - self._boot)
+
+    def reboot(self) -> None:
+        """The PBX has just started again (its next FullyBooted has a small Uptime)."""
+        self._boot = self.now()
+        self._tick("")
+
+    async def _feed(self) -> AsyncIterator[str | Snapshot]:
+        daemon = self.daemon
+        assert daemon is not None, "attach a daemon before starting the server"
+        await until(lambda: daemon.ready)
+        async for item in self._items:
+            if isinstance(item, Snapshot):
+                yield item
+                continue
+            self._tick(item)
+            yield item
+            self.sent += 1
+            hook = self.hooks.get(self.sent)
+            if hook is not None:
+                await hook()
+            if self.sent == self.limit:
+                break
+        self.finished.set()
+
+    def to_the_end(self) -> None:
+        """Move the clock to the trace's last frame, where a replay of it ends."""
+        if self.limit is None:
+            self._time, self._mark = max(self.now(), self.frames[-1].received_at), time.monotonic()
+
+    async def lose(self, count: int) -> None:
+        """Send the next ``count`` events while no client listens: lost, as on a real PBX."""
+        for _ in range(count):
+            item = await anext(self._items)
+            while isinstance(item, Snapshot):
+                self.server.snapshot = item
+                item = await anext(self._items)
+            self._tick(item)
+            await self.server.send(item)
+            self.sent += 1
+
+    def oracle(self, events: int) -> tuple[list[CallRecord], LiveView, set[str]]:
+        """What ``replay`` derives from the trace up to the ``events``-th feed event.
+
+        Returns the calls finished by then, the tracker's live view at that point and the
+        uniqueids of callers who joined up to then.
+        """
+        frames: list[Frame] = []
+        count = 0
+        for frame in self.frames:
+            frames.append(frame)
+            count += _is_feed_event(frame)
+            if count == events:
+                break
+        tracker, parser = Tracker(TRACE_CONFIG), FrameParser()
+        done: list[CallRecord] = []
+        joined: set[str] = set()
+        for frame in frames:
+            event = parser.parse(frame.text, frame.received_at)
+            if event is None:
+                continue
+            if isinstance(event, CallerJoin):
+                joined.add(event.uniqueid)
+            done += [f for f in tracker.feed(event) if isinstance(f, CallRecord)]
+        return done, tracker.live(), joined
+
+    def snapshot_after(self, events: int) -> Snapshot:
+        """What QueueStatus would truly answer after the ``events``-th feed event.
+
+        The recorded answers are few (the trace's start and end), so a reconnect in the
+        middle is answered from the tracker's view of the trace at that point: members
+        with their pauses and calls, and the callers waiting, with their Wait.
+        """
+        _, view, _ = self.oracle(events)
+        now = self.now()
+        params = [f for f in self._player.snapshot.queue_status
+                  if f.startswith("Event: QueueParams")]
+        frames: list[str] = []
+        for param in params:
+            queue = param.split("\r\nQueue: ", 1)[1].split("\r\n", 1)[0]
+            frames.append(param)
+            for agent in view.agents:
+                for member in agent.memberships:
+                    if member.queue != queue:
+                        continue
+                    talking = agent.queue == queue and agent.state.value in ("talking", "hold")
+                    frames.append(
+                        f"Event: QueueMember\r\nQueue: {queue}\r\nName: {agent.name}\r\n"
+                        f"Location: {agent.interface}\r\nMembership: static\r\n"
+                        f"InCall: {int(talking)}\r\nStatus: 1\r\n"
+                        f"Paused: {int(member.paused)}\r\nPausedReason: {member.reason}\r\n"
+                        "Wrapuptime: 0")
+            for position, call in enumerate(view.waiting(queue), start=1):
+                frames.append(
+                    f"Event: QueueEntry\r\nQueue: {queue}\r\nPosition: {position}\r\n"
+                    f"Uniqueid: {call.uniqueid}\r\nCallerIDNum: {call.caller_num}\r\n"
+                    f"CallerIDName: {call.caller_name}\r\nWait: {int(now - call.entered_at)}")
+        return Snapshot(tuple(frames), self._player.snapshot.queue_summary)
+
+    def prefix_replay(self, events: int) -> list[CallRecord]:
+        """``queuepulse replay`` of the trace cut after the ``events``-th feed event."""
+        frames: list[Frame] = []
+        count = 0
+        for frame in self.frames:
+            if count == events:
+                break
+            frames.append(frame)
+            count += _is_feed_event(frame)
+        facts = replay(frames, Tracker(TRACE_CONFIG), FrameParser())
+        return [f for f in facts if isinstance(f, CallRecord)]
+
+
+def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
+                       secret: str = SECRET) -> str:
+    """A configuration for the traces' PBX at ``port``, storing into ``db``."""
+    return TRACE_CONFIG_TOML + (
+        f'[ami]\nport = {port}\nsecret = "{secret}"\nping_interval_s = {ping_interval_s}\n'
+        "reconnect_max_s = 0.2\nconnect_timeout_s = 2\n"
+        f'[database]\npath = "{db}"\ncommit_interval_s = 0.2\n'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRun:
+    """What a live run left behind."""
+
+    daemon: Daemon
+    calls: dict[tuple[str, str], dict[str, object]]
+    rows: int
+
+
+def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], int]:
+    """The ``calls`` table keyed by (uniqueid, queue), and its row count."""
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = [dict(r) for r in conn.execute("SELECT * FROM calls")]
+    return {(str(r["uniqueid"]), str(r["queue"])): r for r in rows}, len(rows)
+
+
+async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
+                   notifier: Notifier | None = None) -> LiveRun:
+    """Run a daemon against the PBX until the whole feed was received, then stop it."""
+    async with pbx.server as server:
+        config = parse_config(daemon_config_toml(server.port, db,
+                                                 ping_interval_s=ping_interval_s))
+        daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=None,
+                        notifier=notifier or Notifier(None))
+        pbx.daemon = daemon
+        running = asyncio.create_task(daemon.run())
+        try:
+            await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
+            await until(lambda: daemon.received_bytes >= server.stats.bytes or running.done())
+            pbx.to_the_end()
+        finally:
+            daemon.stop()
+            await running
+    calls, rows = stored_calls(db)
+    return LiveRun(daemon, calls, rows)
+
+
+def differences(live: dict[str, object], expected: CallRecord) -> list[str]:
+    """The columns where a stored call differs from a derived one (times to 1 ms)."""
+    row = expected.as_row()
+    wrong = []
+    for column, value in row.items():
+        got = live[column]
+        if column in CALL_TIMES and value is not None and got is not None:
+            if abs(float(got) - float(value)) > 0.001:  # type: ignore[arg-type]
+                wrong.append(f"{column}: {got} != {value}")
+        elif got != value:
+            wrong.append(f"{column}: {got!r} != {value!r}")
+    return wrong
