@@ -105,34 +105,20 @@ def _member_name(f: Fields) -> str:
     return f.get("MemberName") or f.get("Name") or f["Interface"]
 
 
-def _agent_called(f: Fields, at: float) -> Event:
-    return AgentCalled(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-    )
+_RingEvent = type[AgentCalled | AgentRingNoAnswer | AgentDump]
 
 
-def _agent_ring_no_answer(f: Fields, at: float) -> Event:
-    return AgentRingNoAnswer(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-    )
+def _ring(kind: _RingEvent) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        return kind(
+            at=at,
+            queue=f["Queue"],
+            uniqueid=f["Uniqueid"],
+            interface=f["Interface"],
+            member_name=_member_name(f),
+        )
 
-
-def _agent_dump(f: Fields, at: float) -> Event:
-    return AgentDump(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-    )
+    return build
 
 
 def _agent_connect(f: Fields, at: float) -> Event:
@@ -276,9 +262,9 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
     "QueueCallerAbandon": _caller_abandon,
-    "AgentCalled": _agent_called,
-    "AgentRingNoAnswer": _agent_ring_no_answer,
-    "AgentDump": _agent_dump,
+    "AgentCalled": _ring(AgentCalled),
+    "AgentRingNoAnswer": _ring(AgentRingNoAnswer),
+    "AgentDump": _ring(AgentDump),
     "AgentConnect": _agent_connect,
     "AgentComplete": _agent_complete,
     "QueueMemberAdded": _member(MemberChange.ADDED),
