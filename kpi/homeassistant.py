@@ -1,0 +1,112 @@
+"""Home Assistant MQTT discovery: one device per PBX, one sensor per queue KPI.
+
+Sensors read the retained KPI and live topics with a ``value_template``; they are
+available while queuepulse's status topic says ``online``. Discovery is announced on
+connecting and again whenever Home Assistant publishes ``online`` on
+``<homeassistant_prefix>/status`` (it has restarted and forgotten them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from kpi.payloads import Message
+from kpi.topics import Topics
+
+
+@dataclass(frozen=True, slots=True)
+class Sensor:
+    """A KPI shown as a Home Assistant sensor."""
+
+    key: str
+    name: str
+    source: str
+    unit: str | None
+    state_class: str
+    device_class: str | None = None
+    percent: bool = False
+    field: str = ""
+
+    @property
+    def json_field(self) -> str:
+        """The payload field the sensor reads."""
+        return self.field or self.key
+
+
+SENSORS = (
+    Sensor("waiting", "waiting", "live", "calls", "measurement"),
+    Sensor("longest_wait_s", "longest wait", "live", "s", "measurement", "duration"),
+    Sensor("agents_available", "agents available", "live", "agents", "measurement",
+           field="agents.available"),
+    Sensor("offered", "offered today", "today", "calls", "total_increasing"),
+    Sensor("answered", "answered today", "today", "calls", "total_increasing"),
+    Sensor("abandoned", "abandoned today", "today", "calls", "total_increasing"),
+    Sensor("service_level", "service level today", "today", "%", "measurement", percent=True),
+    Sensor("abandon_rate", "abandon rate today", "today", "%", "measurement", percent=True),
+    Sensor("asa_s", "ASA today", "today", "s", "measurement", "duration"),
+    Sensor("aht_s", "AHT today", "today", "s", "measurement", "duration"),
+    Sensor("service_level_15m", "service level 15 min", "15m", "%", "measurement",
+           percent=True, field="service_level"),
+)
+
+_CENTER_SENSORS = (
+    Sensor("occupancy", "occupancy today", "today", "%", "measurement", percent=True),
+)
+
+
+def slug(name: str) -> str:
+    """An id Home Assistant accepts (``[a-z0-9_]``), kept distinct for distinct names."""
+    plain = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "x"
+    if plain == name:
+        return plain
+    return f"{plain}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+
+
+def _template(sensor: Sensor) -> str:
+    value = "value_json." + sensor.json_field
+    if sensor.percent:
+        return f"{{{{ ({value} * 100) | round(1) if {value} is not none else none }}}}"
+    return f"{{{{ {value} }}}}"
+
+
+def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
+                       version: str) -> tuple[Message, ...]:
+    """The retained discovery configs of every sensor of every queue and of all queues."""
+    device_id = f"queuepulse_{slug(topics.pbx)}"
+    device = {
+        "identifiers": [device_id],
+        "name": f"queuepulse {topics.pbx}",
+        "manufacturer": "queuepulse",
+        "model": "Asterisk queue KPIs",
+        "sw_version": version,
+    }
+    messages = []
+    for queue in (*queues, None):
+        label = "all queues" if queue is None else queue
+        sensors = SENSORS + (_CENTER_SENSORS if queue is None else ())
+        for sensor in sensors:
+            object_id = f"{'all' if queue is None else slug(queue)}_{sensor.key}"
+            source = (topics.live(queue) if sensor.source == "live"
+                      else topics.kpi(queue, sensor.source))
+            config = {
+                "name": f"{label} {sensor.name}",
+                "unique_id": f"{device_id}_{object_id}",
+                "object_id": f"{device_id}_{object_id}",
+                "state_topic": source,
+                "value_template": _template(sensor),
+                "unit_of_measurement": sensor.unit,
+                "state_class": sensor.state_class,
+                "availability_topic": topics.status,
+                "payload_available": "online",
+                "payload_not_available": "offline",
+                "device": device,
+            }
+            if sensor.device_class is not None:
+                config["device_class"] = sensor.device_class
+            topic = f"{ha_prefix}/sensor/{device_id}/{object_id}/config"
+            messages.append(Message(topic, json.dumps(config, ensure_ascii=False), retain=True,
+                                    stamped=False))
+    return tuple(messages)

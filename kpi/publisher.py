@@ -1,0 +1,279 @@
+"""The MQTT shell: publishes the board's KPIs, live state, agent states and finished calls.
+
+Decisions live elsewhere (the board computes, :mod:`kpi.payloads` renders); this module
+only keeps a connection and sends. Its reconnection is aiomqtt's documented pattern: a
+plain loop around ``async with Client(...)`` that catches :class:`aiomqtt.MqttError` and
+waits a growing, jittered delay. While the broker is away the daemon carries on (calls
+are stored in SQLite regardless); finished calls wait in a bounded buffer, and on
+reconnecting every retained topic is published again, since a restarted broker may have
+lost them.
+
+Each cycle (at most one a second) renders every retained message and sends those whose
+body changed since it was last sent on this connection, so a queue's topics are updated
+on change and at most once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from importlib import metadata
+from types import TracebackType
+from typing import Self
+
+import aiomqtt
+import structlog
+
+from collector.config import Config
+from collector.errors import UserError
+from collector.facts import CallRecord
+from collector.live import LiveView
+from kpi.board import BoardSnapshot, KpiBoard
+from kpi.homeassistant import discovery_messages
+from kpi.payloads import (
+    Message,
+    agent_kpi_message,
+    agent_state_message,
+    call_message,
+    heartbeat_message,
+    kpi_message,
+    live_message,
+)
+from kpi.topics import Topics
+
+log = structlog.get_logger("queuepulse.mqtt")
+
+ONLINE = "online"
+OFFLINE = "offline"
+QOS = 1
+CALL_BUFFER = 10_000
+"""Finished calls kept for the broker while it is away; older ones are dropped first."""
+
+
+class MqttSetupError(UserError):
+    """The MQTT settings cannot be used (e.g. TLS cannot be set up)."""
+
+
+def _version() -> str:
+    try:
+        return metadata.version("queuepulse")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
+    """Every retained message a board snapshot gives."""
+    return [
+        *(kpi_message(topics, k) for k in snapshot.kpis),
+        *(live_message(topics, q) for q in snapshot.queues),
+        *(agent_state_message(topics, a) for a in snapshot.agents),
+        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis),
+    ]
+
+
+class MqttPublisher:
+    """Keeps the broker up to date with the board; run :meth:`run` as a task.
+
+    ``live`` returns the tracker's current live view; its time is the KPIs' "now".
+    """
+
+    def __init__(self, config: Config, board: KpiBoard, live: Callable[[], LiveView], *,
+                 cycle_s: float = 1.0, reconnect_max_s: float = 3.0,
+                 call_buffer: int = CALL_BUFFER) -> None:
+        self.topics = Topics(config.mqtt.prefix, config.pbx.id)
+        self.connected = False
+        self.calls_sent = 0
+        self.calls_dropped = 0
+        self.connections = 0
+        self._config = config
+        self._board = board
+        self._live = live
+        self._cycle_s = cycle_s
+        self._reconnect_max_s = reconnect_max_s
+        self._calls: deque[CallRecord] = deque()
+        self._call_buffer = call_buffer
+        self._sent: dict[str, str] = {}
+        self._wake = asyncio.Event()
+        self._announce = False
+        self._announced: tuple[str, ...] = ()
+        self._closing = False
+        self._tls: ssl.SSLContext | None = None
+        self._started = time.monotonic()
+
+    async def __aenter__(self) -> Self:
+        if self._config.mqtt.tls:
+            try:
+                self._tls = ssl.create_default_context()
+            except ssl.SSLError as error:
+                raise MqttSetupError(
+                    f"cannot set up TLS for MQTT ({error}). Check the system's CA "
+                    "certificates, or set mqtt.tls = false for a plain connection."
+                ) from error
+        self._started = time.monotonic()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._closing = True
+        log.info("mqtt.closed", calls_sent=self.calls_sent, calls_dropped=self.calls_dropped,
+                 calls_unsent=len(self._calls))
+
+    def call_finished(self, record: CallRecord) -> None:
+        """Queue a finished call for its ``call`` event; never blocks."""
+        if len(self._calls) >= self._call_buffer:
+            self._calls.popleft()
+            self.calls_dropped += 1
+        self._calls.append(record)
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Stay connected to the broker and keep it up to date, until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                async with self._client() as client:
+                    attempt = 0
+                    await self._session(client)
+            except* aiomqtt.MqttError as group:
+                # one warning per outage; the retries of a long outage are debug detail
+                report = log.warning if attempt == 0 else log.debug
+                report("mqtt.unavailable", host=self._config.mqtt.host,
+                       port=self._config.mqtt.port, error=str(group.exceptions[0]),
+                       attempt=attempt + 1)
+            finally:
+                self.connected = False
+            if self._closing:
+                # a failed disconnect while stopping must not turn into a reconnect
+                raise asyncio.CancelledError
+            delay = min(self._reconnect_max_s, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    def _client(self) -> aiomqtt.Client:
+        mqtt = self._config.mqtt
+        return aiomqtt.Client(
+            mqtt.host,
+            mqtt.port,
+            username=mqtt.username or None,
+            password=mqtt.password.value or None,
+            identifier=mqtt.client_id or f"queuepulse-{self._config.pbx.id}",
+            will=aiomqtt.Will(self.topics.status, OFFLINE, qos=QOS, retain=True),
+            keepalive=mqtt.keepalive_s,
+            timeout=10,
+            tls_context=self._tls,
+            max_concurrent_outgoing_calls=10,
+        )
+
+    async def _session(self, client: aiomqtt.Client) -> None:
+        """One connection's life: announce, then keep publishing until it breaks."""
+        self.connected = True
+        self.connections += 1
+        self._sent.clear()
+        self._announce, self._announced = self._config.mqtt.homeassistant, ()
+        log.info("mqtt.connected", host=self._config.mqtt.host, port=self._config.mqtt.port,
+                 connections=self.connections)
+        try:
+            await client.subscribe(self.topics.status, qos=QOS)
+            if self._config.mqtt.homeassistant:
+                await client.subscribe(f"{self._config.mqtt.homeassistant_prefix}/status",
+                                       qos=QOS)
+            await client.publish(self.topics.status, ONLINE, qos=QOS, retain=True)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._listen(client), name="mqtt-listen")
+                tasks.create_task(self._publish(client), name="mqtt-publish")
+        except asyncio.CancelledError:
+            self._closing = True
+            # a graceful disconnect discards the last will, so say offline ourselves
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.publish(self.topics.status, OFFLINE, qos=QOS, retain=True,
+                                     timeout=2.0)
+            raise
+
+    async def _listen(self, client: aiomqtt.Client) -> None:
+        """React to Home Assistant restarting, and to a stale last will saying offline."""
+        ha_status = f"{self._config.mqtt.homeassistant_prefix}/status"
+        async for message in client.messages:
+            payload = message.payload
+            text = payload.decode(errors="replace") if isinstance(payload, bytes) else ""
+            if message.topic.matches(ha_status) and text == ONLINE:
+                log.info("mqtt.homeassistant_online")
+                self._announce = True
+                self._wake.set()
+            elif (message.topic.matches(self.topics.status) and text == OFFLINE
+                  and not self._closing):
+                await client.publish(self.topics.status, ONLINE, qos=QOS, retain=True)
+
+    async def _publish(self, client: aiomqtt.Client) -> None:
+        """Send calls as they finish and changed retained topics at most once a cycle."""
+        loop = asyncio.get_running_loop()
+        next_cycle = loop.time()
+        next_heartbeat = loop.time() + self._config.mqtt.heartbeat_s
+        while True:
+            await self._send_calls(client)
+            now = loop.time()
+            if now >= next_cycle:
+                await self._cycle(client)
+                next_cycle = now + self._cycle_s
+            if now >= next_heartbeat:
+                await self._heartbeat(client)
+                next_heartbeat = now + self._config.mqtt.heartbeat_s
+            self._wake.clear()
+            if self._calls:
+                continue
+            timeout = max(0.0, min(next_cycle, next_heartbeat) - loop.time())
+            # asyncio.timeout, unlike wait_for in 3.11, never loses a cancellation that
+            # arrives as the event is set
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def _send_calls(self, client: aiomqtt.Client) -> None:
+        while self._calls:
+            record = self._calls[0]
+            message = call_message(self.topics, record)
+            await client.publish(message.topic, message.payload(), qos=QOS,
+                                 retain=False)
+            self._calls.popleft()
+            self.calls_sent += 1
+
+    async def _cycle(self, client: aiomqtt.Client) -> None:
+        live = self._live()
+        if live.at <= 0:
+            return  # no event seen yet: there is no "now" to compute KPIs at
+        try:
+            snapshot = self._board.snapshot(live)
+            messages = snapshot_messages(self.topics, snapshot)
+        except Exception:
+            # a bug in one figure must not stop the calls and the other figures
+            log.exception("mqtt.snapshot_failed", at=live.at)
+            return
+        queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
+        if self._config.mqtt.homeassistant and (self._announce or queues != self._announced):
+            await self._send_all(client, discovery_messages(
+                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version()), at=None)
+            self._announce, self._announced = False, queues
+        await self._send_all(client, [m for m in messages if self._sent.get(m.topic) != m.body],
+                             at=live.at)
+
+    async def _send_all(self, client: aiomqtt.Client, messages: Iterable[Message],
+                        at: float | None) -> None:
+        results = await asyncio.gather(*(self._send(client, m, at) for m in messages),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _send(self, client: aiomqtt.Client, message: Message, at: float | None) -> None:
+        await client.publish(message.topic, message.payload(at), qos=QOS, retain=message.retain)
+        self._sent[message.topic] = message.body
+
+    async def _heartbeat(self, client: aiomqtt.Client) -> None:
+        message = heartbeat_message(self.topics, self._live().at,
+                                    time.monotonic() - self._started, self.calls_sent,
+                                    self.calls_dropped, len(self._calls))
+        await client.publish(message.topic, message.payload(), qos=QOS, retain=False)

@@ -1,0 +1,95 @@
+"""Topics and payloads: the versioned public MQTT interface, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from collector.config import parse_config
+from collector.live import LiveView
+from kpi.board import KpiBoard
+from kpi.definitions import KpiSettings
+from kpi.payloads import SCHEMA, call_message, kpi_message
+from kpi.publisher import MqttPublisher, snapshot_messages
+from kpi.topics import Topics, escape, unescape
+from tests.kpi_records import answered, unanswered
+
+TOPICS = Topics("queuepulse", "pbx")
+
+
+@given(st.text())
+def test_any_name_becomes_one_topic_level_and_comes_back(name: str) -> None:
+    level = escape(name)
+    assert not {"/", "+", "#"} & set(level) and not level.startswith("$")
+    assert unescape(level) == name
+
+
+def test_topics_follow_the_documented_scheme() -> None:
+    assert TOPICS.kpi("sales", "today") == "queuepulse/pbx/queue/sales/kpi/today"
+    assert TOPICS.kpi(None, "15m") == "queuepulse/pbx/all/kpi/15m"
+    assert TOPICS.live("a/b") == "queuepulse/pbx/queue/a%2Fb/live"
+    assert TOPICS.agent_state("PJSIP/201") == "queuepulse/pbx/agent/PJSIP%2F201/state"
+    assert TOPICS.agent_kpi("PJSIP/201", "60m") == "queuepulse/pbx/agent/PJSIP%2F201/kpi/60m"
+    assert (TOPICS.status, TOPICS.call, TOPICS.heartbeat) == (
+        "queuepulse/pbx/status", "queuepulse/pbx/call", "queuepulse/pbx/heartbeat")
+
+
+def snapshot_payloads(calls: list) -> dict[str, dict]:  # type: ignore[type-arg]
+    board = KpiBoard(KpiSettings())
+    board.add(calls)
+    messages = snapshot_messages(TOPICS, board.snapshot(LiveView(3000.0, (), (), ())))
+    return {m.topic: json.loads(m.payload(3000.0)) for m in messages}
+
+
+def test_kpi_payload_is_versioned_rounded_and_null_without_data() -> None:
+    payloads = snapshot_payloads([answered(1000, wait=12.3456), unanswered(1100, wait=2)])
+    today = payloads["queuepulse/pbx/all/kpi/today"]
+    assert today["schema"] == SCHEMA and today["updated_at"] == 3000.0
+    assert (today["window"], today["queue"], today["since"]) == ("today", None, 0.0)
+    assert today["asa_s"] == 12.3 and today["service_level"] == 1.0
+    assert today["short_abandoned"] == 1 and today["abandon_rate"] == 0.0
+    empty = payloads["queuepulse/pbx/queue/support/kpi/15m"]
+    assert empty["offered"] == 0 and empty["service_level"] is None and empty["since"] is None
+    assert "occupancy" in today and "occupancy" not in empty
+
+
+def test_asterisks_resettable_queue_averages_are_never_published() -> None:
+    payloads = snapshot_payloads([answered(1000)])
+    keys = {k.lower() for p in payloads.values() for k in p}
+    assert not keys & {"holdtime", "talktime", "completed", "abandoned_total"}
+
+
+def test_unchanged_figures_render_the_same_body() -> None:
+    board = KpiBoard(KpiSettings())
+    board.add([answered(1000)])
+    first = board.snapshot(LiveView(2000.0, (), (), ()))
+    later = board.snapshot(LiveView(2010.0, (), (), ()))
+    today = [kpi_message(TOPICS, k) for k in (first.kpis[0], later.kpis[0])]
+    assert today[0].body == today[1].body
+    assert today[0].payload(2000.0) != today[1].payload(2010.0)
+
+
+def test_call_payload_is_the_calls_row() -> None:
+    record = answered(1000, wait=5, talk=30)
+    message = call_message(TOPICS, record)
+    assert not message.retain
+    payload = json.loads(message.payload())
+    assert payload["call_id"] == record.call_id and payload["outcome"] == "answered"
+    assert payload["wait_s"] == 5 and payload["schema"] == SCHEMA
+
+
+def test_finished_calls_wait_in_a_bounded_buffer_while_the_broker_is_away() -> None:
+    config = parse_config("[mqtt]\nenabled = true\nport = 1\n")
+
+    async def scenario() -> None:
+        board = KpiBoard(KpiSettings())
+        async with MqttPublisher(config, board, lambda: LiveView(0.0, (), (), ()),
+                                 call_buffer=3) as publisher:
+            for n in range(5):
+                publisher.call_finished(answered(float(n)))
+            assert (publisher.calls_dropped, publisher.calls_sent) == (2, 0)
+
+    asyncio.run(scenario())
