@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -145,8 +146,10 @@ class AmiConnection:
                 f"{config.connect_timeout_s:g} s. {_REACH_FIX}"
             ) from error
         except OSError as error:
+            reason = os.strerror(error.errno) if error.errno and error.errno > 0 else (
+                error.strerror or str(error))
             raise AmiUnavailable(
-                f"cannot reach AMI at {self.address} ({error.strerror or error}). {_REACH_FIX}"
+                f"cannot reach AMI at {self.address} ({reason}). {_REACH_FIX}"
             ) from error
         # the connect task's done-callback (Manager.connection_made) ran before we resumed
         self._protocol = manager.protocol

@@ -105,6 +105,16 @@ class _Call:
 _STOP = object()
 
 
+def _settle(future: Future[Any], result: object = None,
+            error: BaseException | None = None) -> None:
+    """Resolve a future the event loop may have given up on (a cancelled wait)."""
+    if future.set_running_or_notify_cancel():
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
 def _advice(error: sqlite3.Error, path: str) -> str:
     text = str(error).lower()
     if "locked" in text or "busy" in text:
@@ -261,12 +271,12 @@ class Writer:
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=1000")
         except sqlite3.Error as error:
-            self._opened.set_exception(StoreError(
+            _settle(self._opened, error=StoreError(
                 f"cannot open database {self.path} ({error}). Check database.path: its "
                 "directory must exist and be writable by queuepulse"
             ))
             return None
-        self._opened.set_result(None)
+        _settle(self._opened, None)
         return db
 
     def _run(self) -> None:
@@ -326,9 +336,9 @@ class Writer:
             return True
         if isinstance(item, _Call):
             try:
-                item.result.set_result(item.fn(db))
+                _settle(item.result, item.fn(db))
             except Exception as error:  # handed back to the caller
-                item.result.set_exception(error)
+                _settle(item.result, error=error)
             return False
         if isinstance(item, Future):
             batch.waiters.append(item)
@@ -366,5 +376,5 @@ class Writer:
     @staticmethod
     def _release(batch: _Batch) -> None:
         for waiter in batch.waiters:
-            waiter.set_result(None)
+            _settle(waiter, None)
         batch.waiters.clear()

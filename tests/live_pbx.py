@@ -16,12 +16,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from collector.config import parse_config
-from collector.daemon import Daemon
+from collector.daemon import Daemon, FactSink
 from collector.events import CallerJoin
 from collector.facts import CallRecord
 from collector.live import LiveView
@@ -36,7 +36,7 @@ from pbxsim.snapshot import Snapshot
 from pbxsim.trace_feed import TracePlayer
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
 
-SECRET = "queuepulse"
+SECRET = "Hush-4b2f-ami"
 CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s",
               "handle_s")
 
@@ -77,6 +77,8 @@ class TracePbx:
         self.hooks: dict[int, Hook] = {}
         self.sent = 0
         self.daemon: Daemon | None = None
+        self.start_when: Callable[[], bool] = lambda: True
+        """The feed starts once this holds (a daemon under test: once it is ready)."""
         self.finished = asyncio.Event()
         self._time = self.frames[0].received_at
         self._mark = time.monotonic()
@@ -104,9 +106,7 @@ class TracePbx:
         self._tick("")
 
     async def _feed(self) -> AsyncIterator[str | Snapshot]:
-        daemon = self.daemon
-        assert daemon is not None, "attach a daemon before starting the server"
-        await until(lambda: daemon.ready)
+        await until(self.start_when)
         async for item in self._items:
             if isinstance(item, Snapshot):
                 yield item
@@ -236,14 +236,16 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
-                   notifier: Notifier | None = None) -> LiveRun:
+                   sinks: Sequence[FactSink] = ()) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it."""
     async with pbx.server as server:
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s))
         daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=None,
-                        notifier=notifier or Notifier(None))
+                        notifier=Notifier(None))
+        daemon.sinks.extend(sinks)
         pbx.daemon = daemon
+        pbx.start_when = lambda: daemon.ready
         running = asyncio.create_task(daemon.run())
         try:
             await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
-from tests.live_pbx import TracePbx, differences, run_live
-from tests.traces import TRACE_NAMES, replayed_calls
+from collector.config import parse_config
+from collector.daemon import Daemon
+from collector.facts import CallRecord, Fact
+from collector.parser import RELEVANT_EVENTS
+from collector.sd_notify import Notifier
+from collector.trace import read_frames
+from pbxsim.ami_server import AmiServer
+from tests.live_pbx import (
+    SECRET,
+    TracePbx,
+    daemon_config_toml,
+    differences,
+    run_live,
+    stored_calls,
+    until,
+)
+from tests.scenarios import answered
+from tests.traces import TRACE_NAMES, replayed_calls, trace_dir
 
 
 @pytest.mark.parametrize("name", TRACE_NAMES)
@@ -21,3 +41,95 @@ def test_a_live_run_stores_the_same_calls_as_a_replay_of_the_trace(
     assert run.rows == len(expected)
     wrong = {key: differences(run.calls[key], call) for key, call in expected.items()}
     assert {key: diff for key, diff in wrong.items() if diff} == {}
+
+
+def test_each_finished_call_has_one_canonical_log_line_and_no_secret(tmp_path: Path) -> None:
+    with capture_logs() as logs:
+        run = asyncio.run(run_live(TracePbx("smoke"), tmp_path / "live.sqlite"))
+    finished = [e for e in logs if e["event"] == "call.finished"]
+    assert sorted(e["call_id"] for e in finished) == sorted(
+        str(row["call_id"]) for row in run.calls.values())
+    assert all({"outcome", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s"} <= set(e)
+               for e in finished)
+    assert SECRET not in repr(logs)
+
+
+def test_the_relevant_frames_are_kept_in_the_events_table(tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite"
+    run = asyncio.run(run_live(TracePbx("smoke"), db))
+    with sqlite3.connect(db) as conn:
+        names = dict(conn.execute("SELECT event, count(*) FROM events GROUP BY event"))
+        (stamped,) = conn.execute("SELECT count(*) FROM events WHERE timestamp IS NOT NULL"
+                                  " AND event = 'QueueCallerJoin'").fetchone()
+        queues = [r[0] for r in conn.execute("SELECT name FROM queues ORDER BY name")]
+    assert sum(names.values()) == run.daemon.stats.events
+    assert set(names) <= RELEVANT_EVENTS and "Newexten" not in names
+    assert stamped == names["QueueCallerJoin"] == 14
+    assert queues == ["sales", "support"]
+
+
+async def _feed(frames: list[str]) -> AsyncIterator[str]:
+    for frame in frames:
+        yield frame
+
+
+def test_a_user_without_the_agent_class_is_told_so(tmp_path: Path) -> None:
+    frames = [f.text for f in read_frames(trace_dir("smoke") / "ami.jsonl")
+              if f.text.startswith("Event: ") and "Privilege: agent" not in f.text
+              and "ActionID" not in f.text]
+
+    async def body() -> None:
+        async with AmiServer(_feed(frames), secret=SECRET, auth_failure_delay=0.0) as server:
+            config = parse_config(daemon_config_toml(server.port, tmp_path / "q.sqlite"))
+            daemon = Daemon(config, tick_s=None, notifier=Notifier(None))
+            running = asyncio.create_task(daemon.run())
+            await until(lambda: daemon.stats.frames >= len(frames))
+            daemon.stop()
+            await running
+
+    with capture_logs() as logs:
+        asyncio.run(asyncio.wait_for(body(), 20))
+    missing = [e for e in logs if e["event"] == "ami.read_class_missing"]
+    assert [e["read_class"] for e in missing] == ["agent"]
+    assert "add agent to the AMI user's read= line" in missing[0]["fix"]
+
+
+def test_time_based_rules_fire_while_the_pbx_is_quiet(tmp_path: Path) -> None:
+    db = tmp_path / "q.sqlite"
+
+    async def body() -> None:
+        async with AmiServer(secret=SECRET, auth_failure_delay=0.0) as server:
+            config = parse_config(
+                daemon_config_toml(server.port, db).replace("wrapuptime_s = 6",
+                                                            "wrapuptime_s = 0.2")
+                .replace("[queues.sales]", "[tracking]\nacw_pause_window_s = 0.3\n\n"
+                         "[queues.support]\nwrapuptime_s = 0.2\n\n[queues.sales]"))
+            daemon = Daemon(config, tick_s=0.1, notifier=Notifier(None))
+            running = asyncio.create_task(daemon.run())
+            await until(lambda: daemon.ready)
+            text = answered(time.time() - 3.0, talk=0.5).replace("\n", "\r\n")
+            for frame in text.split("\r\n\r\n"):
+                if frame:
+                    await server.send(frame)
+            # nothing else happens on the PBX: only the ticks can close the ACW window
+            await until(lambda: stored_calls(db)[1] == 1, timeout=3)
+            daemon.stop()
+            await running
+
+    asyncio.run(asyncio.wait_for(body(), 20))
+    (row,) = stored_calls(db)[0].values()
+    assert row["acw_source"] == "wrapuptime"
+    assert row["acw_s"] == pytest.approx(0.2)
+
+
+def test_a_failing_consumer_does_not_stop_the_others(tmp_path: Path) -> None:
+    received: list[Fact] = []
+
+    def broken(facts: Sequence[Fact]) -> None:
+        raise RuntimeError("consumer bug")
+
+    with capture_logs() as logs:
+        run = asyncio.run(run_live(TracePbx("smoke"), tmp_path / "live.sqlite",
+                                   sinks=[broken, received.extend]))
+    assert len([f for f in received if isinstance(f, CallRecord)]) == run.rows == 14
+    assert any(e["event"] == "daemon.sink_failed" for e in logs)

@@ -93,6 +93,7 @@ def test_ready_after_the_first_snapshot_and_watchdog_pings(
             assert notifier.watchdog_interval_s == pytest.approx(0.1)
             daemon = Daemon(config, clock=pbx.now, notifier=notifier)
             pbx.daemon = daemon
+            pbx.start_when = lambda: daemon.ready
             running = asyncio.create_task(daemon.run())
             await until(lambda: daemon.ready)
             drain()

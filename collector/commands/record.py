@@ -7,10 +7,12 @@ import asyncio
 import dataclasses
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from collector.ami_client import AmiConnection, AmiResponse, follow
+from collector.ami_protocol import Clock
 from collector.config import AmiConfig, load_config
 from collector.errors import UserError
 from collector.logs import configure_logging
@@ -41,8 +43,11 @@ def _ignore(response: AmiResponse) -> None:
 
 
 async def record(config: AmiConfig, out: TextIO, stop: asyncio.Event,
-                 duration: float | None = None) -> int:
-    """Write every frame to ``out`` until ``stop`` is set or ``duration`` passes."""
+                 duration: float | None = None, clock: Clock = time.time) -> int:
+    """Write every frame to ``out`` until ``stop`` is set or ``duration`` passes.
+
+    Returns how many frames were written; ``clock`` stamps their receive time.
+    """
     count = 0
 
     async def session(ami: AmiConnection) -> None:
@@ -54,7 +59,7 @@ async def record(config: AmiConfig, out: TextIO, stop: asyncio.Event,
             out.flush()
             count += len(batch)
 
-    following = asyncio.create_task(follow(config, session), name="ami")
+    following = asyncio.create_task(follow(config, session, clock=clock), name="ami")
     stopping = asyncio.create_task(stop.wait(), name="stop")
     try:
         await asyncio.wait({following, stopping}, timeout=duration,

@@ -1,0 +1,109 @@
+"""``queuepulse run`` and ``check-config`` as an operator meets them: one clear line per problem."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from collector.cli import main
+from pbxsim.ami_server import AmiServer
+from tests.live_pbx import daemon_config_toml
+
+QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def queuepulse(*args: str, stop_after: float | None = None) -> tuple[int, str, str]:
+    """Run the real command line; with ``stop_after``, send SIGTERM after that long."""
+    process = await asyncio.create_subprocess_exec(
+        QUEUEPULSE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    if stop_after is not None:
+        await asyncio.sleep(stop_after)
+        process.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_a_wrong_password_is_one_clear_error_and_exit_status_2(tmp_path: Path) -> None:
+    async def body() -> tuple[int, str, str]:
+        async with AmiServer(secret="right", auth_failure_delay=0.0) as server:
+            config = tmp_path / "q.toml"
+            config.write_text(daemon_config_toml(server.port, tmp_path / "q.sqlite",
+                                                 secret="wrong"), encoding="utf-8")
+            return await queuepulse("run", "--config", str(config))
+
+    status, out, err = asyncio.run(body())
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("queuepulse: AMI login refused for user queuepulse at 127.0.0.1:")
+    assert "check ami.username / ami.secret and manager.conf" in err
+    assert "Traceback" not in out + err and "wrong" not in out + err
+
+
+def test_an_unreachable_pbx_is_named_with_the_fix_and_retried(tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "q.toml"
+    config.write_text(daemon_config_toml(port, tmp_path / "q.sqlite") + '[log]\nformat = "json"\n',
+                      encoding="utf-8")
+    status, out, err = asyncio.run(queuepulse("run", "--config", str(config), stop_after=1.5))
+    assert status == 0, err
+    assert err == ""
+    logs = [json.loads(line) for line in out.splitlines()]
+    attempts = [e for e in logs if e["event"] == "ami.unreachable"]
+    assert len(attempts) >= 3
+    assert [e["attempt"] for e in attempts[:3]] == [1, 2, 3]
+    first = attempts[0]
+    assert first["error"].startswith(f"cannot reach AMI at 127.0.0.1:{port} (Connection refused)")
+    assert "Check ami.host and ami.port" in first["error"]
+    assert all(0 < e["retry_in_s"] <= 0.2 for e in attempts)
+    assert logs[-1]["event"] == "daemon.stopped"
+
+
+def test_an_empty_secret_stops_run_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    config.write_text(f'[database]\npath = "{tmp_path / "q.sqlite"}"\n', encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 2
+    assert "'ami.secret': is empty" in capsys.readouterr().err
+
+
+def test_check_config_says_ok_and_what_it_will_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    config.write_text('[ami]\nhost = "10.0.0.5"\nsecret = "s3cret"\n', encoding="utf-8")
+    assert main(["check-config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{config}: OK"
+    assert "queuepulse@10.0.0.5:5038, secret set" in out
+    assert "s3cret" not in out
+
+
+def test_check_config_names_the_one_mistake(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    config.write_text('[ami]\nprot = 5038\n', encoding="utf-8")
+    assert main(["check-config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'ami.prot': is not a known setting" in err
+
+
+def test_the_example_config_passes_check_config(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
+    assert main(["check-config", str(example)]) == 0
+    assert "secret NOT SET" in capsys.readouterr().out
