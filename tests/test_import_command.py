@@ -149,7 +149,7 @@ def test_calls_the_live_collector_stored_are_not_imported_again(
     capsys.readouterr()
     assert import_logs(db, config_file, trace_dir(name) / "queue_log") == 0
     assert calls(db) == before
-    assert f"{len(logged_calls(name))} calls known from the live collector" in (
+    assert f"calls already present: {len(logged_calls(name))} from the live collector" in (
         capsys.readouterr().out)
     assert_no_agent_counted_twice(db)
 

@@ -259,6 +259,20 @@ def test_addmember_paused_starts_paused() -> None:
     assert [i.state for i in intervals] == [AgentState.PAUSED, AgentState.AVAILABLE]
 
 
+def test_agent_logoff_leaves_every_queue_and_login_returns_to_them() -> None:
+    _, intervals, _ = run(f"""
+{T}|NONE|support|Agent/1001|ADDMEMBER|
+{T}|NONE|sales|Agent/1001|ADDMEMBER|
+{T + 60}|NONE|NONE|Agent/1001|AGENTLOGOFF|PJSIP/201-00000001|60
+{T + 90}|NONE|NONE|Agent/1001|AGENTLOGIN|PJSIP/201-00000002
+{T + 100}|NONE|support|Agent/1001|PAUSE|Lunch
+{T + 100}|NONE|sales|Agent/1001|PAUSE|Lunch
+""")
+    assert [(i.state, i.started_at, i.ended_at) for i in intervals] == [
+        (AgentState.AVAILABLE, T, T + 60), (AgentState.LOGGED_OUT, T + 60, T + 90),
+        (AgentState.AVAILABLE, T + 90, T + 100)]
+
+
 def test_local_time_datetime_stamps_are_read_in_the_given_time_zone() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     calls, _, _ = run("""

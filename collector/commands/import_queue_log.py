@@ -170,6 +170,7 @@ class _Store:
     calls_completed: int = 0
     intervals_covered: int = 0
     intervals_trimmed: int = 0
+    longest_interval: float | None = None
 
     def add(self, facts: list[ImportFact]) -> None:
         calls = [f for f in facts if isinstance(f, ImportedCall)]
@@ -221,11 +222,19 @@ class _Store:
         agents = sorted({i.agent for i in intervals})
         lo = min(i.started_at for i in intervals)
         hi = max(cast(float, i.ended_at) for i in intervals)
+        if self.longest_interval is None:
+            (longest,) = self.db.execute(
+                "SELECT max(ended_at - started_at) FROM agent_states").fetchone()
+            self.longest_interval = longest or 0.0
+        self.longest_interval = max(self.longest_interval, *(
+            cast(float, i.ended_at) - i.started_at for i in intervals))
         spans: dict[str, list[Span]] = {}
         marks = ", ".join("?" * len(agents))
+        # the lower bound on started_at keeps the scan to the batch's time, not all history
         for agent, started, ended in self.db.execute(
             f"SELECT agent, started_at, ended_at FROM agent_states WHERE agent IN ({marks}) "
-            "AND started_at < ? AND ended_at > ?", [*agents, hi, lo],
+            "AND started_at >= ? AND started_at < ? AND ended_at > ?",
+            [*agents, lo - self.longest_interval, hi, lo],
         ).fetchall():
             spans.setdefault(agent, []).append(Span(started, ended))
         covered = {agent: merge_spans(s) for agent, s in spans.items()}
@@ -294,6 +303,8 @@ def import_to_database(names: Sequence[str], db_path: str, config: Config,
     reader = QueueLogReader(zone(timezone, config))
     importer = QueueLogImporter(config.tracker_config())
     db = open_database(db_path)
+    # an import can be run again, so a power cut may lose its last batches, not the file
+    db.execute("PRAGMA synchronous = NORMAL")
     store = _Store(db)
     try:
         with open_inputs(names) as inputs:
@@ -326,13 +337,13 @@ def print_summary(summary: ImportSummary, db_path: str, console: Console) -> Non
     s = summary
     console.print(f"read {s.lines_read:,} queue_log lines into {db_path}")
     console.print(f"  written: {s.calls_written:,} calls, {s.intervals_written:,} agent "
-                  f"state intervals")
-    console.print(f"  already present: {s.calls_known_live:,} calls known from the live "
-                  f"collector, {s.calls_known_imported:,} imported before"
-                  + (f" ({s.calls_completed:,} completed now)" if s.calls_completed else "")
-                  + f"; {s.intervals_covered:,} agent intervals already covered"
-                  + (f", {s.intervals_trimmed:,} trimmed" if s.intervals_trimmed else ""))
-    console.print(f"  still going on where the input ends, not stored: {s.unfinished_calls:,} "
+                  "state intervals")
+    completed = f" ({s.calls_completed:,} completed now)" if s.calls_completed else ""
+    console.print(f"  calls already present: {s.calls_known_live:,} from the live "
+                  f"collector, {s.calls_known_imported:,} imported before{completed}")
+    trimmed = f" ({s.intervals_trimmed:,} more trimmed)" if s.intervals_trimmed else ""
+    console.print(f"  agent intervals already covered: {s.intervals_covered:,}{trimmed}")
+    console.print(f"  going on where the input ends, not stored: {s.unfinished_calls:,} "
                   f"calls, {s.open_intervals:,} agent intervals")
     if s.restarts:
         console.print(f"  Asterisk restarts (QUEUESTART): {s.restarts:,}")
