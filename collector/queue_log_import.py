@@ -96,13 +96,6 @@ class _Stint:
     answered_at: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Known:
-    """What the record the tracker will make for a stint cannot know by itself."""
-
-    unobserved: frozenset[str]
-
-
 @dataclass(slots=True)
 class ImportStats:
     """What the import did with the lines it was given."""
@@ -185,7 +178,8 @@ class QueueLogImporter:
         self._names: Mapping[str, str] = self.config.agent_names
         self._tracker = Tracker(self.config)
         self._stints: dict[tuple[str, str], _Stint] = {}
-        self._known: dict[tuple[str, str, float], _Known] = {}
+        # per stint, the columns its record will hold placeholders in
+        self._unobserved: dict[tuple[str, str, float], frozenset[str]] = {}
         self._members: set[tuple[str, str]] = set()
         self._logged_off: dict[str, set[str]] = {}
         self._handlers: dict[str, Callable[[QueueLogLine], list[Event]]] = {
@@ -243,7 +237,7 @@ class QueueLogImporter:
         """
         facts = self._imported(self._tracker.finish(self.stats.last_at or 0.0), final=True)
         self._stints.clear()
-        self._known.clear()
+        self._unobserved.clear()
         return facts
 
     # -- lines ------------------------------------------------------------
@@ -270,7 +264,7 @@ class QueueLogImporter:
         if caller_name is None:
             unobserved.add("caller_name")
         self._stints[(line.callid, line.queue)] = _Stint(entered_at)
-        self._known[(line.callid, line.queue, entered_at)] = _Known(frozenset(unobserved))
+        self._unobserved[(line.callid, line.queue, entered_at)] = frozenset(unobserved)
         return [CallerJoin(at=entered_at, queue=line.queue, uniqueid=line.callid,
                            linkedid=line.callid, channel="", caller_num=caller_num or "",
                            caller_name=caller_name or "", position=position)]
@@ -469,7 +463,7 @@ class QueueLogImporter:
         facts += self._imported(self._tracker.finish(at), final=True)
         self._tracker = Tracker(self.config)
         self._stints.clear()
-        self._known.clear()
+        self._unobserved.clear()
         self._members.clear()
         self._logged_off.clear()
         return facts
@@ -485,11 +479,11 @@ class QueueLogImporter:
                 else:
                     out.append(fact)
             elif isinstance(fact, CallRecord):
-                known = self._known.pop((fact.uniqueid, fact.queue, fact.entered_at), None)
+                key = (fact.uniqueid, fact.queue, fact.entered_at)
+                unobserved = self._unobserved.pop(key, UNOBSERVED)
                 if final and fact.outcome is Outcome.UNKNOWN:
-                    self.stats.unfinished.append((fact.uniqueid, fact.queue, fact.entered_at))
+                    self.stats.unfinished.append(key)
                     continue
-                unobserved = known.unobserved if known is not None else UNOBSERVED
                 out.append(ImportedCall(fact, unobserved))
             elif isinstance(fact, Anomaly):
                 self.stats.anomalies[fact.kind] += 1
