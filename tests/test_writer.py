@@ -216,3 +216,20 @@ def test_a_database_in_a_missing_directory_is_one_clear_error(tmp_path: Path) ->
                 pass
 
     run(body)
+
+
+def test_the_documented_view_queries_run(tmp_path: Path) -> None:
+    schema_doc = (Path(__file__).resolve().parents[1] / "docs" / "schema.md").read_text(
+        encoding="utf-8")
+    views = schema_doc.split("## Views with local times", 1)[1].split("\n## ", 1)[0]
+    queries = [block.split("```", 1)[0] for block in views.split("```sql\n")[1:]]
+    path = tmp_path / "q.sqlite"
+
+    async def body() -> None:
+        async with Writer(str(path), commit_interval_s=0.05) as writer:
+            writer.add_facts([call("c1", entered=time.time())])
+
+    run(body)
+    assert len(queries) == 2
+    assert stored(path, queries[0]) == [(time.localtime().tm_hour, 1)]
+    assert stored(path, queries[1]) == []
