@@ -10,6 +10,7 @@ One TaskGroup, named tasks:
   work, settling after a caller left) fire while the PBX is quiet;
 * ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
 * ``maintenance``: retention and the ``queues``/``agents`` reference tables;
+* ``mqtt`` (when ``mqtt.enabled``): the KPI board, fed with facts, and its MQTT publisher;
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
@@ -39,6 +40,10 @@ from collector.sd_notify import Notifier
 from collector.trace import Frame
 from collector.tracker import Tracker
 from collector.writer import EventRow, Reference, Writer, prune
+from kpi.board import KpiBoard
+from kpi.definitions import settings_from_config
+from kpi.history import facts_of_live_windows
+from kpi.publisher import MqttPublisher
 
 log = structlog.get_logger("collector.daemon")
 
@@ -161,6 +166,8 @@ class Daemon:
                     ),
                     tasks.create_task(self._maintain(), name="maintenance"),
                 ]
+                if self.config.mqtt.enabled:
+                    running.append(tasks.create_task(self._publish(), name="mqtt"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
                 interval = self._notifier.watchdog_interval_s
@@ -319,6 +326,15 @@ class Daemon:
         return max(self.tracker.now, at + (self._monotonic() - mark))
 
     # -- background tasks ------------------------------------------------------------------
+
+    async def _publish(self) -> None:
+        """KPIs over MQTT: a board fed with facts (and today's stored ones), and its publisher."""
+        board = KpiBoard(settings_from_config(self.config), self.config.pbx.timezone)
+        async with MqttPublisher(self.config, board, self.live) as publisher:
+            self.sinks += [board.add, publisher.facts]
+            board.add(await self._store().call(partial(
+                facts_of_live_windows, at=self._clock(), timezone=board.timezone)))
+            await publisher.run()
 
     async def _tick(self, every: float) -> None:
         while True:

@@ -31,7 +31,7 @@ import structlog
 
 from collector.config import Config
 from collector.errors import UserError
-from collector.facts import CallRecord
+from collector.facts import CallRecord, Fact
 from collector.live import LiveView
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.homeassistant import discovery_messages
@@ -122,6 +122,12 @@ class MqttPublisher:
         self._closing = True
         log.info("mqtt.closed", calls_sent=self.calls_sent, calls_dropped=self.calls_dropped,
                  calls_unsent=len(self._calls))
+
+    def facts(self, facts: Iterable[Fact]) -> None:
+        """A fact sink: queue each finished call among ``facts`` for its ``call`` event."""
+        for fact in facts:
+            if isinstance(fact, CallRecord):
+                self.call_finished(fact)
 
     def call_finished(self, record: CallRecord) -> None:
         """Queue a finished call for its ``call`` event; never blocks."""

@@ -161,15 +161,17 @@ class LoggedKpis:
     asa_s: float | None
 
 
-def from_queue_log(calls: list[LoggedCall]) -> LoggedKpis:
+def from_queue_log(calls: list[LoggedCall],
+                   thresholds: dict[str, int] | None = None) -> LoggedKpis:
     """Independent KPIs from queue_log; its waits are whole seconds (time_t differences), so
     a wait logged as exactly the threshold could be either side of it: SL is a range."""
+    thresholds = THRESHOLDS if thresholds is None else thresholds
     answered = [c for c in calls if c.outcome == "answered"]
     abandons = [c for c in calls if c.outcome == "abandoned"]
     short = [c for c in abandons if c.wait is not None and c.wait < SHORT_ABANDON_S]
     waits = [c.wait for c in answered if c.wait is not None]
-    surely = sum(1 for c in answered if c.wait is not None and c.wait < THRESHOLDS[c.queue])
-    maybe = sum(1 for c in answered if c.wait == THRESHOLDS[c.queue])
+    surely = sum(1 for c in answered if c.wait is not None and c.wait < thresholds[c.queue])
+    maybe = sum(1 for c in answered if c.wait == thresholds[c.queue])
     denominator = len(answered) + len(abandons) - len(short)
     return LoggedKpis(
         offered=len(calls),

@@ -1,0 +1,91 @@
+"""The whole daemon with MQTT on: simulated PBX -> AMI -> tracker -> SQLite and mosquitto."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from collector.config import parse_config
+from collector.daemon import Daemon
+from collector.sd_notify import Notifier
+from tests.live_pbx import TracePbx, daemon_config_toml, stored_calls, until
+from tests.mosquitto import Mosquitto, mosquitto
+from tests.test_publisher import BASE, Watcher, from_queue_log
+from tests.traces import logged_calls
+
+__all__ = ["mosquitto"]
+
+STOP_AT, START_AT = 2000, 5000
+"""Feed events of mixed-a after which the broker is stopped, and started again."""
+
+
+def test_daemon_publishes_kpis_equal_to_queue_log_across_a_broker_restart(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    logged = list(logged_calls("mixed-a").values())
+    db = tmp_path / "live.sqlite"
+    figures: dict[str, float] = {}
+    pbx = TracePbx("mixed-a")
+
+    async def stop_broker() -> None:
+        await asyncio.to_thread(mosquitto.stop)
+        await asyncio.sleep(0.5)  # the publisher notices; the feed goes on without a broker
+
+    async def start_broker() -> None:
+        daemon = pbx.daemon
+        assert daemon is not None
+        await asyncio.to_thread(mosquitto.start)
+        returned = time.monotonic()
+
+        def current() -> bool:
+            fresh = [t for t, topic, _ in watcher.arrivals
+                     if topic == f"{BASE}/all/kpi/today" and t >= returned]
+            return bool(fresh) and watcher.json("all/kpi/today")["offered"] == daemon.stats.calls
+
+        await until(current, timeout=5)
+        figures["restored_s"] = time.monotonic() - returned
+
+    pbx.hooks[STOP_AT] = stop_broker
+    pbx.hooks[START_AT] = start_broker
+    watcher = Watcher(mosquitto.port)
+
+    async def scenario() -> None:
+        watching = asyncio.create_task(watcher.run())
+        async with pbx.server as server:
+            config = parse_config(daemon_config_toml(server.port, db) +
+                                  f"[mqtt]\nenabled = true\nport = {mosquitto.port}\n")
+            daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.2,
+                            notifier=Notifier(None))
+            pbx.daemon = daemon
+            pbx.start_when = lambda: daemon.ready
+            running = asyncio.create_task(daemon.run())
+            try:
+                await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
+                pbx.to_the_end()
+                await until(lambda: f"{BASE}/all/kpi/today" in watcher.latest and watcher.json(
+                    "all/kpi/today")["offered"] == len(logged), timeout=5)
+                await until(lambda: len(watcher.calls) >= 1)
+            finally:
+                daemon.stop()
+                await running
+        await until(lambda: watcher.latest.get(f"{BASE}/status") == b"offline", timeout=3)
+        watching.cancel()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    calls, rows = stored_calls(db)
+    assert rows == len(logged)
+    published = watcher.json("all/kpi/today")
+    expected = from_queue_log(logged, {"support": 20, "sales": 20})
+    assert (published["offered"], published["answered"], published["abandoned"],
+            published["short_abandoned"]) == (expected.offered, expected.answered,
+                                              expected.abandoned, expected.short_abandoned)
+    assert expected.sl_lowest is not None and expected.sl_highest is not None
+    assert round(expected.sl_lowest, 4) <= published["service_level"] <= round(
+        expected.sl_highest, 4)
+    assert expected.asa_s is not None and abs(published["asa_s"] - expected.asa_s) <= 1.0
+    assert {c["call_id"] for c in watcher.calls} <= {str(r["call_id"]) for r in calls.values()}
+    print(f"daemon: retained state current {figures['restored_s']:.2f} s after the broker "
+          "returned")
+    assert figures["restored_s"] < 5.0
+
