@@ -85,29 +85,31 @@ class ImportSummary:
 
 
 @dataclass(slots=True)
-class _Input:
+class QueueLogInput:
+    """One queue_log file being read: its text, and its raw bytes for progress."""
+
     name: str
     raw: io.BufferedReader
     size: int | None
     text: IO[str]
 
 
-def _open(name: str) -> _Input:
+def _open(name: str) -> QueueLogInput:
     if name == "-":
         # typeshed calls stdin's buffer a BinaryIO; it is a BufferedReader, which can peek
         raw = cast(io.BufferedReader, sys.stdin.buffer)
-        return _Input("standard input", raw, None, decoded(raw))
+        return QueueLogInput("standard input", raw, None, decoded(raw))
     path = Path(name)
     try:
         raw = path.open("rb")
     except OSError as error:
         raise UserError(f"cannot read queue_log file {name} ({error.strerror}). "
                         "Check the path and that queuepulse may read it.") from error
-    return _Input(name, raw, path.stat().st_size, decoded(raw))
+    return QueueLogInput(name, raw, path.stat().st_size, decoded(raw))
 
 
 @contextmanager
-def open_inputs(names: Sequence[str]) -> Iterator[list[_Input]]:
+def open_inputs(names: Sequence[str]) -> Iterator[list[QueueLogInput]]:
     """The queue_log files, open for reading, closed afterwards."""
     if names.count("-") > 1:
         raise UserError("standard input ('-') can be read only once. Name it once.")
@@ -121,7 +123,7 @@ def open_inputs(names: Sequence[str]) -> Iterator[list[_Input]]:
         yield inputs
 
 
-def _text_lines(source: _Input, skipped: Counter[str]) -> Iterator[str]:
+def _text_lines(source: QueueLogInput, skipped: Counter[str]) -> Iterator[str]:
     """A file's lines; a damaged gzip stream ends the file, counted, not the import."""
     try:
         yield from source.text
@@ -139,7 +141,7 @@ def zone(name: str | None, config: Config) -> ZoneInfo:
                         "'Europe/Berlin' or 'UTC'.") from error
 
 
-def read_lines(inputs: list[_Input], reader: QueueLogReader,
+def read_lines(inputs: list[QueueLogInput], reader: QueueLogReader,
                console: Console | None = None) -> Iterator[QueueLogLine]:
     """Every line of the inputs in time order, with a progress bar for big files."""
     lines = reader.read([_text_lines(i, reader.skipped) for i in inputs])
