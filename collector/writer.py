@@ -35,6 +35,8 @@ log = structlog.get_logger("collector.writer")
 T = TypeVar("T")
 
 _DAY = 86400.0
+_MAX_PENDING_EVENTS = 200_000
+"""Raw frames kept in memory while the database cannot be written (facts are all kept)."""
 _STILL_FAILING_EVERY_S = 60.0
 
 
@@ -69,6 +71,7 @@ class WriterStats:
     facts: int = 0
     events: int = 0
     failures: int = 0
+    events_dropped: int = 0
     max_lag_s: float = 0.0
     last_error: str = ""
 
@@ -320,6 +323,7 @@ class Writer:
                                   pending_events=len(batch.events), retry_in_s=round(delay, 2))
                         last_report = now
                     failing_since = failing_since or now
+                    self._bound_events(batch)
                     retry_at = now + delay
                     delay = min(delay * 2, self._retry_max)
                 else:
@@ -350,6 +354,16 @@ class Writer:
             if batch.since is None:
                 batch.since = item.at
         return False
+
+    def _bound_events(self, batch: _Batch) -> None:
+        # raw frames are history, not facts: under a long outage the oldest give way
+        excess = len(batch.events) - _MAX_PENDING_EVENTS
+        if excess > 0:
+            del batch.events[:excess]
+            self.stats.events_dropped += excess
+            log.warning("store.events_dropped", path=self.path, dropped=excess,
+                        total=self.stats.events_dropped,
+                        detail="raw AMI frames for the events table; no call or agent fact")
 
     def _commit(self, db: Database, batch: _Batch) -> None:
         calls = [f for f in batch.facts if isinstance(f, CallRecord)]

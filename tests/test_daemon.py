@@ -133,3 +133,47 @@ def test_a_failing_consumer_does_not_stop_the_others(tmp_path: Path) -> None:
                                    sinks=[broken, received.extend]))
     assert len([f for f in received if isinstance(f, CallRecord)]) == run.rows == 14
     assert any(e["event"] == "daemon.sink_failed" for e in logs)
+
+
+async def _old_asterisk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An AMI without MD5 challenges that refuses QueueStatus and QueueSummary.
+
+    pbxsim's server answers every action a logged-in user may send, so this refusal
+    needs a server of its own.
+    """
+    writer.write(b"Asterisk Call Manager/2.10.6\r\n")
+    while True:
+        try:
+            headers = (await reader.readuntil(b"\r\n\r\n")).decode()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+        fields = dict(line.split(": ", 1) for line in headers.strip().split("\r\n"))
+        action, action_id = fields["Action"], fields["ActionID"]
+        answer = {
+            "Challenge": "Error\r\nMessage: Invalid/unknown command",
+            "Login": "Success\r\nMessage: Authentication accepted",
+            "Ping": "Success\r\nPing: Pong",
+        }.get(action, "Error\r\nMessage: Permission denied")
+        writer.write(f"Response: {answer}\r\nActionID: {action_id}\r\n\r\n".encode())
+        if action == "Login":
+            writer.write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 5\r\n\r\n")
+
+
+def test_a_refused_snapshot_is_a_warning_naming_the_fix(tmp_path: Path) -> None:
+    async def body() -> None:
+        server = await asyncio.start_server(_old_asterisk, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            config = parse_config(daemon_config_toml(port, tmp_path / "q.sqlite"))
+            daemon = Daemon(config, tick_s=None, notifier=Notifier(None))
+            running = asyncio.create_task(daemon.run())
+            await until(lambda: daemon.ready)
+            daemon.stop()
+            await running
+
+    with capture_logs() as logs:
+        asyncio.run(asyncio.wait_for(body(), 10))
+    refused = [e for e in logs if e["event"] == "ami.snapshot_refused"]
+    assert [e["action"] for e in refused] == ["QueueStatus", "QueueSummary"]
+    assert refused[0]["answer"] == "Permission denied"
+    assert "read = agent,call,system" in refused[0]["fix"]
