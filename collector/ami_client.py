@@ -260,14 +260,17 @@ class AmiConnection:
 
     async def _ping(self) -> None:
         interval = self.config.ping_interval_s
+        # a Pong takes milliseconds; answering within 3/4 of an interval keeps the worst
+        # case (silence right after a Pong) under two intervals
+        patience = 0.75 * interval
         protocol = self.protocol
         while not protocol.lost.done():
             await asyncio.sleep(interval)
             try:
-                await self.action("Ping", timeout=interval)
+                await self.action("Ping", timeout=patience)
             except AmiConnectionLost:
                 protocol.abort(
-                    f"no answer to Ping within {interval:g} s: the PBX or the network went "
+                    f"no answer to Ping within {patience:g} s: the PBX or the network went "
                     "silent without closing the connection"
                 )
                 return

@@ -71,6 +71,8 @@ class DaemonStats:
     events: int = 0
     calls: int = 0
     snapshots: int = 0
+    failed: int = 0
+    """Events the tracker raised on (logged as ``daemon.event_failed``, then skipped)."""
     gaps: list[float] = field(default_factory=list)
     """Length of each stream gap (seconds between the last frame and the reconnect)."""
 
@@ -234,16 +236,22 @@ class Daemon:
             stamp = None if event.at == frame.received_at else event.at
             rows.append(EventRow(frame.received_at, stamp, event_name(frame.text) or "",
                                  frame.text))
-            self._apply(event)
+            try:
+                self._apply(event)
+            except Exception:  # a tracker bug on one odd event must not stop the collector
+                self.stats.failed += 1
+                log.exception("daemon.event_failed", frame=frame.text)
+                continue
             kind = type(event)
             if kind is SnapshotEnd:
                 self._snapshot_done(taken=True)
             elif kind is PbxBooted:
                 self._booted(ami)
         self._last_received = batch[-1].received_at
-        self._tick_base = (self.tracker.now, self._monotonic())
         self.stats.frames += len(batch)
         if rows:
+            # ticks count from the last event (a Pong must not hold the tracker's time back)
+            self._tick_base = (self.tracker.now, self._monotonic())
             self.stats.events += len(rows)
             self._store().add_events(rows)
         replaced = ami.protocol.splitter.replaced

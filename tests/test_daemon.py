@@ -100,7 +100,8 @@ def test_time_based_rules_fire_while_the_pbx_is_quiet(tmp_path: Path) -> None:
     async def body() -> None:
         async with AmiServer(secret=SECRET, auth_failure_delay=0.0) as server:
             config = parse_config(
-                daemon_config_toml(server.port, db).replace("wrapuptime_s = 6",
+                daemon_config_toml(server.port, db, ping_interval_s=0.1)
+                .replace("wrapuptime_s = 6",
                                                             "wrapuptime_s = 0.2")
                 .replace("[queues.sales]", "[tracking]\nacw_pause_window_s = 0.3\n\n"
                          "[queues.support]\nwrapuptime_s = 0.2\n\n[queues.sales]"))
@@ -111,7 +112,7 @@ def test_time_based_rules_fire_while_the_pbx_is_quiet(tmp_path: Path) -> None:
             for frame in text.split("\r\n\r\n"):
                 if frame:
                     await server.send(frame)
-            # nothing else happens on the PBX: only the ticks can close the ACW window
+            # nothing happens on the PBX but Pongs: only the ticks can close the ACW window
             await until(lambda: stored_calls(db)[1] == 1, timeout=3)
             daemon.stop()
             await running
