@@ -178,3 +178,22 @@ def test_a_refused_snapshot_is_a_warning_naming_the_fix(tmp_path: Path) -> None:
     assert [e["action"] for e in refused] == ["QueueStatus", "QueueSummary"]
     assert refused[0]["answer"] == "Permission denied"
     assert "read = agent,call,system" in refused[0]["fix"]
+
+
+def test_a_fullybooted_after_login_brings_a_new_snapshot(tmp_path: Path) -> None:
+    # Asterisk finished booting after we logged in: its queues are only now complete
+    async def body() -> None:
+        async with AmiServer(secret=SECRET, auth_failure_delay=0.0) as server:
+            config = parse_config(daemon_config_toml(server.port, tmp_path / "q.sqlite"))
+            daemon = Daemon(config, tick_s=None, notifier=Notifier(None))
+            running = asyncio.create_task(daemon.run())
+            await until(lambda: daemon.stats.snapshots == 1)
+            await server.send("Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 2\r\n"
+                              "LastReload: 2\r\nStatus: Fully Booted")
+            await until(lambda: daemon.stats.snapshots == 2)
+            daemon.stop()
+            await running
+
+    with capture_logs() as logs:
+        asyncio.run(asyncio.wait_for(body(), 10))
+    assert [e["event"] for e in logs if e["event"] == "ami.pbx_booted"] == ["ami.pbx_booted"]
