@@ -1,0 +1,112 @@
+"""``python -m bench``: queuepulse measured against its limits, in one table.
+
+Measurements (``--only`` picks some; see docs/benchmark.md for what each figure means):
+
+* ``ingest``: end-to-end events/s against panoramisk's bare dispatch and the core alone,
+  and the durability lag at full load;
+* ``latency``: from a call's final frame to its MQTT record and to the KPI snapshot, at a
+  steady 1,000 events/s;
+* ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak.
+
+``--smoke`` runs everything on small inputs in about ten seconds, to show that the
+benchmark works (CI runs it); its numbers are not the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import ingest, latency, memory
+from bench.stream import DEFAULT_TRACE, TraceMissing, stream
+from bench.table import Figure, render
+
+MEASUREMENTS = ("ingest", "latency", "memory")
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big each measurement's input is."""
+
+    ingest_frames: int
+    latency_s: float
+    crowd_agents: int
+    crowd_calls: int
+    soak_frames: int
+    soak_warmup: int
+
+
+FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
+             soak_frames=1_200_000, soak_warmup=200_000)
+SMOKE = Sizes(ingest_frames=20_000, latency_s=2.0, crowd_agents=40, crowd_calls=100,
+              soak_frames=20_000, soak_warmup=5_000)
+
+
+def _progress(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
+    """Run the named measurements in order; return their figures."""
+    figures: list[Figure] = []
+    if "ingest" in names:
+        _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
+        figures += await ingest.measure(stream(trace, sizes.ingest_frames), folder / "ingest")
+    if "latency" in names:
+        frames = int(sizes.latency_s * latency.RATE)
+        _progress(f"latency: {frames:,} frames at {latency.RATE:,.0f}/s")
+        figures += await latency.measure(stream(trace, frames), folder / "latency")
+    if "memory" in names:
+        _progress(f"memory: {sizes.crowd_calls:,} calls with {sizes.crowd_agents:,} agents, "
+                  f"then a soak of {sizes.soak_frames - sizes.soak_warmup:,} frames")
+        crowd = memory.write_crowd(folder, sizes.crowd_agents, sizes.crowd_calls)
+        soak = stream(trace, sizes.soak_frames)
+        figures += await memory.measure(crowd, soak, sizes.soak_warmup, folder / "memory")
+    return figures
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m bench`` / ``queuepulse-bench``."""
+    parser = argparse.ArgumentParser(
+        prog="queuepulse-bench",
+        description="Measure queuepulse's throughput, latency and memory against its targets.",
+    )
+    parser.add_argument("--smoke", action="store_true",
+                        help="small inputs, about ten seconds: checks the benchmark runs")
+    parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
+                        help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
+                             "may be repeated")
+    parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE,
+                        help="recorded AMI trace to play (default: the mixed-a recording)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its table; exit status 1 when a target is missed."""
+    args = build_parser().parse_args(argv)
+    names = args.only or MEASUREMENTS
+    sizes = SMOKE if args.smoke else FULL
+    started = time.monotonic()
+    try:
+        with tempfile.TemporaryDirectory(prefix="queuepulse-bench-") as folder:
+            figures = asyncio.run(run(names, sizes, args.trace, Path(folder)))
+    except TraceMissing as error:
+        print(f"queuepulse-bench: {error}", file=sys.stderr)
+        return 2
+    print(f"queuepulse bench{' (smoke: small inputs, not the figures)' if args.smoke else ''}: "
+          f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+          f"{time.monotonic() - started:.0f} s")
+    print(render(figures))
+    return 1 if any(f.met is False for f in figures) and not args.smoke else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

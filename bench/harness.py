@@ -1,0 +1,93 @@
+"""One run of ``queuepulse run`` against the simulated PBX, watched from outside.
+
+A mosquitto broker, the simulated PBX process and the daemon process are started; an
+:class:`~bench.observer.Observer` notes when each call reaches SQLite and the broker, and
+the daemon's resident memory is sampled every 0.1 s, until the stream has been played and
+the run has settled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.broker import Broker
+from bench.collector_process import PBX_ID, PREFIX, Collector
+from bench.observer import Observer, Seen
+from bench.pbx import Playback, Played, SimulatedPbx
+from kpi.topics import Topics
+
+TOPICS = Topics(PREFIX, PBX_ID)
+QUIET_S = 1.0
+"""How long nothing new may arrive before the daemon is taken to be done."""
+TIMEOUT_S = 120.0
+
+
+class CollectorFailed(RuntimeError):
+    """The daemon stopped, or never caught up, during a measurement."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One run of the daemon: what the PBX sent, what was seen, the daemon's memory.
+
+    ``rss`` holds (time, resident MB) samples taken every 0.1 s while the run lasted.
+    """
+
+    played: Played
+    seen: Seen
+    peak_rss_mb: float
+    rss: list[tuple[float, float]]
+
+
+Settle = Callable[[Collector, Seen], Coroutine[object, object, None]]
+"""Waits until the daemon has done all it will do with the stream."""
+
+
+async def until_quiet(collector: Collector, seen: Seen, quiet_s: float = QUIET_S) -> None:
+    """Wait until no call has reached SQLite or the broker for ``quiet_s`` seconds."""
+    counts = (-1, -1)
+    changed = time.monotonic()
+    while time.monotonic() - changed < quiet_s:
+        now = (len(seen.stored), len(seen.published))
+        if now != counts:
+            counts, changed = now, time.monotonic()
+        await asyncio.sleep(0.05)
+
+
+async def collector_run(playback: Playback, folder: Path, *, settle: Settle = until_quiet,
+                        core_rate: bool = False) -> Run:
+    """Play to ``queuepulse run`` and watch SQLite and MQTT until ``settle`` returns."""
+    rss: list[tuple[float, float]] = []
+    folder.mkdir(parents=True, exist_ok=True)
+    with Broker(folder) as broker:
+        async with SimulatedPbx(playback) as pbx:
+            collector = Collector(folder, pbx.port, broker.port)
+            async with Observer(collector.database, TOPICS, broker.port) as seen:
+                with collector:
+                    await _watched(collector, pbx.fed(), rss)
+                    await _watched(collector, settle(collector, seen), rss)
+                    peak = collector.memory().peak_mb
+                    played = await pbx.played(core_rate=core_rate)
+    return Run(played, seen, peak, rss)
+
+
+async def _watched(collector: Collector, step: Coroutine[object, object, object],
+                   rss: list[tuple[float, float]]) -> None:
+    """Await ``step`` (noting the daemon's memory) unless the daemon dies or takes too long."""
+    task = asyncio.ensure_future(step)
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while not task.done():
+            if not collector.alive():
+                raise CollectorFailed(f"queuepulse run stopped:\n{collector.failure()}")
+            if time.monotonic() > deadline:
+                raise CollectorFailed(f"queuepulse run did not catch up in {TIMEOUT_S:g} s")
+            rss.append((time.time(), collector.memory().rss_mb))
+            await asyncio.wait({task}, timeout=0.1)
+    finally:
+        task.cancel()
+    task.result()

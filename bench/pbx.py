@@ -1,0 +1,220 @@
+"""The simulated PBX the benchmark talks to, in a process of its own.
+
+It serves the repeated trace over loopback TCP with :class:`pbxsim.ami_server.AmiServer`
+(at full speed, or paced to a steady rate), restamped as live so that the collector's
+clock and the events' agree, and notes when it handed each frame to the server: the
+moment the frame "leaves the PBX".
+
+Afterwards it replays the very frames it sent through the parser and the tracker alone
+(no I/O): that gives the core's rate on the same input, and the frame at which each call
+record became final, which is what latencies are measured from.
+
+Running apart from the collector keeps the PBX's own work off the collector's core; the
+machine's clock (``time.time``) is shared, so times taken in both processes compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from array import array
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+
+from bench.stream import Stream, tracker
+from collector.facts import CallRecord
+from collector.parser import FrameParser
+from collector.trace import read_frames
+from pbxsim.ami_server import AmiServer
+from pbxsim.snapshot import Snapshot
+from pbxsim.trace_feed import TracePlayer
+
+USERNAME = "bench"
+SECRET = "bench-secret"
+
+_FED = "fed"
+_REPLAY = "replay"
+_STOP = "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Frames already made (a JSON Lines trace) and what the PBX reports before them."""
+
+    path: Path
+    snapshot: Snapshot
+    frames: int
+
+
+@dataclass(frozen=True, slots=True)
+class Playback:
+    """What to play: a stream, at full speed (``rate`` ``None``) or ``rate`` frames a second."""
+
+    stream: Stream | Written
+    rate: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """What the PBX sent, and what the core alone made of it.
+
+    ``sent[i]`` is when event frame ``i`` was handed to the server (epoch seconds);
+    ``final_at[call_id]`` the index of the frame after which the tracker had finished that
+    call's record; ``core_rate`` the parser and tracker's frames per second over the same
+    frames, without any I/O.
+    """
+
+    sent: array[float]
+    final_at: dict[str, int] = field(default_factory=dict)
+    core_rate: float = 0.0
+
+    def final_sent(self, call_id: str) -> float | None:
+        """When the frame that made a call's record final left the PBX."""
+        index = self.final_at.get(call_id)
+        return None if index is None else self.sent[index]
+
+
+class SimulatedPbx:
+    """``async with SimulatedPbx(playback) as pbx``: the PBX process, listening on ``port``."""
+
+    def __init__(self, playback: Playback) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_child, args=(playback, child), name="bench-pbx", daemon=True
+        )
+        self.port = 0
+
+    async def __aenter__(self) -> SimulatedPbx:
+        self._process.start()
+        port = await self._receive()
+        assert isinstance(port, int)
+        self.port = port
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is None and self._process.is_alive():
+            self._conn.send(_STOP)
+            await asyncio.to_thread(self._process.join, 10)
+        if self._process.is_alive():
+            self._process.kill()
+            await asyncio.to_thread(self._process.join)
+        self._conn.close()
+
+    async def fed(self) -> tuple[float, float]:
+        """Wait until every frame was handed to the server; return when the first and the
+        last were."""
+        message = await self._receive()
+        assert isinstance(message, tuple) and message[0] == _FED
+        return float(message[1]), float(message[2])
+
+    async def played(self, *, core_rate: bool = False) -> Played:
+        """The send times and the core's replay of the frames (its rate too if asked)."""
+        self._conn.send((_REPLAY, core_rate))
+        played = await self._receive()
+        assert isinstance(played, Played)
+        return played
+
+    async def _receive(self) -> object:
+        try:
+            return await asyncio.to_thread(self._conn.recv)
+        except EOFError as error:
+            raise RuntimeError(
+                f"the simulated PBX process ended (exit code {self._process.exitcode})"
+            ) from error
+
+
+def _child(playback: Playback, conn: Connection) -> None:
+    asyncio.run(_serve(playback, conn))
+
+
+async def _written(source: Written) -> AsyncIterator[str]:
+    for frame in read_frames(source.path):
+        yield frame.text
+
+
+async def _serve(playback: Playback, conn: Connection) -> None:
+    spec = playback.stream
+    player: AsyncIterable[str | Snapshot]
+    if isinstance(spec, Written):
+        player, snapshot = _written(spec), spec.snapshot
+    else:
+        trace = TracePlayer(spec.path, repeat=spec.repeat, live_timestamps=True)
+        player, snapshot = trace, trace.snapshot
+    texts: list[str] = []
+    sent: array[float] = array("d")
+    fed = asyncio.Event()
+
+    async def feed() -> AsyncIterator[str | Snapshot]:
+        clock = time.time
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        async for item in player:
+            if isinstance(item, str):
+                if playback.rate is not None:
+                    delay = start + len(texts) / playback.rate - loop.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                texts.append(item)
+                sent.append(clock())
+            yield item
+            if len(texts) >= spec.frames:
+                break
+        fed.set()
+
+    async with AmiServer(feed(), username=USERNAME, secret=SECRET,
+                         snapshot=snapshot) as server:
+        conn.send(server.port)
+        await fed.wait()
+        conn.send((_FED, sent[0], sent[-1]))
+        while True:
+            request = await asyncio.to_thread(conn.recv)
+            if request == _STOP:
+                break
+            _, with_rate = request
+            rate = core_rate(texts) if with_rate else 0.0
+            conn.send(Played(sent, final_at(texts, sent, snapshot), rate))
+
+
+def core_rate(texts: list[str]) -> float:
+    """Frames per second through the parser and the tracker alone."""
+    parse = FrameParser().parse
+    feed = tracker().feed
+    started = time.perf_counter()
+    for text in texts:
+        event = parse(text, 0.0)
+        if event is not None:
+            feed(event)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def final_at(texts: list[str], sent: array[float], snapshot: Snapshot) -> dict[str, int]:
+    """For each call record the tracker makes of the frames, the frame that made it final.
+
+    The replay starts, as the collector does, from the PBX's QueueStatus answer.
+    """
+    parse = FrameParser().parse
+    core = tracker()
+    start = sent[0] if sent else 0.0
+    for text in snapshot.status_answer(""):
+        event = parse(text, start)
+        if event is not None:
+            core.feed(event)
+    final: dict[str, int] = {}
+    for index, text in enumerate(texts):
+        event = parse(text, sent[index])
+        if event is None:
+            continue
+        for fact in core.feed(event):
+            if isinstance(fact, CallRecord):
+                final[fact.call_id] = index
+    return final

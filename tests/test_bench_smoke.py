@@ -1,0 +1,50 @@
+"""The benchmark runs end to end and prints every figure (its numbers are not checked here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from bench.__main__ import MEASUREMENTS
+
+FIGURE_ROWS = (
+    "ingest: parser + tracker only, no I/O",
+    "ingest: panoramisk 1.4 bare dispatch",
+    "ingest: end to end (AMI > SQLite + MQTT)",
+    "durability: call final > row committed, p50",
+    "durability: call final > row committed, max",
+    "ingest: daemon peak RSS",
+    "latency: call final > MQTT record, p50",
+    "latency: call final > MQTT record, p99",
+    "latency: call final > MQTT record, max",
+    "latency: call final > KPI snapshot, p50",
+    "latency: call final > KPI snapshot, max",
+    "memory: parser + tracker peak RSS",
+    "memory: daemon peak RSS",
+    "memory: parser + tracker soak growth",
+    "memory: daemon soak growth",
+)
+
+
+@pytest.mark.slow
+def test_smoke_run_prints_a_measured_row_for_every_figure() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "--smoke"], capture_output=True,
+                          text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = {line.split(" | ")[0].strip(): line for line in done.stdout.splitlines()
+            if " | " in line}
+    for name in FIGURE_ROWS:
+        assert name in rows, f"{name!r} missing from:\n{done.stdout}"
+        measured = rows[name].split(" | ")[1].strip()
+        assert measured != "-", f"{name} was not measured:\n{done.stdout}\n{done.stderr}"
+    for name in MEASUREMENTS:
+        assert f"bench: {name}:" in done.stderr
+
+
+def test_unknown_measurement_is_refused_with_the_known_names() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench", "--only", "speed"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "ingest" in done.stderr and "latency" in done.stderr and "memory" in done.stderr
