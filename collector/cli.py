@@ -12,10 +12,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from collector.commands import check, check_config, import_queue_log, record, replay, run
+from collector.commands import (
+    check,
+    check_config,
+    demo,
+    import_queue_log,
+    record,
+    replay,
+    report,
+    run,
+    top,
+)
 from collector.errors import UserError
 
-COMMANDS = (replay, import_queue_log, check, run, record, check_config)
+COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, demo, top)
 
 
 def build_parser() -> argparse.ArgumentParser:

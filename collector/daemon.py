@@ -44,6 +44,7 @@ from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
 from kpi.history import facts_of_live_windows
 from kpi.publisher import MqttPublisher
+from kpi.views import store_kpi_settings
 
 log = structlog.get_logger("collector.daemon")
 
@@ -149,6 +150,8 @@ class Daemon:
         database = self.config.database
         async with Writer(database.path, commit_interval_s=database.commit_interval_s) as writer:
             self._writer = writer
+            await writer.call(partial(store_kpi_settings, settings=settings_from_config(
+                self.config), timezone=self.config.pbx.timezone))
             try:
                 await self._run_tasks()
             finally:

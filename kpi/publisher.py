@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import random
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from importlib import metadata
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import aiomqtt
 import structlog
@@ -47,16 +48,37 @@ from kpi.payloads import (
 from kpi.topics import Topics
 
 log = structlog.get_logger("queuepulse.mqtt")
+T = TypeVar("T")
 
 ONLINE = "online"
 OFFLINE = "offline"
 QOS = 1
+OPERATION_TIMEOUT_S = 10.0
+"""How long the broker may take to acknowledge a publish or a subscription."""
 CALL_BUFFER = 10_000
 """Finished calls kept for the broker while it is away; older ones are dropped first."""
 
 
 class MqttSetupError(UserError):
     """The MQTT settings cannot be used (e.g. TLS cannot be set up)."""
+
+
+async def _bounded(call: Awaitable[T], within_s: float = OPERATION_TIMEOUT_S) -> T:
+    """Await an aiomqtt call (made with ``timeout=math.inf``) for at most ``within_s``.
+
+    aiomqtt bounds its calls with ``asyncio.wait_for``, which in Python 3.11 can swallow a
+    cancellation that arrives together with the broker's answer, so that stopping the
+    daemon would hang; ``asyncio.timeout`` does not.
+    """
+    async with asyncio.timeout(within_s):
+        return await call
+
+
+async def _put(client: aiomqtt.Client, topic: str, payload: str | bytes, *, retain: bool,
+               within_s: float = OPERATION_TIMEOUT_S) -> None:
+    """Publish with QoS 1 and wait for the broker's acknowledgement."""
+    await _bounded(client.publish(topic, payload, qos=QOS, retain=retain, timeout=math.inf),
+                   within_s)
 
 
 def _version() -> str:
@@ -145,7 +167,7 @@ class MqttPublisher:
                 async with self._client() as client:
                     attempt = 0
                     await self._session(client)
-            except* aiomqtt.MqttError as group:
+            except* (aiomqtt.MqttError, TimeoutError) as group:
                 # one warning per outage; the retries of a long outage are debug detail
                 report = log.warning if attempt == 0 else log.debug
                 report("mqtt.unavailable", host=self._config.mqtt.host,
@@ -170,7 +192,7 @@ class MqttPublisher:
             identifier=mqtt.client_id or f"queuepulse-{self._config.pbx.id}",
             will=aiomqtt.Will(self.topics.status, OFFLINE, qos=QOS, retain=True),
             keepalive=mqtt.keepalive_s,
-            timeout=10,
+            timeout=OPERATION_TIMEOUT_S,
             tls_context=self._tls,
             max_concurrent_outgoing_calls=10,
         )
@@ -184,20 +206,20 @@ class MqttPublisher:
         log.info("mqtt.connected", host=self._config.mqtt.host, port=self._config.mqtt.port,
                  connections=self.connections)
         try:
-            await client.subscribe(self.topics.status, qos=QOS)
+            await _bounded(client.subscribe(self.topics.status, qos=QOS, timeout=math.inf))
             if self._config.mqtt.homeassistant:
-                await client.subscribe(f"{self._config.mqtt.homeassistant_prefix}/status",
-                                       qos=QOS)
-            await client.publish(self.topics.status, ONLINE, qos=QOS, retain=True)
+                await _bounded(client.subscribe(
+                    f"{self._config.mqtt.homeassistant_prefix}/status", qos=QOS,
+                    timeout=math.inf))
+            await _put(client, self.topics.status, ONLINE, retain=True)
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._listen(client), name="mqtt-listen")
                 tasks.create_task(self._publish(client), name="mqtt-publish")
         except asyncio.CancelledError:
             self._closing = True
             # a graceful disconnect discards the last will, so say offline ourselves
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.publish(self.topics.status, OFFLINE, qos=QOS, retain=True,
-                                     timeout=2.0)
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await _put(client, self.topics.status, OFFLINE, retain=True, within_s=2.0)
             raise
 
     async def _listen(self, client: aiomqtt.Client) -> None:
@@ -212,7 +234,7 @@ class MqttPublisher:
                 self._wake.set()
             elif (message.topic.matches(self.topics.status) and text == OFFLINE
                   and not self._closing):
-                await client.publish(self.topics.status, ONLINE, qos=QOS, retain=True)
+                await _put(client, self.topics.status, ONLINE, retain=True)
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         """Send calls as they finish and changed retained topics at most once a cycle."""
@@ -242,8 +264,7 @@ class MqttPublisher:
         while self._calls:
             record = self._calls[0]
             message = call_message(self.topics, record)
-            await client.publish(message.topic, message.payload(), qos=QOS,
-                                 retain=False)
+            await _put(client, message.topic, message.payload(), retain=False)
             self._calls.popleft()
             self.calls_sent += 1
 
@@ -275,11 +296,11 @@ class MqttPublisher:
                 raise result
 
     async def _send(self, client: aiomqtt.Client, message: Message, at: float | None) -> None:
-        await client.publish(message.topic, message.payload(at), qos=QOS, retain=message.retain)
+        await _put(client, message.topic, message.payload(at), retain=message.retain)
         self._sent[message.topic] = message.body
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         message = heartbeat_message(self.topics, self._live().at,
                                     time.monotonic() - self._started, self.calls_sent,
                                     self.calls_dropped, len(self._calls))
-        await client.publish(message.topic, message.payload(), qos=QOS, retain=False)
+        await _put(client, message.topic, message.payload(), retain=False)

@@ -114,12 +114,29 @@ def earliest_live_start(at: float, tz: ZoneInfo) -> float:
     return min(live_window(name, at, tz).start for name in LIVE_WINDOWS)
 
 
-def interval_label(start: float, tz: ZoneInfo, size: IntervalSize) -> str:
-    """How an interval is shown: the local day, or the local day and start time."""
+def interval_label(start: float, tz: ZoneInfo, size: IntervalSize,
+                   clock_changes: bool = False) -> str:
+    """How an interval is shown: the local day, or the local day and start time.
+
+    On a day the clocks change (``clock_changes``) the time carries its UTC offset, since
+    an hour of it is skipped or repeated: ``2026-10-25 02:00+02:00``, then ``02:00+01:00``.
+    """
     local = dt.datetime.fromtimestamp(start, tz)
     if size.whole_days:
         return local.date().isoformat()
-    return local.strftime("%Y-%m-%d %H:%M")
+    label = local.strftime("%Y-%m-%d %H:%M")
+    if clock_changes:
+        offset = int(local.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+        hours, minutes = divmod(abs(offset), 60)
+        label += f"{'+' if offset >= 0 else '-'}{hours:02d}:{minutes:02d}"
+    return label
+
+
+def check_range(first: dt.date, last: dt.date) -> None:
+    """Refuse a range of days that ends before it starts."""
+    if last < first:
+        raise WindowError(f"the range ends ({last}) before it starts ({first}). "
+                          "Give --from on or before --to.")
 
 
 def intervals(first: dt.date, last: dt.date, tz: ZoneInfo, size: IntervalSize) -> Iterator[Window]:
@@ -128,18 +145,19 @@ def intervals(first: dt.date, last: dt.date, tz: ZoneInfo, size: IntervalSize) -
     Each local day is cut into ``size`` pieces starting at its midnight, so the last piece
     of a day shortened by a clock change ends at the next midnight.
     """
-    if last < first:
-        raise WindowError(f"the range ends ({last}) before it starts ({first}). "
-                          "Give --from on or before --to.")
+    check_range(first, last)
     day = first
     while day <= last:
         whole = day_window(day, tz)
         if size.whole_days:
             yield Window(interval_label(whole.start, tz, size), whole.start, whole.end)
         else:
+            changes = (whole.end - whole.start) != _DAY_S or (
+                dt.datetime.fromtimestamp(whole.start, tz).utcoffset()
+                != dt.datetime.fromtimestamp(whole.end - 1, tz).utcoffset())
             start = whole.start
             while start < whole.end:
                 end = min(start + size.seconds, whole.end)
-                yield Window(interval_label(start, tz, size), start, end)
+                yield Window(interval_label(start, tz, size, changes), start, end)
                 start = end
         day += dt.timedelta(days=1)

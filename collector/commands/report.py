@@ -1,0 +1,75 @@
+"""``queuepulse report``: KPIs from the SQLite file, by the same definitions as the live ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+
+from collector.config import load_config
+from collector.errors import UserError
+from collector.schema import open_database
+from kpi.definitions import settings_from_config
+from kpi.report import build_report
+from kpi.report_output import report_csv, report_json, report_tables
+from kpi.views import store_kpi_settings
+from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``report`` command."""
+    parser = subparsers.add_parser(
+        "report",
+        help="call-center KPIs from the database, per queue, interval and agent",
+        description="Compute the KPIs (service level, ASA, abandon rate, AHT, occupancy, ...) "
+        "of the calls stored in SQLite, with the same definitions as the live MQTT figures "
+        "(docs/kpis.md). Days are local days in pbx.timezone.",
+    )
+    parser.add_argument("--db", required=True, help="the queuepulse SQLite file")
+    parser.add_argument("--config", type=Path, help="configuration file (thresholds, "
+                        "time zone, cost rates); default: the built-in defaults")
+    parser.add_argument("--queue", help="only this queue")
+    parser.add_argument("--from", dest="first", metavar="DATE",
+                        help="first day, YYYY-MM-DD (default: --to, or today)")
+    parser.add_argument("--to", dest="last", metavar="DATE",
+                        help="last day, inclusive (default: --from, or today)")
+    parser.add_argument("--interval", choices=tuple(INTERVALS),
+                        help="one row per interval (default: one row for the whole range)")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument("--agents", action="store_true",
+                        help="add the per-agent report (with --format csv: print it instead)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``queuepulse report``."""
+    config = load_config(args.config)
+    if not Path(args.db).is_file():
+        raise UserError(f"no database at {args.db}. Give the file queuepulse run or "
+                        "replay writes (database.path in the config).")
+    today = local_date(time.time(), ZoneInfo(config.pbx.timezone))
+    first = parse_date(args.first) if args.first else None
+    last = parse_date(args.last) if args.last else None
+    first, last = first or last or today, last or first or today
+    settings = settings_from_config(config)
+    db = open_database(args.db)
+    store_kpi_settings(db, settings, config.pbx.timezone)
+    report = build_report(db, settings, config.pbx.timezone, first, last,
+                          parse_interval(args.interval) if args.interval else None,
+                          args.queue, with_agents=args.agents)
+    db.close()
+    if args.format == "json":
+        sys.stdout.write(report_json(report) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(report_csv(report, agents=args.agents))
+    else:
+        # rich falls back to 80 columns off a terminal, too narrow for the tables
+        console = Console(width=None if sys.stdout.isatty() else 180)
+        for table in report_tables(report):
+            console.print(table)
+    return 0

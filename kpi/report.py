@@ -1,0 +1,143 @@
+"""Reports from SQLite: the live KPIs' definitions, over days or fixed intervals.
+
+:func:`build_report` reads the stored facts back as call records and agent intervals and
+hands them to the same functions the live board calls, so a report of today and the
+retained MQTT snapshot of today agree. The result is a plain typed value, ready to be
+printed as a table, JSON or CSV, or drawn.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from collector.facts import AgentInterval, CallRecord
+from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
+from kpi.history import read_calls, read_intervals
+from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis
+from kpi.windows import IntervalSize, Window, check_range, day_window, intervals
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """The call KPIs of one queue (``queue`` ``None``: all queues) in one period."""
+
+    period: Window
+    queue: str | None
+    kpis: CallKpis
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    """One agent's KPIs in one period."""
+
+    period: Window
+    kpis: AgentKpis
+
+
+@dataclass(frozen=True, slots=True)
+class CenterRow:
+    """All agents' occupancy and the cost per call in one period."""
+
+    period: Window
+    kpis: CenterKpis
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report: its range and settings, and one row per period and queue (and agent)."""
+
+    first: dt.date
+    last: dt.date
+    timezone: str
+    interval: str | None
+    queues: tuple[str, ...]
+    rows: tuple[QueueRow, ...]
+    center: tuple[CenterRow, ...]
+    agents: tuple[AgentRow, ...]
+
+
+class _Facts:
+    """The calls and intervals of the report's range, found quickly per period."""
+
+    def __init__(self, calls: Sequence[CallRecord], states: Sequence[AgentInterval]) -> None:
+        self.by_entry = sorted(calls, key=lambda c: c.entered_at)
+        self.entries = [c.entered_at for c in self.by_entry]
+        done = sorted(((h, c) for c in calls if (h := handled_at(c)) is not None),
+                      key=lambda pair: pair[0])
+        self.handled = [h for h, _ in done]
+        self.by_handling = [c for _, c in done]
+        self.states = sorted(states, key=lambda i: i.started_at)
+        self.starts = [i.started_at for i in self.states]
+        self.longest = max(((i.ended_at or i.started_at) - i.started_at for i in states),
+                           default=0.0)
+
+    def calls(self, period: Window) -> list[CallRecord]:
+        """Calls that entered, or were handled, in the period."""
+        entered = self.by_entry[bisect.bisect_left(self.entries, period.start):
+                                bisect.bisect_left(self.entries, period.end)]
+        done = self.by_handling[bisect.bisect_left(self.handled, period.start):
+                                bisect.bisect_left(self.handled, period.end)]
+        seen = {c.call_id for c in entered}
+        return entered + [c for c in done if c.call_id not in seen]
+
+    def intervals(self, period: Window) -> list[AgentInterval]:
+        """Intervals that may overlap the period."""
+        return self.states[bisect.bisect_left(self.starts, period.start - self.longest):
+                           bisect.bisect_left(self.starts, period.end)]
+
+
+def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.date,
+                 last: dt.date, interval: IntervalSize | None = None,
+                 queue: str | None = None, with_agents: bool = False) -> Report:
+    """The KPIs of local days ``first`` to ``last``: per interval, or for the whole range.
+
+    With ``queue``, only that queue's rows (and no all-queues row); agents' rows are
+    computed when ``with_agents`` is set.
+    """
+    check_range(first, last)
+    tz = ZoneInfo(timezone)
+    periods = (list(intervals(first, last, tz, interval)) if interval is not None else
+               [_whole_range(first, last, tz)])
+    start, end = periods[0].start, periods[-1].end
+    # later calls decide whether a caller of the range called again
+    calls = read_calls(db, start, end + settings.repeat_window_s)
+    facts = _Facts([c for c in calls if c.entered_at < end or _handled_before(c, end)],
+                   read_intervals(db, start, end))
+    callers = CallerIndex(calls)
+    names = tuple(sorted({c.queue for c in facts.by_entry} | {c.queue for c in facts.by_handling}))
+    shown: tuple[str | None, ...] = (queue,) if queue is not None else (*names, None)
+    rows: list[QueueRow] = []
+    center: list[CenterRow] = []
+    agents: list[AgentRow] = []
+    for period in periods:
+        candidates = facts.calls(period)
+        for name in shown:
+            mine = [c for c in candidates if name is None or c.queue == name]
+            rows.append(QueueRow(period, name, call_kpis(mine, period, settings, callers)))
+        if queue is None or with_agents:
+            per_agent = agent_kpis(candidates, facts.intervals(period), period)
+            totals = call_kpis(candidates, period, settings, callers)
+            center.append(CenterRow(period, center_kpis(per_agent, totals, settings)))
+            if with_agents:
+                agents.extend(AgentRow(period, a) for a in per_agent)
+    return Report(first=first, last=last, timezone=timezone,
+                  interval=None if interval is None else interval.label,
+                  queues=names if queue is None else (queue,), rows=tuple(rows),
+                  center=tuple(center), agents=tuple(agents))
+
+
+def _handled_before(call: CallRecord, end: float) -> bool:
+    done = handled_at(call)
+    return done is not None and done < end
+
+
+def _whole_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> Window:
+    start, end = day_window(first, tz), day_window(last, tz)
+    name = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    return Window(name, start.start, end.end)

@@ -1,0 +1,71 @@
+"""What the KPI views in SQLite need from the configuration: thresholds and the calendar.
+
+The views (``kpi_daily``, ``kpi_interval_15m`` ..., see docs/reports.md) are plain SQL,
+so they read the thresholds from ``kpi_settings``/``kpi_queue_settings`` and the PBX's
+local days from ``kpi_days``. ``queuepulse run`` and ``queuepulse report`` store the
+configured values with :func:`store_kpi_settings`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from kpi.definitions import KpiSettings
+from kpi.windows import day_window
+
+CALENDAR_FIRST = dt.date(2000, 1, 1)
+CALENDAR_LAST = dt.date(2079, 12, 31)
+
+
+def _offset(at: float, tz: ZoneInfo) -> int:
+    offset = dt.datetime.fromtimestamp(at, tz).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds())
+
+
+def _shift(start: float, end: float, tz: ZoneInfo) -> tuple[float | None, int]:
+    """The instant within ``[start, end)`` the UTC offset changes, and by how much."""
+    before, after = _offset(start, tz), _offset(end - 1, tz)
+    if before == after:
+        return None, 0
+    low, high = start, end - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if _offset(middle, tz) == before else (low, middle)
+    return high, after - before
+
+
+def calendar(tz: ZoneInfo, first: dt.date = CALENDAR_FIRST,
+             last: dt.date = CALENDAR_LAST) -> Iterator[dict[str, object]]:
+    """The ``kpi_days`` rows: each local day, its UTC bounds and its clock change, if any."""
+    day = first
+    while day <= last:
+        window = day_window(day, tz)
+        shift_at, shift_s = _shift(window.start, window.end, tz)
+        yield {"start": window.start, "end": window.end, "day": day.isoformat(),
+               "utc_offset_s": _offset(window.start, tz), "shift_at": shift_at,
+               "shift_s": shift_s}
+        day += dt.timedelta(days=1)
+
+
+def store_kpi_settings(db: Database, settings: KpiSettings, timezone: str) -> None:
+    """Store the thresholds and, if the time zone changed, the calendar the views use."""
+    old = db.execute("SELECT timezone FROM kpi_settings WHERE id = 1").fetchone()
+    with db.atomic():
+        db.table("kpi_settings").upsert(
+            {"id": 1, "timezone": timezone, "service_level_s": settings.service_level_s,
+             "short_abandon_s": settings.short_abandon_s,
+             "repeat_window_s": settings.repeat_window_s},
+            pk="id",
+        )
+        db.execute("DELETE FROM kpi_queue_settings")
+        db.table("kpi_queue_settings").insert_all(
+            {"queue": queue, "service_level_s": seconds}
+            for queue, seconds in sorted(settings.queue_service_level_s.items())
+        )
+        if old is None or old[0] != timezone:
+            db.execute("DELETE FROM kpi_days")
+            db.table("kpi_days").insert_all(calendar(ZoneInfo(timezone)), batch_size=2000)
