@@ -10,7 +10,8 @@ One TaskGroup, named tasks:
   work, settling after a caller left) fire while the PBX is quiet;
 * ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
 * ``maintenance``: retention and the ``queues``/``agents`` reference tables;
-* ``mqtt`` (when ``mqtt.enabled``): the KPI board, fed with facts, and its MQTT publisher;
+* ``mqtt`` (when ``mqtt.enabled``, or a board is asked for): the KPI board, fed with
+  facts, and its MQTT publisher when MQTT is enabled;
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
@@ -93,6 +94,7 @@ class Daemon:
         monotonic: Clock = time.monotonic,
         tick_s: float | None = 0.5,
         notifier: Notifier | None = None,
+        board: bool = False,
     ) -> None:
         self.config = config
         self.tracker = Tracker(config.tracker_config())
@@ -100,6 +102,9 @@ class Daemon:
         self.sinks: list[FactSink] = []
         """Further consumers of facts (the MQTT publisher); called in the event loop."""
         self.stats = DaemonStats()
+        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone)
+                      if config.mqtt.enabled or board else None)
+        """The live KPIs (the MQTT publisher's); ``board=True`` keeps them without MQTT."""
         self._clock = clock
         self._monotonic = monotonic
         self._tick_s = tick_s
@@ -171,8 +176,8 @@ class Daemon:
                     ),
                     tasks.create_task(self._maintain(), name="maintenance"),
                 ]
-                if self.config.mqtt.enabled:
-                    running.append(tasks.create_task(self._publish(), name="mqtt"))
+                if self.board is not None:
+                    running.append(tasks.create_task(self._publish(self.board), name="mqtt"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
                 interval = self._notifier.watchdog_interval_s
@@ -338,14 +343,16 @@ class Daemon:
 
     # -- background tasks ------------------------------------------------------------------
 
-    async def _publish(self) -> None:
-        """KPIs over MQTT: a board fed with facts (and today's stored ones), and its publisher."""
-        board = KpiBoard(settings_from_config(self.config), self.config.pbx.timezone)
-        async with MqttPublisher(self.config, board, self.live) as publisher:
-            self.sinks += [board.add, publisher.facts]
-            board.add(await self._store().call(partial(
-                facts_of_live_windows, at=self._clock(), timezone=board.timezone)))
-            await publisher.run()
+    async def _publish(self, board: KpiBoard) -> None:
+        """KPIs: the board fed with facts (and today's stored ones), and its MQTT publisher."""
+        mqtt = self.config.mqtt.enabled
+        publisher = MqttPublisher(self.config, board, self.live) if mqtt else None
+        self.sinks += [board.add] if publisher is None else [board.add, publisher.facts]
+        board.add(await self._store().call(partial(
+            facts_of_live_windows, at=self._clock(), timezone=board.timezone)))
+        if publisher is not None:
+            async with publisher:
+                await publisher.run()
 
     async def _tick(self, every: float) -> None:
         while True:
