@@ -14,6 +14,7 @@ from rich.console import Console
 from collector.config import load_config
 from collector.errors import UserError
 from collector.schema import open_database
+from kpi.chart import write_chart
 from kpi.definitions import settings_from_config
 from kpi.report import build_report
 from kpi.report_output import report_csv, report_json, report_tables
@@ -43,6 +44,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
     parser.add_argument("--agents", action="store_true",
                         help="add the per-agent report (with --format csv: print it instead)")
+    parser.add_argument("--chart", type=Path, metavar="FILE",
+                        help="also draw offered, answered, abandoned and service level per "
+                        "period into FILE.svg or FILE.html (with --interval: per interval)")
     parser.set_defaults(handler=run)
 
 
@@ -63,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
                           parse_interval(args.interval) if args.interval else None,
                           args.queue, with_agents=args.agents)
     db.close()
+    if args.chart is not None:
+        write_chart(report, args.chart)
+        print(f"chart written to {args.chart}", file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(report_json(report) + "\n")
     elif args.format == "csv":
