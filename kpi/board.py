@@ -14,11 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, CallRecord, Fact
+from collector.facts import AgentInterval, AgentState, CallRecord, Fact
 from collector.live import LiveAgent, LiveView
 from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
 from kpi.live_state import QueueLive, queue_live, queue_names
-from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis, open_intervals
+from kpi.occupancy import (
+    AgentKpis,
+    CenterKpis,
+    agent_kpis,
+    center_kpis,
+    open_intervals,
+    overlap,
+)
 from kpi.windows import LIVE_WINDOWS, Window, earliest_live_start, live_window
 
 
@@ -105,6 +112,7 @@ class KpiBoard:
         self._callers = CallerIndex()
         self._intervals: dict[tuple[str, float], AgentInterval] = {}
         self._cache: dict[tuple[str | None, str], _Cached] = {}
+        self._folded: tuple[float, int, list[AgentInterval]] | None = None
 
     def add(self, facts: Iterable[Fact]) -> None:
         """Take the facts the tracker produced (or those read back from the database)."""
@@ -138,13 +146,14 @@ class KpiBoard:
         self.forget_before(earliest_live_start(at, self.timezone))
         windows = [live_window(name, at, self.timezone) for name in LIVE_WINDOWS]
         queues = sorted(set(queue_names(live)) | set(self._queues))
-        intervals = [*self._intervals.values(), *open_intervals(live)]
+        still_open = open_intervals(live)
         kpis: list[KpiSnapshot] = []
         agents: list[AgentSnapshot] = []
         for window in windows:
             for queue in queues:
                 kpis.append(KpiSnapshot(queue, window, self._call_kpis(queue, window), None))
             totals = self._call_kpis(None, window)
+            intervals = [*self._closed_intervals(window), *still_open]
             per_agent = agent_kpis(self._all.since(window.start), intervals, window)
             center = center_kpis(per_agent, totals, self.settings)
             kpis.append(KpiSnapshot(None, window, totals, center))
@@ -156,6 +165,20 @@ class KpiBoard:
             agents=live.agents,
             agent_kpis=tuple(agents),
         )
+
+    def _closed_intervals(self, window: Window) -> list[AgentInterval]:
+        """The closed agent intervals that reach into ``window``; for ``today``, folded.
+
+        Today's are many and change little, so they are kept folded (see :func:`_fold`)
+        until an interval is added or the day changes.
+        """
+        if window.name != "today":
+            return [i for i in self._intervals.values()
+                    if i.ended_at is not None and i.ended_at > window.start]
+        if self._folded is None or self._folded[:2] != (window.start, self.version):
+            self._folded = (window.start, self.version,
+                            _fold(self._intervals.values(), window.start))
+        return self._folded[2]
 
     def _call_kpis(self, queue: str | None, window: Window) -> CallKpis:
         """A window's call KPIs, recomputed only when a call has entered or left the window."""
@@ -176,3 +199,27 @@ class KpiBoard:
             kpis=kpis,
         )
         return kpis
+
+
+def _fold(intervals: Iterable[AgentInterval], start: float) -> list[AgentInterval]:
+    """Closed intervals since ``start`` as one per agent, state and reason, end to end.
+
+    The agent KPIs depend only on the time spent per state and reason, so the day's many
+    intervals of an agent can be replaced by one interval per state laid end to end from
+    ``start``; they still fit in the window, since an agent's intervals do not overlap.
+    """
+    since = Window("since", start, float("inf"))
+    totals: dict[tuple[str, str, AgentState, str | None], float] = {}
+    for interval in intervals:
+        seconds = overlap(interval, since)
+        if seconds > 0:
+            key = (interval.interface, interval.agent, interval.state, interval.reason)
+            totals[key] = totals.get(key, 0.0) + seconds
+    folded: list[AgentInterval] = []
+    cursor: dict[str, float] = {}
+    for (interface, agent, state, reason), seconds in totals.items():
+        begin = cursor.get(interface, start)
+        folded.append(AgentInterval(agent, interface, None, state, reason, begin,
+                                    begin + seconds))
+        cursor[interface] = begin + seconds
+    return folded

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -26,6 +27,7 @@ from collector.facts import CallRecord, Outcome
 from kpi.windows import Window
 
 SERVICE_LEVEL_VARIANTS = ("answered", "offered", "sl2")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +127,7 @@ def trunk_seconds(call: CallRecord) -> float:
 
 def caller_key(number: str) -> str | None:
     """The caller number used to spot repeat callers; ``None`` when it identifies nobody."""
-    key = number.strip()
-    return key if any(ch.isdigit() for ch in key) else None
+    return number if _DIGIT.search(number) else None
 
 
 class CallerIndex:

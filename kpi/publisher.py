@@ -53,6 +53,8 @@ T = TypeVar("T")
 ONLINE = "online"
 OFFLINE = "offline"
 QOS = 1
+# CONNACK refusals for credentials: MQTT 3.1.1 codes, and their MQTT 5 reason names
+_REFUSALS = {"4", "5", "Bad user name or password", "Not authorized"}
 OPERATION_TIMEOUT_S = 10.0
 """How long the broker may take to acknowledge a publish or a subscription."""
 CALL_BUFFER = 10_000
@@ -79,6 +81,15 @@ async def _put(client: aiomqtt.Client, topic: str, payload: str | bytes, *, reta
     """Publish with QoS 1 and wait for the broker's acknowledgement."""
     await _bounded(client.publish(topic, payload, qos=QOS, retain=retain, timeout=math.inf),
                    within_s)
+
+
+def _fix_for(error: BaseException) -> str:
+    """What to check when the broker cannot be reached or refuses queuepulse."""
+    if isinstance(error, aiomqtt.MqttCodeError) and str(error.rc) in _REFUSALS:
+        return "check mqtt.username and mqtt.password (or the broker's ACL for them)"
+    if isinstance(error, TimeoutError):
+        return "the broker does not answer: check mqtt.port and mqtt.tls"
+    return "check mqtt.host and mqtt.port, and that the broker is running"
 
 
 def _version() -> str:
@@ -170,9 +181,10 @@ class MqttPublisher:
             except* (aiomqtt.MqttError, TimeoutError) as group:
                 # one warning per outage; the retries of a long outage are debug detail
                 report = log.warning if attempt == 0 else log.debug
+                error = group.exceptions[0]
                 report("mqtt.unavailable", host=self._config.mqtt.host,
-                       port=self._config.mqtt.port, error=str(group.exceptions[0]),
-                       attempt=attempt + 1)
+                       port=self._config.mqtt.port, error=str(error) or type(error).__name__,
+                       attempt=attempt + 1, fix=_fix_for(error))
             finally:
                 self.connected = False
             if self._closing:

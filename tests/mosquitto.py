@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
 def free_port() -> int:
@@ -35,12 +36,20 @@ def accepts(port: int) -> bool:
 class Mosquitto:
     """One broker process with a generated config; can be stopped and started again."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         self.log = folder / "mosquitto.log"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
-                 "persistence false", "log_dest stderr"]
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr"]
+        if users:
+            passwords = folder / "passwords"
+            passwords.touch(mode=0o600)
+            for user, password in users.items():
+                subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwords), user, password],
+                               check=True, capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
         if os.geteuid() == 0:
             lines.append("user root")  # as root mosquitto would switch to a 'mosquitto' user
         self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
@@ -14,10 +17,12 @@ from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis
 from kpi.history import facts_of_live_windows
+from kpi.occupancy import agent_kpis
 from kpi.windows import live_window
 from tests.traces import TRACE_CONFIG, replayed_facts, trace_dir
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
+T = TypeVar("T")
 
 
 def by_key(snapshot: BoardSnapshot) -> dict[tuple[str | None, str], CallKpis]:
@@ -88,3 +93,23 @@ def test_calls_leave_the_rolling_windows_as_time_passes() -> None:
     for later, offered in ((end + 60, 14), (end + 15 * 60 + 30, 0)):
         assert by_key(board.snapshot(quiet(later)))[(None, "15m")].offered == offered
     assert by_key(board.snapshot(quiet(end + 3 * 3600)))[(None, "today")].offered == 14
+
+
+def test_todays_agent_figures_equal_the_definition_over_every_interval() -> None:
+    facts = replayed_facts("mixed-a")
+    board = KpiBoard(SETTINGS)
+    board.add(facts)
+    end = max(f.ended_at or 0.0 for f in facts if isinstance(f, AgentInterval)) + 1
+    snapshot = board.snapshot(quiet(end))
+    window = live_window("today", end, board.timezone)
+    expected = agent_kpis(facts_of(facts, CallRecord), facts_of(facts, AgentInterval), window)
+    got = tuple(a.kpis for a in snapshot.agent_kpis if a.window.name == "today")
+    assert [a.interface for a in got] == [a.interface for a in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        for field in ("handled", "logged_in_s", "paused_s", "busy_s", "occupancy", "aht_s"):
+            assert getattr(mine, field) == pytest.approx(getattr(theirs, field)), field
+        assert [p.reason for p in mine.pauses] == [p.reason for p in theirs.pauses]
+
+
+def facts_of(facts: tuple[Fact, ...], kind: type[T]) -> list[T]:
+    return [f for f in facts if isinstance(f, kind)]

@@ -1,0 +1,55 @@
+"""A broker that wants a password: queuepulse logs in, or says which setting to fix."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from collector.live import LiveView
+from kpi.board import KpiBoard
+from kpi.definitions import KpiSettings
+from kpi.publisher import MqttPublisher
+from tests.mosquitto import Mosquitto
+from tests.test_publisher import trace_config, until
+
+
+def connect_with(tmp_path: Path,
+                 password: str) -> tuple[MqttPublisher, list[MutableMapping[str, Any]]]:
+    broker = Mosquitto(tmp_path, users={"queuepulse": "s3cret-mqtt"})
+    broker.start()
+    config = trace_config(broker.port, f'username = "queuepulse"\npassword = "{password}"\n')
+
+    async def scenario() -> MqttPublisher:
+        async with MqttPublisher(config, KpiBoard(KpiSettings()),
+                                 lambda: LiveView(0.0, (), (), ())) as publisher:
+            task = asyncio.create_task(publisher.run())
+            with contextlib.suppress(AssertionError):  # refused: never connected
+                await until(lambda: publisher.connected, 1.5)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return publisher
+
+    try:
+        with capture_logs() as logs:
+            publisher = asyncio.run(scenario())
+    finally:
+        broker.stop()
+    return publisher, logs
+
+
+def test_username_and_password_from_the_config_log_in(tmp_path: Path) -> None:
+    publisher, _ = connect_with(tmp_path, "s3cret-mqtt")
+    assert publisher.connections == 1
+
+
+def test_a_wrong_password_is_logged_with_the_settings_to_fix(tmp_path: Path) -> None:
+    publisher, logs = connect_with(tmp_path, "wrong")
+    assert publisher.connections == 0
+    (refused, *_) = [e for e in logs if e["event"] == "mqtt.unavailable"]
+    assert "mqtt.username and mqtt.password" in str(refused["fix"])
+    assert "wrong" not in repr(logs)
