@@ -109,7 +109,7 @@ def test_the_demo_off_a_terminal_prints_kpi_lines_and_where_the_calls_are(
 def test_the_demo_publishes_to_a_broker_that_answers(
     tmp_path: Path, mosquitto: Mosquitto
 ) -> None:
-    done = demo(tmp_path, "--minutes", "0.1", "--speed", "60", "--db", "d.sqlite",
+    done = demo(tmp_path, "--minutes", "0.06", "--speed", "60", "--db", "d.sqlite",
                 "--mqtt", f"127.0.0.1:{mosquitto.port}")
     assert done.returncode == 0, done.stderr
     assert "no MQTT broker" not in done.stdout

@@ -55,7 +55,8 @@ def register(subparsers: Any) -> None:
                         "time zone of date-time stamps)")
     parser.add_argument("--timezone", metavar="TZ", help="time zone of date-time stamps "
                         "in the queue_log files (default: pbx.timezone)")
-    parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="how to print the comparison (default: table)")
     parser.set_defaults(handler=run)
 
 

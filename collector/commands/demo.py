@@ -174,7 +174,8 @@ class _Demo:
         daemon = self.daemon
         if daemon is None or daemon.board is None or not daemon.ready:
             return None
-        source = f"demo {self.args.speed:g}x, {_elapsed(time.monotonic() - self.started)}"
+        source = (f"the demo PBX at {self.args.speed:g}x, running "
+                  f"{_elapsed(time.monotonic() - self.started)}")
         return Screen(daemon.board.snapshot(daemon.live()), source)
 
     async def _show(self, daemon: Daemon, config: Config) -> None:

@@ -41,7 +41,8 @@ def register(subparsers: Any) -> None:
                         help="last day, inclusive (default: --from, or today)")
     parser.add_argument("--interval", choices=tuple(INTERVALS),
                         help="one row per interval (default: one row for the whole range)")
-    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                        help="how to print the report (default: table)")
     parser.add_argument("--agents", action="store_true",
                         help="add the per-agent report (with --format csv: print it instead)")
     parser.add_argument("--chart", type=Path, metavar="FILE",

@@ -43,7 +43,8 @@ LINE_EVERY_S = 5.0
 """Off a terminal, one line of KPIs this often."""
 _SETTLE_S = 0.5
 """With --once, retained messages are taken as complete after this long without one."""
-_ONCE_TIMEOUT_S = 5.0
+_ONCE_TIMEOUT_S = 3.0
+_NOTHING_YET_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +109,12 @@ async def show_board(source: ScreenSource, console: Console, *, timezone: ZoneIn
             started()
         while True:
             screen = source()
-            if screen is not None:
-                console.print(kpi_line(screen.snapshot, timezone=timezone, window=window),
-                              markup=False, highlight=False, soft_wrap=True)
-                console.file.flush()
+            if screen is None:
+                await asyncio.sleep(_NOTHING_YET_S)
+                continue
+            console.print(kpi_line(screen.snapshot, timezone=timezone, window=window),
+                          markup=False, highlight=False, soft_wrap=True)
+            console.file.flush()
             await asyncio.sleep(line_every_s)
 
     def draw() -> RenderableType:
