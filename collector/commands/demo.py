@@ -15,6 +15,8 @@ import socket
 import sys
 import time
 import zoneinfo
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from collector.commands.top import Screen, broker_address, show_board
 from collector.config import Config, parse_config
 from collector.daemon import Daemon
 from collector.errors import UserError
+from collector.facts import CallRecord, Fact, Outcome
 from collector.logs import configure_logging
 from collector.sd_notify import Notifier
 from pbxsim.demo import DEMO_SECRET, DemoPbx
@@ -136,8 +139,12 @@ class _Demo:
         self.config_path = self.db.with_suffix(".toml")
         self.daemon: Daemon | None = None
         self.started = time.monotonic()
+        self.outcomes: Counter[Outcome] = Counter()
 
-    async def run(self) -> Config:
+    def _count(self, facts: Sequence[Fact]) -> None:
+        self.outcomes.update(f.outcome for f in facts if isinstance(f, CallRecord))
+
+    async def run(self) -> None:
         speed = self.args.speed
         async with DemoPbx(speed=speed, seed=self.args.seed) as pbx:
             text = demo_config(pbx, self.db, self.broker, self.args.homeassistant,
@@ -161,6 +168,7 @@ class _Demo:
             # must too, or after-call work and settling would end `speed` times too late
             daemon = Daemon(config, monotonic=lambda: time.monotonic() * speed,
                             notifier=Notifier(None), board=True)
+            daemon.sinks.append(self._count)
             self.daemon = daemon
             async with asyncio.TaskGroup() as tasks:
                 shown = tasks.create_task(self._show(daemon, config), name="wallboard")
@@ -168,7 +176,6 @@ class _Demo:
                 await serve(daemon)
                 shown.cancel()
                 limit.cancel()
-        return config
 
     def _screen(self) -> Screen | None:
         daemon = self.daemon
@@ -224,11 +231,12 @@ def run(args: argparse.Namespace) -> int:
         asyncio.run(demo.run())
     except* UserError as group:
         raise _first(group) from None
-    calls = demo.daemon.stats.calls if demo.daemon is not None else 0
+    calls, open_calls = sum(demo.outcomes.values()), demo.outcomes[Outcome.UNKNOWN]
+    under_way = f" ({open_calls} still under way, stored as unknown)" if open_calls else ""
     prog = _program()
     console.print(
         f"\nstopped after {_elapsed(time.monotonic() - demo.started)}: {calls} calls stored "
-        f"in {demo.db}. Try:\n"
+        f"in {demo.db}{under_way}. Try:\n"
         f"  {prog} report --db {demo.db} --config {demo.config_path}\n"
         f"  {prog} top --db {demo.db} --config {demo.config_path} --once\n"
         f"  sqlite3 {demo.db} 'SELECT queue, outcome, count(*) FROM calls GROUP BY 1, 2'",
