@@ -59,19 +59,29 @@ async def until_quiet(collector: Collector, seen: Seen, quiet_s: float = QUIET_S
 
 
 async def collector_run(playback: Playback, folder: Path, *, settle: Settle = until_quiet,
-                        core_rate: bool = False) -> Run:
-    """Play to ``queuepulse run`` and watch SQLite and MQTT until ``settle`` returns."""
-    rss: list[tuple[float, float]] = []
+                        core_rate: bool = False, mqtt: bool = True) -> Run:
+    """Play to ``queuepulse run`` and watch SQLite (and MQTT) until ``settle`` returns.
+
+    ``mqtt`` false runs the daemon as configured by default: SQLite only, no KPI board.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    if not mqtt:
+        return await _run(playback, folder, None, settle, core_rate)
     with Broker(folder) as broker:
-        async with SimulatedPbx(playback) as pbx:
-            collector = Collector(folder, pbx.port, broker.port)
-            async with Observer(collector.database, TOPICS, broker.port) as seen:
-                with collector:
-                    await _watched(collector, pbx.fed(), rss)
-                    await _watched(collector, settle(collector, seen), rss)
-                    peak = collector.memory().peak_mb
-                    played = await pbx.played(core_rate=core_rate)
+        return await _run(playback, folder, broker.port, settle, core_rate)
+
+
+async def _run(playback: Playback, folder: Path, mqtt_port: int | None, settle: Settle,
+               core_rate: bool) -> Run:
+    rss: list[tuple[float, float]] = []
+    async with SimulatedPbx(playback) as pbx:
+        collector = Collector(folder, pbx.port, mqtt_port)
+        async with Observer(collector.database, TOPICS, mqtt_port) as seen:
+            with collector:
+                await _watched(collector, pbx.fed(), rss)
+                await _watched(collector, settle(collector, seen), rss)
+                peak = collector.memory().peak_mb
+                played = await pbx.played(core_rate=core_rate)
     return Run(played, seen, peak, rss)
 
 

@@ -15,6 +15,7 @@ FIGURE_ROWS = (
     "ingest: end to end (AMI > SQLite + MQTT)",
     "durability: call final > row committed, p50",
     "durability: call final > row committed, max",
+    "durability: same, at full speed (overload), max",
     "ingest: daemon peak RSS",
     "latency: call final > MQTT record, p50",
     "latency: call final > MQTT record, p99",
@@ -24,7 +25,8 @@ FIGURE_ROWS = (
     "memory: parser + tracker peak RSS",
     "memory: daemon peak RSS",
     "memory: parser + tracker soak growth",
-    "memory: daemon soak growth",
+    "memory: daemon soak growth, SQLite only (default)",
+    "memory: daemon soak growth, with MQTT and KPI board",
 )
 
 
