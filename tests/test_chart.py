@@ -37,6 +37,7 @@ def trace_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def report_of(db: Path, config: Path, queue: str | None = None) -> Report:
+    """The report the command draws: the trace's day, per quarter hour."""
     settings = settings_from_config(parse_config(config.read_text(encoding="utf-8")))
     return build_report(Database(db), settings, "UTC", parse_date(DAY), parse_date(DAY),
                         parse_interval("15m"), queue)
@@ -53,6 +54,7 @@ def series(svg: str) -> Series:
 
 
 def expected(report: Report, queue: str | None) -> Series:
+    """Each series' value per period, as the report has it."""
     rows = [r for r in report.rows if r.queue == queue]
     return {
         "offered": {r.period.name: r.kpis.offered for r in rows},

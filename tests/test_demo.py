@@ -40,6 +40,7 @@ def demo(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def stored(db: Path, sql: str) -> list[tuple[object, ...]]:
+    """The rows a query finds in a database file."""
     with sqlite3.connect(db) as conn:
         return list(conn.execute(sql))
 

@@ -153,6 +153,7 @@ class Runnable:
 
     @property
     def command(self) -> str:
+        """The queuepulse command run (``""`` for ``queuepulse --help``)."""
         return self.words[0] if self.words else ""
 
 
@@ -165,6 +166,7 @@ def commands_action() -> argparse._SubParsersAction[argparse.ArgumentParser]:
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
+    """Each command's parser, by name."""
     return dict(commands_action().choices)
 
 
@@ -272,10 +274,18 @@ class Fixtures:
 
 
 @pytest.fixture(scope="module")
-def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixtures]:
-    folder = tmp_path_factory.mktemp("docs")
-    db = folder / "template.sqlite"
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trace replayed into a database, as queuepulse replay writes it."""
+    db = tmp_path_factory.mktemp("replayed") / "template.sqlite"
     replay_to_database(trace_dir(TRACE) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    return db
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory: pytest.TempPathFactory, template_db: Path) -> Iterator[Fixtures]:
+    """A broker holding a board's retained topics, the demo PBX, and a configuration."""
+    folder = tmp_path_factory.mktemp("docs")
+    db = template_db
     broker = Mosquitto(folder)
     broker.start()
     try:
@@ -364,6 +374,7 @@ def test_commands_are_found_in_the_pages() -> None:
 
 
 def docs_text() -> str:
+    """All the pages as one text."""
     return "\n".join(page.read_text(encoding="utf-8") for page in PAGES)
 
 
@@ -388,6 +399,7 @@ def test_every_command_has_help_and_documentation(name: str) -> None:
 
 
 def sql_statements() -> list[tuple[str, str]]:
+    """Each statement of the pages' sql blocks, with where it is."""
     found = []
     for block in blocks():
         if block.info != "sql":
@@ -402,15 +414,10 @@ def sql_statements() -> list[tuple[str, str]]:
     return found
 
 
-@pytest.fixture(scope="module")
-def replayed_db(fixtures: Fixtures) -> Path:
-    return fixtures.db_template
-
-
 @pytest.mark.parametrize(("where", "statement"), sql_statements(),
                          ids=[w for w, _ in sql_statements()])
-def test_every_documented_query_runs(where: str, statement: str, replayed_db: Path) -> None:
-    with contextlib.closing(sqlite3.connect(f"file:{replayed_db}?mode=ro", uri=True)) as conn:
+def test_every_documented_query_runs(where: str, statement: str, template_db: Path) -> None:
+    with contextlib.closing(sqlite3.connect(f"file:{template_db}?mode=ro", uri=True)) as conn:
         conn.execute(statement).fetchall()
 
 
@@ -521,6 +528,7 @@ def field(payload: Any, path: str) -> bool:
 
 
 def page(name: str) -> str:
+    """The text of docs/<name>."""
     return (ROOT / "docs" / name).read_text(encoding="utf-8")
 
 
@@ -552,6 +560,7 @@ def test_home_assistant_entity_ids_are_the_discovered_ones() -> None:
 
 
 def node_red_flow() -> list[dict[str, Any]]:
+    """The nodes of the flow docs/nodered.md gives to import."""
     flows = [json.loads(b.text) for b in blocks()
              if b.page == "docs/nodered.md" and b.info == "json"]
     assert len(flows) == 1
