@@ -134,6 +134,7 @@ class MqttPublisher:
         self._wake = asyncio.Event()
         self._announce = False
         self._announced: tuple[str, ...] = ()
+        self._say_online = False
         self._closing = False
         self._tls: ssl.SSLContext | None = None
         self._started = time.monotonic()
@@ -218,12 +219,8 @@ class MqttPublisher:
         log.info("mqtt.connected", host=self._config.mqtt.host, port=self._config.mqtt.port,
                  connections=self.connections)
         try:
-            await _bounded(client.subscribe(self.topics.status, qos=QOS, timeout=math.inf))
-            if self._config.mqtt.homeassistant:
-                await _bounded(client.subscribe(
-                    f"{self._config.mqtt.homeassistant_prefix}/status", qos=QOS,
-                    timeout=math.inf))
-            await _put(client, self.topics.status, ONLINE, retain=True)
+            # the listener notices a lost connection at once, so it starts first: an
+            # unanswered subscription or publish would only time out
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self._listen(client), name="mqtt-listen")
                 tasks.create_task(self._publish(client), name="mqtt-publish")
@@ -235,7 +232,11 @@ class MqttPublisher:
             raise
 
     async def _listen(self, client: aiomqtt.Client) -> None:
-        """React to Home Assistant restarting, and to a stale last will saying offline."""
+        """Notice a lost connection at once; note Home Assistant restarting and a stale
+        last will saying offline, for the publishing task to answer.
+
+        It never waits for the broker itself, or it could not notice the broker is gone.
+        """
         ha_status = f"{self._config.mqtt.homeassistant_prefix}/status"
         async for message in client.messages:
             payload = message.payload
@@ -244,16 +245,25 @@ class MqttPublisher:
                 log.info("mqtt.homeassistant_online")
                 self._announce = True
                 self._wake.set()
-            elif (message.topic.matches(self.topics.status) and text == OFFLINE
-                  and not self._closing):
-                await _put(client, self.topics.status, ONLINE, retain=True)
+            elif message.topic.matches(self.topics.status) and text == OFFLINE:
+                self._say_online = True
+                self._wake.set()
 
     async def _publish(self, client: aiomqtt.Client) -> None:
-        """Send calls as they finish and changed retained topics at most once a cycle."""
+        """Announce, then send calls as they finish and changed retained topics at most
+        once a cycle."""
+        await _bounded(client.subscribe(self.topics.status, qos=QOS, timeout=math.inf))
+        if self._config.mqtt.homeassistant:
+            await _bounded(client.subscribe(f"{self._config.mqtt.homeassistant_prefix}/status",
+                                            qos=QOS, timeout=math.inf))
+        await _put(client, self.topics.status, ONLINE, retain=True)
         loop = asyncio.get_running_loop()
         next_cycle = loop.time()
         next_heartbeat = loop.time() + self._config.mqtt.heartbeat_s
         while True:
+            if self._say_online and not self._closing:
+                self._say_online = False
+                await _put(client, self.topics.status, ONLINE, retain=True)
             await self._send_calls(client)
             now = loop.time()
             if now >= next_cycle:
@@ -263,7 +273,7 @@ class MqttPublisher:
                 await self._heartbeat(client)
                 next_heartbeat = now + self._config.mqtt.heartbeat_s
             self._wake.clear()
-            if self._calls:
+            if self._calls or self._say_online:
                 continue
             timeout = max(0.0, min(next_cycle, next_heartbeat) - loop.time())
             # asyncio.timeout, unlike wait_for in 3.11, never loses a cancellation that
