@@ -8,7 +8,7 @@ Measurements (``--only`` picks some; see docs/benchmark.md for what each figure 
   steady 1,000 events/s;
 * ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak.
 
-``--smoke`` runs everything on small inputs in about ten seconds, to show that the
+``--smoke`` runs everything on small inputs in about fifteen seconds, to show that the
 benchmark works (CI runs it); its numbers are not the figures.
 """
 
@@ -42,12 +42,17 @@ class Sizes:
     crowd_calls: int
     soak_frames: int
     soak_warmup: int
+    quiet_s: float
+    """How long a run goes on after the last call reached SQLite and MQTT."""
+    kpi_wait_s: float
+    """How much longer a run that measures KPI topics waits (they are published once a
+    second)."""
 
 
 FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
-             soak_frames=1_200_000, soak_warmup=200_000)
-SMOKE = Sizes(ingest_frames=20_000, latency_s=2.0, crowd_agents=40, crowd_calls=100,
-              soak_frames=20_000, soak_warmup=5_000)
+             soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5)
+SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, crowd_agents=40, crowd_calls=100,
+              soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9)
 
 
 def _progress(text: str) -> None:
@@ -59,17 +64,20 @@ async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> 
     figures: list[Figure] = []
     if "ingest" in names:
         _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
-        figures += await ingest.measure(stream(trace, sizes.ingest_frames), folder / "ingest")
+        figures += await ingest.measure(stream(trace, sizes.ingest_frames), folder / "ingest",
+                                        sizes.quiet_s)
     if "latency" in names:
         frames = int(sizes.latency_s * latency.RATE)
         _progress(f"latency: {frames:,} frames at {latency.RATE:,.0f}/s")
-        figures += await latency.measure(stream(trace, frames), folder / "latency")
+        figures += await latency.measure(stream(trace, frames), folder / "latency",
+                                         sizes.quiet_s + sizes.kpi_wait_s)
     if "memory" in names:
         _progress(f"memory: {sizes.crowd_calls:,} calls with {sizes.crowd_agents:,} agents, "
                   f"then a soak of {sizes.soak_frames - sizes.soak_warmup:,} frames")
         crowd = memory.write_crowd(folder, sizes.crowd_agents, sizes.crowd_calls)
         soak = stream(trace, sizes.soak_frames)
-        figures += await memory.measure(crowd, soak, sizes.soak_warmup, folder / "memory")
+        figures += await memory.measure(crowd, soak, sizes.soak_warmup, folder / "memory",
+                                        sizes.quiet_s, sizes.quiet_s + sizes.kpi_wait_s)
     return figures
 
 
@@ -80,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure queuepulse's throughput, latency and memory against its targets.",
     )
     parser.add_argument("--smoke", action="store_true",
-                        help="small inputs, about ten seconds: checks the benchmark runs")
+                        help="small inputs, about fifteen seconds: checks the benchmark runs")
     parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
                         help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
                              "may be repeated")

@@ -21,8 +21,6 @@ from bench.pbx import Playback, Played, SimulatedPbx
 from kpi.topics import Topics
 
 TOPICS = Topics(PREFIX, PBX_ID)
-QUIET_S = 1.0
-"""How long nothing new may arrive before the daemon is taken to be done."""
 TIMEOUT_S = 120.0
 
 
@@ -47,18 +45,22 @@ Settle = Callable[[Collector, Seen], Coroutine[object, object, None]]
 """Waits until the daemon has done all it will do with the stream."""
 
 
-async def until_quiet(collector: Collector, seen: Seen, quiet_s: float = QUIET_S) -> None:
-    """Wait until no call has reached SQLite or the broker for ``quiet_s`` seconds."""
-    counts = (-1, -1)
-    changed = time.monotonic()
-    while time.monotonic() - changed < quiet_s:
-        now = (len(seen.stored), len(seen.published))
-        if now != counts:
-            counts, changed = now, time.monotonic()
-        await asyncio.sleep(0.05)
+def until_quiet(quiet_s: float) -> Settle:
+    """Settled once no call has reached SQLite or the broker for ``quiet_s`` seconds."""
+
+    async def settle(collector: Collector, seen: Seen) -> None:
+        counts = (-1, -1)
+        changed = time.monotonic()
+        while time.monotonic() - changed < quiet_s:
+            now = (len(seen.stored), len(seen.published))
+            if now != counts:
+                counts, changed = now, time.monotonic()
+            await asyncio.sleep(0.05)
+
+    return settle
 
 
-async def collector_run(playback: Playback, folder: Path, *, settle: Settle = until_quiet,
+async def collector_run(playback: Playback, folder: Path, settle: Settle, *,
                         core_rate: bool = False, mqtt: bool = True) -> Run:
     """Play to ``queuepulse run`` and watch SQLite (and MQTT) until ``settle`` returns.
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from panoramisk import Manager
 
-from bench.harness import TIMEOUT_S, Run, collector_run
+from bench.harness import TIMEOUT_S, Run, collector_run, until_quiet
 from bench.pbx import SECRET, USERNAME, Playback, Played, SimulatedPbx
 from bench.stream import Stream
 from bench.table import Figure, Goal, Target
@@ -92,10 +92,11 @@ def _rate(run: Run) -> float | None:
     return (last_frame + 1) / (done - played.sent[0])
 
 
-async def measure(stream: Stream, folder: Path) -> list[Figure]:
-    """The ingest and durability figures."""
+async def measure(stream: Stream, folder: Path, quiet_s: float) -> list[Figure]:
+    """The ingest and durability figures; a run ends ``quiet_s`` after the last call."""
     bare = await panoramisk_rate(stream)
-    run = await collector_run(Playback(stream), folder / "full-speed", core_rate=True)
+    run = await collector_run(Playback(stream), folder / "full-speed", until_quiet(quiet_s),
+                              core_rate=True)
     end_to_end = _rate(run)
     played, seen = run.played, run.seen
     notes = "; ".join(n for n in (_missing(played, seen.stored, "SQLite"),
@@ -117,7 +118,7 @@ async def measure(stream: Stream, folder: Path) -> list[Figure]:
     load = DURABILITY_LOAD * end_to_end
     frames = min(stream.frames, int(load * DURABILITY_S))
     paced = await collector_run(Playback(replace(stream, frames=frames), load),
-                                folder / "full-load")
+                                folder / "full-load", until_quiet(quiet_s))
     lags = _lags(paced)
     return [
         *figures,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.collector_process import Collector
 from bench.harness import collector_run, until_quiet
 from bench.observer import Seen
 from bench.pbx import Playback, Played
@@ -28,8 +27,6 @@ RATE = 1000.0
 """Event frames a second."""
 CALL_LIMIT_MS = 20.0
 KPI_LIMIT_MS = 1000.0
-QUIET_S = 2.5
-"""Longer than a KPI publishing cycle, so that the last snapshot is waited for."""
 
 
 def _kpi_delays(played: Played, seen: Seen) -> list[float]:
@@ -48,18 +45,15 @@ def _kpi_delays(played: Played, seen: Seen) -> list[float]:
     return delays
 
 
-async def _settle(collector: Collector, seen: Seen) -> None:
-    await until_quiet(collector, seen, QUIET_S)
-
-
 def _ms(values: list[float], p: float) -> float | None:
     value = percentile(values, p)
     return None if value is None else value * 1000
 
 
-async def measure(stream: Stream, folder: Path) -> list[Figure]:
-    """Call-record and KPI latencies of one paced run."""
-    run = await collector_run(Playback(stream, RATE), folder, settle=_settle)
+async def measure(stream: Stream, folder: Path, quiet_s: float) -> list[Figure]:
+    """Call-record and KPI latencies of one paced run, which ends ``quiet_s`` after the last
+    call (``quiet_s`` has to outlast a KPI publishing cycle for the last snapshot)."""
+    run = await collector_run(Playback(stream, RATE), folder, until_quiet(quiet_s))
     played, seen = run.played, run.seen
     delays: list[float] = []
     unanswered = 0

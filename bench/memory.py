@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench.collector_process import Collector, Memory, memory_of
-from bench.harness import Run, Settle, collector_run
+from bench.harness import Run, Settle, collector_run, until_quiet
 from bench.observer import Seen
 from bench.pbx import Playback, Written
 from bench.stream import Stream, tracker
@@ -51,8 +51,6 @@ PEAK_LIMIT_MB = 80.0
 GROWTH_LIMIT_MB = 5.0
 _QUEUES = 4
 _LONG = Spread(3600.0, 0.1, 7200.0)
-_KPI_CYCLES_S = 2.5
-"""Time the daemon is given after its last event, for a few KPI publishing cycles."""
 SUSTAINED_RATE = 40_000.0
 """Event frames a second for the daemon's memory runs: a very busy PBX, unfiltered."""
 
@@ -167,7 +165,9 @@ def _stored_events(database: Path) -> int:
     return int(row[0])
 
 
-def _events_settle(events: int) -> Settle:
+def _events_settle(events: int, then_s: float) -> Settle:
+    """Settled ``then_s`` after the daemon has stored ``events`` events."""
+
     async def settle(collector: Collector, seen: Seen) -> None:
         while True:
             try:
@@ -176,7 +176,7 @@ def _events_settle(events: int) -> Settle:
             except sqlite3.OperationalError:
                 pass  # not created yet
             await asyncio.sleep(0.1)
-        await asyncio.sleep(_KPI_CYCLES_S)
+        await asyncio.sleep(then_s)
 
     return settle
 
@@ -194,8 +194,10 @@ def _warm_at(run: Run, warmup: int) -> float:
     return min(after, default=run.rss[0][0])
 
 
-async def _daemon_soak(soak: Stream, warmup: int, folder: Path, mqtt: bool) -> Figure:
-    run = await collector_run(Playback(soak, SUSTAINED_RATE), folder, mqtt=mqtt)
+async def _daemon_soak(soak: Stream, warmup: int, folder: Path, quiet_s: float,
+                      mqtt: bool) -> Figure:
+    run = await collector_run(Playback(soak, SUSTAINED_RATE), folder, until_quiet(quiet_s),
+                              mqtt=mqtt)
     warm = _rss_at(run, _warm_at(run, warmup))
     end = run.rss[-1][1]
     name = "with MQTT and KPI board" if mqtt else "SQLite only (default)"
@@ -204,12 +206,17 @@ async def _daemon_soak(soak: Stream, warmup: int, folder: Path, mqtt: bool) -> F
                   note=f"RSS {warm:.1f} > {end:.1f} MB at {SUSTAINED_RATE:,.0f} ev/s")
 
 
-async def measure(crowd: Crowd, soak: Stream, warmup: int, folder: Path) -> list[Figure]:
-    """Peak memory with the crowd, and growth over the soak, for the core and the daemon."""
+async def measure(crowd: Crowd, soak: Stream, warmup: int, folder: Path, quiet_s: float,
+                  kpi_wait_s: float) -> list[Figure]:
+    """Peak memory with the crowd, and growth over the soak, for the core and the daemon.
+
+    The crowd's run ends ``kpi_wait_s`` after the daemon stored its last event (time for
+    KPI publishing), a soak's ``quiet_s`` after its last call.
+    """
     shape = f"{crowd.calls:,} calls in the queues, {crowd.agents:,} agents"
     core = await in_fresh_process(core_peak, crowd.written)
     crowd_run = await collector_run(Playback(crowd.written, SUSTAINED_RATE), folder / "crowd",
-                                    settle=_events_settle(crowd.events))
+                                    _events_settle(crowd.events, kpi_wait_s))
     core_warm, core_end = await in_fresh_process(core_soak, soak, warmup)
     soaked = f"{soak.frames - warmup:,} frames after {warmup:,} of warm-up"
     return [
@@ -220,6 +227,6 @@ async def measure(crowd: Crowd, soak: Stream, warmup: int, folder: Path) -> list
                note=f"{shape}, {crowd.written.frames:,} frames; SQLite, KPI board and MQTT on"),
         Figure("memory: parser + tracker soak growth", core_end - core_warm, "MB",
                Target(Goal.BELOW, GROWTH_LIMIT_MB), note=soaked),
-        await _daemon_soak(soak, warmup, folder / "soak", mqtt=False),
-        await _daemon_soak(soak, warmup, folder / "soak-mqtt", mqtt=True),
+        await _daemon_soak(soak, warmup, folder / "soak", quiet_s, mqtt=False),
+        await _daemon_soak(soak, warmup, folder / "soak-mqtt", quiet_s, mqtt=True),
     ]
