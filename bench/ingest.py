@@ -1,6 +1,6 @@
 """Ingest throughput and durability lag: the whole daemon against a bare AMI client.
 
-Three rates over the same stream (the recorded trace repeated with fresh ids, served by
+Four rates over the same stream (the recorded trace repeated with fresh ids, served by
 the simulated PBX over loopback TCP at full speed):
 
 * **end to end**: ``queuepulse run`` in its own process, from the first frame leaving
@@ -8,6 +8,8 @@ the simulated PBX over loopback TCP at full speed):
   arrived at an MQTT subscriber through mosquitto;
 * **panoramisk bare dispatch**: a ``panoramisk.Manager`` whose ``*`` callback only
   counts, from the first frame leaving the PBX to the last one dispatched;
+* **AMI client + parser + tracker**: queuepulse's own AMI connection reading the stream
+  into the parser and the tracker, the daemon's input path without its outputs;
 * **parser + tracker only**: the same frames through the pure core, no I/O.
 
 Then the durability lag of each call: from the frame that made its record final leaving
@@ -27,8 +29,11 @@ from panoramisk import Manager
 
 from bench.harness import TIMEOUT_S, Run, collector_run, until_quiet
 from bench.pbx import SECRET, USERNAME, Playback, Played, SimulatedPbx
-from bench.stream import Stream
+from bench.stream import Stream, tracker
 from bench.table import Figure, Goal, Target
+from collector.ami_client import AmiConnection
+from collector.config import AmiConfig, Secret
+from collector.parser import FrameParser
 from kpi.definitions import percentile
 
 END_TO_END_FACTOR = 3.0
@@ -65,6 +70,29 @@ async def panoramisk_rate(stream: Stream) -> float:
     return stream.frames / (last - first)
 
 
+async def ami_core_rate(stream: Stream) -> float:
+    """Event frames a second read by queuepulse's AMI client, parsed and tracked: the
+    daemon's input path, without SQLite, MQTT or the KPI board."""
+    async with SimulatedPbx(Playback(stream)) as pbx:
+        config = AmiConfig(port=pbx.port, username=USERNAME, secret=Secret(SECRET),
+                           ping_interval_s=3600.0)
+        parse, feed = FrameParser().parse, tracker().feed
+        events = 0
+        last = 0.0
+        async with AmiConnection(config) as ami:
+            async for batch in ami.frames():
+                for frame in batch:
+                    event = parse(frame.text, frame.received_at)
+                    if event is not None:
+                        feed(event)
+                    events += frame.text.startswith("Event: ")
+                if events > stream.frames:  # the stream, and the FullyBooted of the login
+                    last = time.time()
+                    break
+        first, _ = await pbx.fed()
+    return stream.frames / (last - first)
+
+
 def _ms(values: list[float], p: float) -> float | None:
     value = percentile(values, p)
     return None if value is None else value * 1000
@@ -95,6 +123,7 @@ def _rate(run: Run) -> float | None:
 async def measure(stream: Stream, folder: Path, quiet_s: float) -> list[Figure]:
     """The ingest and durability figures; a run ends ``quiet_s`` after the last call."""
     bare = await panoramisk_rate(stream)
+    input_path = await ami_core_rate(stream)
     run = await collector_run(Playback(stream), folder / "full-speed", until_quiet(quiet_s),
                               core_rate=True)
     end_to_end = _rate(run)
@@ -106,6 +135,8 @@ async def measure(stream: Stream, folder: Path, quiet_s: float) -> list[Figure]:
                note=f"same {stream.frames:,} frames"),
         Figure("ingest: panoramisk 1.4 bare dispatch", bare, "ev/s",
                note="Manager with a '*' callback that only counts"),
+        Figure("ingest: AMI client + parser + tracker", input_path, "ev/s",
+               note="the daemon's input path alone: no SQLite, MQTT or KPI board"),
         Figure("ingest: end to end (AMI > SQLite + MQTT)", end_to_end, "ev/s",
                Target(Goal.AT_LEAST, END_TO_END_FACTOR * bare, "panoramisk", bare),
                note=notes or f"{len(played.final_at):,} calls over {stream.frames:,} frames"),

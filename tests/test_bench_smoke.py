@@ -12,6 +12,7 @@ from bench.__main__ import MEASUREMENTS
 FIGURE_ROWS = (
     "ingest: parser + tracker only, no I/O",
     "ingest: panoramisk 1.4 bare dispatch",
+    "ingest: AMI client + parser + tracker",
     "ingest: end to end (AMI > SQLite + MQTT)",
     "durability: call final > row committed, p50",
     "durability: call final > row committed, max",
