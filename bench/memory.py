@@ -22,6 +22,7 @@ is its state, not a backlog of frames read faster than it can process them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import time
@@ -160,7 +161,7 @@ async def in_fresh_process(fn: Callable[..., T], *args: object) -> T:
 
 
 def _stored_events(database: Path) -> int:
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
         row = db.execute("SELECT count(*) FROM events").fetchone()
     return int(row[0])
 
