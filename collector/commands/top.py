@@ -41,9 +41,9 @@ from kpi.windows import LIVE_WINDOWS, local_date, local_midnight
 REFRESH_S = 1.0
 LINE_EVERY_S = 5.0
 """Off a terminal, one line of KPIs this often."""
-_SETTLE_S = 0.5
+_SETTLE_S = 1.0
 """With --once, retained messages are taken as complete after this long without one."""
-_ONCE_TIMEOUT_S = 3.0
+_ONCE_TIMEOUT_S = 5.0
 _NOTHING_YET_S = 0.2
 
 
