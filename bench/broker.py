@@ -1,4 +1,4 @@
-"""A real mosquitto broker on a free loopback port, for the end-to-end measurements."""
+"""A real mosquitto broker on a free loopback port, for the benchmark and the tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
 
 class BrokerMissing(FileNotFoundError):
@@ -25,7 +26,8 @@ def free_port() -> int:
         return port
 
 
-def _accepts(port: int) -> bool:
+def accepts(port: int) -> bool:
+    """Whether something accepts connections on the loopback port."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return True
@@ -33,48 +35,56 @@ def _accepts(port: int) -> bool:
         return False
 
 
-class Broker:
-    """``with Broker(folder) as broker``: mosquitto listening on ``broker.port``."""
+class Mosquitto:
+    """One broker process with a generated config; can be stopped and started again.
 
-    def __init__(self, folder: Path) -> None:
+    ``with Mosquitto(folder) as broker`` starts it and stops it at the end.
+    """
+
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
         if not Path(MOSQUITTO).exists():
             raise BrokerMissing(
                 f"mosquitto not found at {MOSQUITTO}: install it (apt-get install mosquitto)"
             )
         self.port = free_port()
-        self._config = folder / "mosquitto.conf"
-        self._log = folder / "mosquitto.log"
+        self.config = folder / "mosquitto.conf"
+        self.log = folder / "mosquitto.log"
         # Without set_tcp_nodelay, mosquitto holds a message to a subscriber that has not
         # yet acknowledged the previous one (Nagle), and the subscriber delays that TCP
         # acknowledgement by up to 40 ms: a call record right after a KPI snapshot would
         # be timed at the broker's pace, not queuepulse's.
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
-                 "persistence false", "log_dest stderr", "set_tcp_nodelay true"]
+        lines = [f"listener {self.port} 127.0.0.1", "persistence false", "log_dest stderr",
+                 "set_tcp_nodelay true"]
+        if users:
+            passwords = folder / "passwords"
+            passwords.touch(mode=0o600)
+            for user, password in users.items():
+                subprocess.run([MOSQUITTO_PASSWD, "-b", str(passwords), user, password],
+                               check=True, capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {passwords}"]
+        else:
+            lines.append("allow_anonymous true")
         if os.geteuid() == 0:
             lines.append("user root")  # as root mosquitto would switch to a 'mosquitto' user
-        self._config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self._process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Broker:
-        with self._log.open("ab") as log:
-            self._process = subprocess.Popen([MOSQUITTO, "-c", str(self._config)],
+    def start(self, timeout_s: float = 5.0) -> None:
+        """Start the broker and wait until it accepts connections."""
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)],
                                              stdout=log, stderr=log)
-        deadline = time.monotonic() + 5.0
-        while not _accepts(self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__(None, None, None)
-                raise RuntimeError(
-                    f"mosquitto did not start: {self._log.read_text(errors='replace')}"
-                )
+        deadline = time.monotonic() + timeout_s
+        while not accepts(self.port):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {self.log.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"mosquitto did not listen on port {self.port} in time")
             time.sleep(0.02)
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
+        """Stop the broker (its retained messages go with it: persistence is off)."""
         if self._process is None:
             return
         self._process.terminate()
@@ -84,3 +94,15 @@ class Broker:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+    def __enter__(self) -> Mosquitto:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

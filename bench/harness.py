@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.broker import Broker
+from bench.broker import Mosquitto
 from bench.collector_process import PBX_ID, PREFIX, Collector
 from bench.observer import Observer, Seen
 from bench.pbx import Playback, Played, SimulatedPbx
@@ -69,7 +69,7 @@ async def collector_run(playback: Playback, folder: Path, settle: Settle, *,
     folder.mkdir(parents=True, exist_ok=True)
     if not mqtt:
         return await _run(playback, folder, None, settle, core_rate)
-    with Broker(folder) as broker:
+    with Mosquitto(folder) as broker:
         return await _run(playback, folder, broker.port, settle, core_rate)
 
 
