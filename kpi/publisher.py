@@ -8,9 +8,12 @@ are stored in SQLite regardless); finished calls wait in a bounded buffer, and o
 reconnecting every retained topic is published again, since a restarted broker may have
 lost them.
 
-Each cycle (at most one a second) renders every retained message and sends those whose
-body changed since it was last sent on this connection, so a queue's topics are updated
-on change and at most once a second.
+Retained topics are coalesced per topic: a cycle renders every retained message and sends
+those whose body changed since it was last sent on this connection, unless that topic was
+sent less than a cycle (a second) ago; such a topic waits for the end of its second. A
+finished call or agent interval starts a cycle at once for its queue, so the first change
+of a quiet queue goes out at once, and a busy queue's at most once a second. A cycle also
+runs every second regardless, for what time alone changes (waits, rolling windows).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import structlog
 
 from collector.config import Config
 from collector.errors import UserError
-from collector.facts import CallRecord, Fact
+from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.homeassistant import discovery_messages
@@ -46,6 +49,7 @@ from kpi.payloads import (
     live_message,
 )
 from kpi.topics import Topics
+from kpi.windows import LIVE_WINDOWS
 
 log = structlog.get_logger("queuepulse.mqtt")
 T = TypeVar("T")
@@ -131,6 +135,9 @@ class MqttPublisher:
         self._calls: deque[CallRecord] = deque()
         self._call_buffer = call_buffer
         self._sent: dict[str, str] = {}
+        self._sent_at: dict[str, float] = {}
+        self._changed: set[str | None] = set()
+        self._held_until = math.inf
         self._wake = asyncio.Event()
         self._announce = False
         self._announced: tuple[str, ...] = ()
@@ -158,10 +165,14 @@ class MqttPublisher:
                  calls_unsent=len(self._calls))
 
     def facts(self, facts: Iterable[Fact]) -> None:
-        """A fact sink: queue each finished call among ``facts`` for its ``call`` event."""
+        """A fact sink: queue each finished call among ``facts`` for its ``call`` event, and
+        have the KPIs the facts change published soon."""
         for fact in facts:
             if isinstance(fact, CallRecord):
                 self.call_finished(fact)
+            elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
+                self._changed.add(None)
+                self._wake.set()
 
     def call_finished(self, record: CallRecord) -> None:
         """Queue a finished call for its ``call`` event; never blocks."""
@@ -169,6 +180,7 @@ class MqttPublisher:
             self._calls.popleft()
             self.calls_dropped += 1
         self._calls.append(record)
+        self._changed.update((record.queue, None))
         self._wake.set()
 
     async def run(self) -> None:
@@ -215,6 +227,8 @@ class MqttPublisher:
         self.connected = True
         self.connections += 1
         self._sent.clear()
+        self._sent_at.clear()
+        self._held_until = math.inf
         self._announce, self._announced = self._config.mqtt.homeassistant, ()
         log.info("mqtt.connected", host=self._config.mqtt.host, port=self._config.mqtt.port,
                  connections=self.connections)
@@ -251,7 +265,7 @@ class MqttPublisher:
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         """Announce, then send calls as they finish and changed retained topics at most
-        once a cycle."""
+        once a second each."""
         await _bounded(client.subscribe(self.topics.status, qos=QOS, timeout=math.inf))
         if self._config.mqtt.homeassistant:
             await _bounded(client.subscribe(f"{self._config.mqtt.homeassistant_prefix}/status",
@@ -266,8 +280,8 @@ class MqttPublisher:
                 await _put(client, self.topics.status, ONLINE, retain=True)
             await self._send_calls(client)
             now = loop.time()
-            if now >= next_cycle:
-                await self._cycle(client)
+            if now >= min(next_cycle, self._held_until, self._changes_due()):
+                await self._cycle(client, now)
                 next_cycle = now + self._cycle_s
             if now >= next_heartbeat:
                 await self._heartbeat(client)
@@ -275,12 +289,18 @@ class MqttPublisher:
             self._wake.clear()
             if self._calls or self._say_online:
                 continue
-            timeout = max(0.0, min(next_cycle, next_heartbeat) - loop.time())
+            wake_at = min(next_cycle, next_heartbeat, self._held_until, self._changes_due())
             # asyncio.timeout, unlike wait_for in 3.11, never loses a cancellation that
             # arrives as the event is set
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(max(0.0, wake_at - loop.time())):
                     await self._wake.wait()
+
+    def _changes_due(self) -> float:
+        """When the earliest changed queue's KPIs may next be sent (its ``today`` topic
+        stands for them all, since a call changes every window together)."""
+        return min((self._sent_at.get(self.topics.kpi(queue, LIVE_WINDOWS[0]), -math.inf)
+                    + self._cycle_s for queue in self._changed), default=math.inf)
 
     async def _send_calls(self, client: aiomqtt.Client) -> None:
         while self._calls:
@@ -290,7 +310,11 @@ class MqttPublisher:
             self._calls.popleft()
             self.calls_sent += 1
 
-    async def _cycle(self, client: aiomqtt.Client) -> None:
+    async def _cycle(self, client: aiomqtt.Client, now: float) -> None:
+        """Send the retained messages that changed, holding back those sent within the
+        last cycle until their cycle is over."""
+        self._changed.clear()
+        self._held_until = math.inf
         live = self._live()
         if live.at <= 0:
             return  # no event seen yet: there is no "now" to compute KPIs at
@@ -304,22 +328,33 @@ class MqttPublisher:
         queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
         if self._config.mqtt.homeassistant and (self._announce or queues != self._announced):
             await self._send_all(client, discovery_messages(
-                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version()), at=None)
+                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version()),
+                at=None, now=now)
             self._announce, self._announced = False, queues
-        await self._send_all(client, [m for m in messages if self._sent.get(m.topic) != m.body],
-                             at=live.at)
+        due: list[Message] = []
+        for message in messages:
+            if self._sent.get(message.topic) == message.body:
+                continue
+            free_at = self._sent_at.get(message.topic, -math.inf) + self._cycle_s
+            if free_at <= now:
+                due.append(message)
+            else:
+                self._held_until = min(self._held_until, free_at)
+        await self._send_all(client, due, at=live.at, now=now)
 
     async def _send_all(self, client: aiomqtt.Client, messages: Iterable[Message],
-                        at: float | None) -> None:
-        results = await asyncio.gather(*(self._send(client, m, at) for m in messages),
+                        at: float | None, now: float) -> None:
+        results = await asyncio.gather(*(self._send(client, m, at, now) for m in messages),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
-    async def _send(self, client: aiomqtt.Client, message: Message, at: float | None) -> None:
+    async def _send(self, client: aiomqtt.Client, message: Message, at: float | None,
+                    now: float) -> None:
         await _put(client, message.topic, message.payload(at), retain=message.retain)
         self._sent[message.topic] = message.body
+        self._sent_at[message.topic] = now
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         message = heartbeat_message(self.topics, self._live().at,
