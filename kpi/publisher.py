@@ -25,7 +25,7 @@ import random
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from importlib import metadata
 from types import TracebackType
 from typing import Self, TypeVar
@@ -63,6 +63,9 @@ OPERATION_TIMEOUT_S = 10.0
 """How long the broker may take to acknowledge a publish or a subscription."""
 CALL_BUFFER = 10_000
 """Finished calls kept for the broker while it is away; older ones are dropped first."""
+RETAINED_CHUNK = 500
+"""Retained messages in flight at once: a full resend (thousands of agents' topics) goes
+out in chunks, so that it never holds thousands of publishes and their buffers at once."""
 
 
 class MqttSetupError(UserError):
@@ -342,13 +345,16 @@ class MqttPublisher:
                 self._held_until = min(self._held_until, free_at)
         await self._send_all(client, due, at=live.at, now=now)
 
-    async def _send_all(self, client: aiomqtt.Client, messages: Iterable[Message],
+    async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:
-        results = await asyncio.gather(*(self._send(client, m, at, now) for m in messages),
-                                       return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        """Send messages concurrently, :data:`RETAINED_CHUNK` at a time."""
+        for first in range(0, len(messages), RETAINED_CHUNK):
+            chunk = messages[first:first + RETAINED_CHUNK]
+            results = await asyncio.gather(*(self._send(client, m, at, now) for m in chunk),
+                                           return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
 
     async def _send(self, client: aiomqtt.Client, message: Message, at: float | None,
                     now: float) -> None:

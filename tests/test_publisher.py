@@ -27,7 +27,8 @@ from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
-from kpi.publisher import MqttPublisher
+from kpi.payloads import Message
+from kpi.publisher import RETAINED_CHUNK, MqttPublisher
 from kpi.topics import escape
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, LoggedCall, logged_calls, trace_dir
@@ -261,6 +262,32 @@ def test_a_quiet_queues_kpis_go_out_at_once_and_a_busy_topic_at_most_once_a_seco
             assert waited < 0.3
             assert watcher.json(f"queue/{escape(late.queue)}/kpi/today")["offered"] == sum(
                 1 for r in run.records if r.queue == late.queue)
+
+    run_async(scenario)
+
+
+def test_a_resend_of_more_retained_messages_than_a_chunk_arrives_whole(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    config = trace_config(mosquitto.port)
+    messages = [Message(f"{BASE}/bulk/{i}", f'{{"n": {i}}}', retain=True)
+                for i in range(2 * RETAINED_CHUNK + 7)]
+
+    async def scenario() -> None:
+        tracker = Tracker(config.tracker_config())
+        board = KpiBoard(settings_from_config(config), config.pbx.timezone)
+        async with (MqttPublisher(config, board, tracker.live) as publisher,
+                    aiomqtt.Client("127.0.0.1", mosquitto.port) as client):
+            await publisher._send_all(client, messages, at=None, now=0.0)
+        seen: set[str] = set()
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as reader:
+            await reader.subscribe(f"{BASE}/bulk/#", qos=1)
+            async with asyncio.timeout(10):
+                async for message in reader.messages:
+                    seen.add(message.topic.value)
+                    if len(seen) == len(messages):
+                        break
+        assert seen == {m.topic for m in messages}
 
     run_async(scenario)
 
