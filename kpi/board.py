@@ -5,13 +5,18 @@ today read back from SQLite), and asks for a snapshot given the tracker's live v
 snapshot's time is the live view's. It remembers only what the live windows can still
 see (since the earlier of local midnight and an hour ago) and computes each figure with
 the same definitions the reports use.
+
+It runs for months and holds a whole day, so it holds it compactly: each call without the
+text no KPI reads (see :func:`_slim`), names shared rather than repeated, and the agent
+intervals older than the hourly window folded into time per agent and state.
 """
 
 from __future__ import annotations
 
 import bisect
+import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from collector.facts import AgentInterval, AgentState, CallRecord, Fact
@@ -26,7 +31,7 @@ from kpi.occupancy import (
     open_intervals,
     overlap,
 )
-from kpi.windows import LIVE_WINDOWS, Window, earliest_live_start, live_window
+from kpi.windows import LIVE_WINDOWS, Window, live_window
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +63,29 @@ class BoardSnapshot:
     agent_kpis: tuple[AgentSnapshot, ...]
 
 
+def _name(name: str | None) -> str | None:
+    """One shared copy of a name that thousands of facts repeat (queue, agent, reason)."""
+    return None if name is None else sys.intern(name)
+
+
+def _slim(call: CallRecord) -> CallRecord:
+    """The call as the board keeps it: what the KPI definitions read, names shared.
+
+    The board keeps every call of the day, so the text no figure reads (channel ids,
+    caller name, transfer target) is left out; the full record is in SQLite.
+    """
+    return replace(call, uniqueid="", caller_name="", transfer_to=None,
+                   queue=sys.intern(call.queue), agent=_name(call.agent),
+                   agent_interface=_name(call.agent_interface))
+
+
+def _slim_interval(interval: AgentInterval) -> AgentInterval:
+    """The interval with its names shared."""
+    return replace(interval, agent=sys.intern(interval.agent),
+                   interface=sys.intern(interval.interface), queue=_name(interval.queue),
+                   reason=_name(interval.reason))
+
+
 def _call_times(call: CallRecord) -> tuple[float, ...]:
     """The moments at which a call enters a window's figures."""
     done = handled_at(call)
@@ -82,12 +110,12 @@ class _CallShelf:
         self.keys: list[tuple[float, str]] = []
         self.calls: dict[str, CallRecord] = {}
 
-    def put(self, call: CallRecord) -> None:
-        old = self.calls.get(call.call_id)
+    def put(self, call_id: str, call: CallRecord) -> None:
+        old = self.calls.get(call_id)
         if old is not None:
-            self.keys.remove((max(_call_times(old)), old.call_id))
-        self.calls[call.call_id] = call
-        bisect.insort(self.keys, (max(_call_times(call)), call.call_id))
+            self.keys.remove((max(_call_times(old)), call_id))
+        self.calls[call_id] = call
+        bisect.insort(self.keys, (max(_call_times(call)), call_id))
 
     def since(self, start: float) -> list[CallRecord]:
         first = bisect.bisect_left(self.keys, (start, ""))
@@ -111,6 +139,8 @@ class KpiBoard:
         self._queues: dict[str, _CallShelf] = {}
         self._callers = CallerIndex()
         self._intervals: dict[tuple[str, float], AgentInterval] = {}
+        self._day = Window("today", 0.0, 0.0)
+        self._day_totals: dict[_StateKey, float] = {}
         self._cache: dict[tuple[str | None, str], _Cached] = {}
         self._folded: tuple[float, int, list[AgentInterval]] | None = None
 
@@ -118,12 +148,14 @@ class KpiBoard:
         """Take the facts the tracker produced (or those read back from the database)."""
         for fact in facts:
             if isinstance(fact, CallRecord):
-                self._all.put(fact)
-                self._queues.setdefault(fact.queue, _CallShelf()).put(fact)
-                self._callers.add(fact)
+                call_id, call = fact.call_id, _slim(fact)
+                self._all.put(call_id, call)
+                self._queues.setdefault(call.queue, _CallShelf()).put(call_id, call)
+                self._callers.add(call)
                 self.version += 1
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-                self._intervals[(fact.interface, fact.started_at)] = fact
+                interval = _slim_interval(fact)
+                self._intervals[(interval.interface, interval.started_at)] = interval
                 self.version += 1
 
     def calls(self, queue: str | None = None) -> tuple[CallRecord, ...]:
@@ -131,19 +163,27 @@ class KpiBoard:
         shelf = self._all if queue is None else self._queues.get(queue, _CallShelf())
         return tuple(shelf.calls.values())
 
-    def forget_before(self, at: float) -> None:
-        """Drop what no live window reaches any more."""
-        self._all.forget_before(at)
+    def _forget(self, at: float) -> None:
+        """Drop what no live window reaches at ``at`` any more, and fold the agent
+        intervals only ``today`` reaches into its time per agent and state."""
+        windows = [live_window(name, at, self.timezone) for name in LIVE_WINDOWS]
+        day = next(w for w in windows if w.name == "today")
+        rolling = min(w.start for w in windows if w.name != "today")
+        earliest = min(day.start, rolling)
+        self._all.forget_before(earliest)
         for shelf in self._queues.values():
-            shelf.forget_before(at)
-        self._callers.forget_before(at)
-        for key in [k for k, i in self._intervals.items() if i.ended_at and i.ended_at < at]:
-            del self._intervals[key]
+            shelf.forget_before(earliest)
+        self._callers.forget_before(earliest)
+        if day.start != self._day.start:
+            # what was folded ended over an hour ago: before this day began
+            self._day, self._day_totals = day, {}
+        old = [k for k, i in self._intervals.items() if i.ended_at and i.ended_at < rolling]
+        _add_times(self._day_totals, (self._intervals.pop(k) for k in old), day)
 
     def snapshot(self, live: LiveView) -> BoardSnapshot:
         """Every KPI of every queue and agent, and the live state, at the live view's time."""
         at = live.at
-        self.forget_before(earliest_live_start(at, self.timezone))
+        self._forget(at)
         windows = [live_window(name, at, self.timezone) for name in LIVE_WINDOWS]
         queues = sorted(set(queue_names(live)) | set(self._queues))
         still_open = open_intervals(live)
@@ -176,8 +216,9 @@ class KpiBoard:
             return [i for i in self._intervals.values()
                     if i.ended_at is not None and i.ended_at > window.start]
         if self._folded is None or self._folded[:2] != (window.start, self.version):
-            self._folded = (window.start, self.version,
-                            _fold(self._intervals.values(), window.start))
+            totals = dict(self._day_totals) if window.start == self._day.start else {}
+            _add_times(totals, self._intervals.values(), window)
+            self._folded = (window.start, self.version, _fold(totals, window.start))
         return self._folded[2]
 
     def _call_kpis(self, queue: str | None, window: Window) -> CallKpis:
@@ -201,20 +242,28 @@ class KpiBoard:
         return kpis
 
 
-def _fold(intervals: Iterable[AgentInterval], start: float) -> list[AgentInterval]:
-    """Closed intervals since ``start`` as one per agent, state and reason, end to end.
+_StateKey = tuple[str, str, AgentState, str | None]
+"""An agent's interface and name, a state and its reason."""
 
-    The agent KPIs depend only on the time spent per state and reason, so the day's many
-    intervals of an agent can be replaced by one interval per state laid end to end from
-    ``start``; they still fit in the window, since an agent's intervals do not overlap.
-    """
-    since = Window("since", start, float("inf"))
-    totals: dict[tuple[str, str, AgentState, str | None], float] = {}
+
+def _add_times(totals: dict[_StateKey, float], intervals: Iterable[AgentInterval],
+               day: Window) -> None:
+    """Add the time each closed interval spent in ``day`` (from its start on) to ``totals``."""
+    since = Window("since", day.start, float("inf"))
     for interval in intervals:
         seconds = overlap(interval, since)
         if seconds > 0:
             key = (interval.interface, interval.agent, interval.state, interval.reason)
             totals[key] = totals.get(key, 0.0) + seconds
+
+
+def _fold(totals: dict[_StateKey, float], start: float) -> list[AgentInterval]:
+    """Time per agent, state and reason as one closed interval each, end to end.
+
+    The agent KPIs depend only on the time spent per state and reason, so the day's many
+    intervals of an agent can be replaced by one interval per state laid end to end from
+    ``start``; they still fit in the window, since an agent's intervals do not overlap.
+    """
     folded: list[AgentInterval] = []
     cursor: dict[str, float] = {}
     for (interface, agent, state, reason), seconds in totals.items():

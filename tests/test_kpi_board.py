@@ -111,5 +111,24 @@ def test_todays_agent_figures_equal_the_definition_over_every_interval() -> None
         assert [p.reason for p in mine.pauses] == [p.reason for p in theirs.pauses]
 
 
+def test_todays_agent_figures_stay_exact_once_intervals_leave_the_hourly_window() -> None:
+    facts = replayed_facts("mixed-a")
+    board = KpiBoard(SETTINGS)
+    board.add(facts)
+    end = max(f.ended_at or 0.0 for f in facts if isinstance(f, AgentInterval)) + 1
+    calls, intervals = facts_of(facts, CallRecord), facts_of(facts, AgentInterval)
+    for later in (end, end + 1800, end + 3601, end + 7200):
+        snapshot = board.snapshot(quiet(later))
+        window = live_window("today", later, board.timezone)
+        assert window.start < min(i.started_at for i in intervals)  # still the same day
+        expected = agent_kpis(calls, intervals, window)
+        got = tuple(a.kpis for a in snapshot.agent_kpis if a.window.name == "today")
+        assert [a.interface for a in got] == [a.interface for a in expected]
+        for mine, theirs in zip(got, expected, strict=True):
+            for field in ("handled", "logged_in_s", "paused_s", "busy_s", "occupancy"):
+                assert getattr(mine, field) == pytest.approx(getattr(theirs, field)), field
+    assert not [a for a in snapshot.agent_kpis if a.window.name == "60m" and a.kpis.busy_s]
+
+
 def facts_of(facts: tuple[Fact, ...], kind: type[T]) -> list[T]:
     return [f for f in facts if isinstance(f, kind)]
