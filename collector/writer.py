@@ -108,6 +108,29 @@ class _Call:
 _STOP = object()
 
 
+def _insert_events(db: Database, events: Sequence[EventRow]) -> None:
+    # one statement per row costs a round of SQLite's VM setup and a GIL hand-over each;
+    # a few hundred rows per statement stay well under SQLite's 32,766 parameters
+    for start in range(0, len(events), _EVENTS_PER_INSERT):
+        chunk = events[start : start + _EVENTS_PER_INSERT]
+        values: list[object] = []
+        for e in chunk:
+            values += (e.received_at, e.timestamp, e.event, e.raw)
+        db.conn.execute(
+            _INSERT_EVENTS if len(chunk) == _EVENTS_PER_INSERT else _insert_events_sql(len(chunk)),
+            values,
+        )
+
+
+def _insert_events_sql(rows: int) -> str:
+    return ("INSERT INTO events (received_at, timestamp, event, raw) VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * rows))
+
+
+_EVENTS_PER_INSERT = 200
+_INSERT_EVENTS = _insert_events_sql(_EVENTS_PER_INSERT)
+
+
 def _settle(future: Future[Any], result: object = None,
             error: BaseException | None = None) -> None:
     """Resolve a future the event loop may have given up on (a cancelled wait)."""
@@ -371,11 +394,7 @@ class Writer:
             write_facts(db, batch.facts, self.source)
             if calls:
                 supersede_unknown(db, calls)
-            if batch.events:
-                db.conn.executemany(
-                    "INSERT INTO events (received_at, timestamp, event, raw) VALUES (?, ?, ?, ?)",
-                    [(e.received_at, e.timestamp, e.event, e.raw) for e in batch.events],
-                )
+            _insert_events(db, batch.events)
             if batch.reference is not None:
                 _write_reference(db, batch.reference)
         done = time.monotonic()

@@ -171,6 +171,20 @@ def test_rows_past_their_retention_are_pruned(tmp_path: Path) -> None:
     assert stored(path, "SELECT raw FROM events") == [("new",)]
 
 
+def test_every_raw_event_is_stored_in_order_however_many_come_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "q.sqlite"
+    rows = [EventRow(1000.0 + i, None if i % 2 else 1000.0 + i, "Hangup", f"frame {i}")
+            for i in range(451)]
+
+    async def body() -> None:
+        async with Writer(str(path), commit_interval_s=0.05) as writer:
+            writer.add_events(rows)
+
+    run(body)
+    assert stored(path, "SELECT received_at, timestamp, event, raw FROM events ORDER BY rowid") \
+        == [(r.received_at, r.timestamp, r.event, r.raw) for r in rows]
+
+
 def test_queues_and_agents_keep_their_first_sighting(tmp_path: Path) -> None:
     path = tmp_path / "q.sqlite"
     queue = LiveQueue("sales", "ringall", 30, 6.0)
