@@ -81,11 +81,11 @@ async def ami_core_rate(stream: Stream) -> float:
         last = 0.0
         async with AmiConnection(config) as ami:
             async for batch in ami.frames():
-                for frame in batch:
-                    event = parse(frame.text, frame.received_at)
+                for text in batch.texts:
+                    event = parse(text, batch.received_at)
                     if event is not None:
                         feed(event)
-                    events += frame.text.startswith("Event: ")
+                    events += text.startswith("Event: ")
                 if events > stream.frames:  # the stream, and the FullyBooted of the login
                     last = time.time()
                     break

@@ -11,7 +11,7 @@ it ends wait a capped, jittered, exponentially growing delay and start again. A 
 login ends it (:class:`AmiLoginRefused`): retrying a wrong password helps nobody.
 
 This module and :mod:`collector.ami_protocol` are the only ones that import panoramisk;
-what leaves them is our own types: :class:`~collector.trace.Frame`,
+what leaves them is our own types: :class:`~collector.ami_protocol.FrameBatch`,
 :class:`AmiResponse` and the exceptions below.
 """
 
@@ -31,10 +31,9 @@ from typing import Any
 import structlog
 from panoramisk import Manager
 
-from collector.ami_protocol import BANNER_PREFIX, AmiProtocol, Clock
+from collector.ami_protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
 from collector.config import AmiConfig
 from collector.errors import UserError
-from collector.trace import Frame
 
 log = structlog.get_logger("collector.ami")
 
@@ -243,8 +242,9 @@ class AmiConnection:
 
         self._send(name, headers).add_done_callback(answered)
 
-    async def frames(self) -> AsyncIterator[list[Frame]]:
-        """The frames read, banner first, in arrival order; raises when the connection ends."""
+    async def frames(self) -> AsyncIterator[FrameBatch]:
+        """The frames read, banner first, in arrival order, a batch per socket read; raises
+        when the connection ends."""
         protocol = self.protocol
         while True:
             while protocol.batches:

@@ -9,7 +9,9 @@ never dropped.
 hook. panoramisk still serialises actions and matches responses to them; everything
 else it would do with a read (decode with ``errors="ignore"``, build a dict per frame,
 dispatch each event through regular expressions, maybe as a task of its own) is replaced
-by handing the raw frames, in order and with their receive time, to one consumer.
+by handing the raw frames, in order, to one consumer: one :class:`FrameBatch` per socket
+read, the frames' texts with the time they arrived (not an object per frame: a busy PBX
+sends a hundred thousand a second).
 
 :class:`PrivilegeCheck` reads the ``Privilege`` header of the first events to tell an
 operator that the AMI user lacks a read class the tracker needs.
@@ -21,6 +23,7 @@ import asyncio
 import codecs
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
@@ -33,6 +36,18 @@ _PAUSE_AT = 256  # batches buffered before the socket stops being read
 _RESUME_AT = 16
 
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class FrameBatch:
+    """The frames one socket read completed, in order; they all arrived at ``received_at``."""
+
+    received_at: float
+    texts: tuple[str, ...]
+
+    def frames(self) -> list[Frame]:
+        """The batch as one :class:`Frame` per text."""
+        return [Frame(self.received_at, text) for text in self.texts]
 
 
 class FrameSplitter:
@@ -86,7 +101,7 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
         super().__init__()
         self._clock = clock
         self.splitter = FrameSplitter()
-        self.batches: deque[list[Frame]] = deque()
+        self.batches: deque[FrameBatch] = deque()
         self.ready = asyncio.Event()
         self.banner: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -101,14 +116,13 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
         at = self._clock()
         if not self.banner.done():
             self.banner.set_result(texts[0])
-        frames = [Frame(at, text) for text in texts]
-        self.frames += len(frames)
+        self.frames += len(texts)
         for text in texts:
             if text.startswith("Response:"):
                 message = Message.from_line(text)
                 if message is not None:
                     self.handle_message(message)
-        self.batches.append(frames)
+        self.batches.append(FrameBatch(at, tuple(texts)))
         self.ready.set()
         if len(self.batches) >= _PAUSE_AT and not self._paused:
             self._paused = True

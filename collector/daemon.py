@@ -30,7 +30,7 @@ from functools import partial
 import structlog
 
 from collector.ami_client import AmiConnection, AmiResponse, follow
-from collector.ami_protocol import Clock, PrivilegeCheck
+from collector.ami_protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.config import Config
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
@@ -38,7 +38,6 @@ from collector.facts import Anomaly, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.sd_notify import Notifier
-from collector.trace import Frame
 from collector.tracker import Tracker
 from collector.writer import EventRow, Reference, Writer, prune
 from kpi.board import KpiBoard
@@ -232,31 +231,31 @@ class Daemon:
         if action == "QueueStatus":
             self._snapshot_done(taken=False)
 
-    def _consume(self, batch: list[Frame], ami: AmiConnection) -> None:
+    def _consume(self, batch: FrameBatch, ami: AmiConnection) -> None:
         parse = self.parser.parse
+        received_at = batch.received_at
         rows: list[EventRow] = []
-        for frame in batch:
+        for text in batch.texts:
             if not self._privileges.done:
-                self._check_privileges(frame.text)
-            event = parse(frame.text, frame.received_at)
+                self._check_privileges(text)
+            event = parse(text, received_at)
             if event is None:
                 continue
-            stamp = None if event.at == frame.received_at else event.at
-            rows.append(EventRow(frame.received_at, stamp, event_name(frame.text) or "",
-                                 frame.text))
+            stamp = None if event.at == received_at else event.at
+            rows.append(EventRow(received_at, stamp, event_name(text) or "", text))
             try:
                 self._apply(event)
             except Exception:  # a tracker bug on one odd event must not stop the collector
                 self.stats.failed += 1
-                log.exception("daemon.event_failed", frame=frame.text)
+                log.exception("daemon.event_failed", frame=text)
                 continue
             kind = type(event)
             if kind is SnapshotEnd:
                 self._snapshot_done(taken=True)
             elif kind is PbxBooted:
                 self._booted(ami)
-        self._last_received = batch[-1].received_at
-        self.stats.frames += len(batch)
+        self._last_received = received_at
+        self.stats.frames += len(batch.texts)
         if rows:
             # ticks count from the last event (a Pong must not hold the tracker's time back)
             self._tick_base = (self.tracker.now, self._monotonic())

@@ -55,7 +55,7 @@ def test_login_then_frames_in_order_starting_with_the_banner() -> None:
             await server.send("Event: Hangup\r\nUniqueid: 1.1")
             frames: list[Frame] = []
             async for batch in ami.frames():
-                frames += batch
+                frames += batch.frames()
                 if frames[-1].text.startswith("Event: Hangup"):
                     break
             names = [f.text.split("\r\n", 1)[0] for f in frames]

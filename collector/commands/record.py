@@ -55,9 +55,9 @@ async def record(config: AmiConfig, out: TextIO, stop: asyncio.Event,
         ami.request("QueueStatus", _ignore)
         ami.request("QueueSummary", _ignore)
         async for batch in ami.frames():
-            out.writelines(frame_line(frame) for frame in batch)
+            out.writelines(frame_line(frame) for frame in batch.frames())
             out.flush()
-            count += len(batch)
+            count += len(batch.texts)
 
     following = asyncio.create_task(follow(config, session, clock=clock), name="ami")
     stopping = asyncio.create_task(stop.wait(), name="stop")
