@@ -92,6 +92,11 @@ def _call_times(call: CallRecord) -> tuple[float, ...]:
     return (call.entered_at,) if done is None else (call.entered_at, done)
 
 
+def _shelf_key(call_id: str, call: CallRecord) -> tuple[float, str]:
+    """Where a call sorts on a shelf: by the last moment a window can pick it up."""
+    return (max(_call_times(call)), call_id)
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     """A window's KPIs, valid until a call leaves (``leaves``) or enters (``enters``) it."""
@@ -110,12 +115,14 @@ class _CallShelf:
         self.keys: list[tuple[float, str]] = []
         self.calls: dict[str, CallRecord] = {}
 
-    def put(self, call_id: str, call: CallRecord) -> None:
+    def put(self, key: tuple[float, str], call: CallRecord) -> None:
+        """Shelve ``call`` under ``key``: its last moment (see :func:`_shelf_key`) and id."""
+        call_id = key[1]
         old = self.calls.get(call_id)
         if old is not None:
-            self.keys.remove((max(_call_times(old)), call_id))
+            self.keys.remove(_shelf_key(call_id, old))
         self.calls[call_id] = call
-        bisect.insort(self.keys, (max(_call_times(call)), call_id))
+        bisect.insort(self.keys, key)
 
     def since(self, start: float) -> list[CallRecord]:
         first = bisect.bisect_left(self.keys, (start, ""))
@@ -148,9 +155,11 @@ class KpiBoard:
         """Take the facts the tracker produced (or those read back from the database)."""
         for fact in facts:
             if isinstance(fact, CallRecord):
-                call_id, call = fact.call_id, _slim(fact)
-                self._all.put(call_id, call)
-                self._queues.setdefault(call.queue, _CallShelf()).put(call_id, call)
+                call = _slim(fact)
+                # one key for both shelves: the day holds thousands
+                key = _shelf_key(fact.call_id, call)
+                self._all.put(key, call)
+                self._queues.setdefault(call.queue, _CallShelf()).put(key, call)
                 self._callers.add(call)
                 self.version += 1
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
