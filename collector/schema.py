@@ -143,7 +143,7 @@ _KPI_HANDLED = """
     count(*) AS handled,
     avg(talk_s) AS avg_talk_s,
     avg(hold_s) AS avg_hold_s,
-    sum(hold_count > 0) * 1.0 / count(*) AS hold_rate,
+    sum(hold_s IS NOT NULL AND hold_count > 0) * 1.0 / count(hold_s) AS hold_rate,
     avg(acw_s) AS avg_acw_s,
     avg(handle_s) AS aht_s
 """
@@ -338,6 +338,18 @@ def _kpi_views(db: Database) -> None:
         LEFT JOIN handling h ON h.day_start = k.day_start AND h.interface = k.interface
         JOIN kpi_days d ON d.start = k.day_start
     """)
+
+
+_PERIOD_VIEWS = (("kpi_daily", None), ("kpi_interval_15m", 900), ("kpi_interval_30m", 1800),
+                 ("kpi_interval_60m", 3600))
+
+
+@migrations(name="0004_hold_rate_over_observed_hold")
+def _hold_rate_over_observed_hold(db: Database) -> None:
+    # calls imported from queue_log have no observed hold and must not count as unheld
+    for name, size_s in _PERIOD_VIEWS:
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(_kpi_period_view(name, size_s))
 
 
 def open_database(path: str) -> Database:

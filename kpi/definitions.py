@@ -253,7 +253,9 @@ def call_kpis(calls: Iterable[CallRecord], window: Window, settings: KpiSettings
     waits = [c.wait_s for c in answered if c.wait_s is not None]
     handled = [c for c in calls if (h := handled_at(c)) is not None and h in window]
     talks = [c.talk_s for c in handled if c.talk_s is not None]
-    holds = [c.hold_s for c in handled if c.hold_s is not None]
+    # a call imported from queue_log has no observed hold: it counts in neither part
+    hold_observed = [c for c in handled if c.hold_s is not None]
+    holds = [c.hold_s for c in hold_observed if c.hold_s is not None]
     acws = [c.acw_s for c in handled if c.acw_s is not None]
     repeat = _repeat_rate(answered, callers, settings.repeat_window_s)
     transferred = sum(1 for c in answered if c.transferred)
@@ -282,7 +284,7 @@ def call_kpis(calls: Iterable[CallRecord], window: Window, settings: KpiSettings
         handled=len(handled),
         avg_talk_s=mean(talks),
         avg_hold_s=mean(holds),
-        hold_rate=ratio(sum(1 for c in handled if c.hold_count > 0), len(handled)),
+        hold_rate=ratio(sum(1 for c in hold_observed if c.hold_count > 0), len(hold_observed)),
         avg_acw_s=mean(acws),
         aht_s=mean([c.handle_s for c in handled if c.handle_s is not None]),
         repeat_rate=repeat,

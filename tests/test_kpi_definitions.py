@@ -219,3 +219,10 @@ def test_rates_stay_between_zero_and_one_and_outcomes_add_up(
     if result.asa_s is not None:
         assert result.wait_p50_s is not None and result.longest_wait_s is not None
         assert result.wait_p50_s <= result.longest_wait_s
+
+
+def test_hold_rate_leaves_out_calls_whose_hold_was_not_observed() -> None:
+    held = answered(0, hold=4.0)
+    imported = dataclasses.replace(answered(60), hold_s=None, hold_count=0)
+    assert kpis([held, imported]).hold_rate == 1.0
+    assert kpis([imported]).hold_rate is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sqlite3
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
+from collector.cli import main
 from collector.facts import CallRecord
 from collector.schema import open_database
 from collector.store import write_facts
@@ -19,7 +21,7 @@ from kpi.report import QueueRow, Report, build_report
 from kpi.views import store_kpi_settings
 from kpi.windows import INTERVALS, IntervalSize
 from tests.kpi_records import answered, unanswered
-from tests.traces import TRACE_NAMES, replayed_facts
+from tests.traces import TRACE_NAMES, replayed_facts, trace_dir
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
 NOT_IN_VIEWS = {"service_level", "wait_p50_s", "wait_p90_s"}
@@ -139,3 +141,13 @@ def test_stored_settings_change_what_the_views_say(tmp_path: Path) -> None:
     store_kpi_settings(db, KpiSettings(service_level_s=30), "Pacific/Auckland")
     (day,) = db.execute("SELECT period FROM kpi_daily WHERE queue IS NULL")
     assert day == ("2001-09-09",)  # 1e9 is 2001-09-09 01:46 UTC, 13:46 in Auckland
+
+
+def test_hold_rate_view_is_null_over_imported_history_that_cannot_see_hold(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "history.sqlite"
+    assert main(["import-queue-log", str(trace_dir("hold-a") / "queue_log"), "--db", str(db)]) == 0
+    with sqlite3.connect(db) as conn:
+        rates = conn.execute("SELECT hold_rate FROM kpi_daily WHERE handled > 0").fetchall()
+    assert rates and all(rate is None for (rate,) in rates)
