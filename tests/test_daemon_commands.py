@@ -58,7 +58,8 @@ def test_an_unreachable_pbx_is_named_with_the_fix_and_retried(tmp_path: Path) ->
     config = tmp_path / "q.toml"
     # no [log] format: off a terminal (journald, a pipe) the log is JSON lines
     config.write_text(daemon_config_toml(port, tmp_path / "q.sqlite"), encoding="utf-8")
-    status, out, err = asyncio.run(queuepulse("run", "--config", str(config), stop_after=1.5))
+    # long enough for three attempts even when the interpreter starts slowly
+    status, out, err = asyncio.run(queuepulse("run", "--config", str(config), stop_after=4.0))
     assert status == 0, err
     assert err == ""
     logs = [json.loads(line) for line in out.splitlines()]
