@@ -18,7 +18,7 @@ RING, RINGING, UP = 4, 5, 6
 
 _STATE_DESC = {0: "Down", RING: "Ring", RINGING: "Ringing", UP: "Up"}
 
-NOT_INUSE, INUSE, DEVICE_RINGING = 1, 2, 6
+NOT_INUSE, INUSE = 1, 2
 """Device states as QueueMember* events number them (``Status``)."""
 
 
