@@ -102,6 +102,7 @@ class Session:
         self._events = 0
         self._pending: list[bytes] = []
         self._pending_events = 0
+        self._pending_frames = 0
         self._ready = asyncio.Event()
         self._space = asyncio.Event()
         self._space.set()
@@ -112,23 +113,26 @@ class Session:
         """Whether feed events are queued to this session."""
         return self.authenticated and self.events_on and not (self.silent or self.closing)
 
-    def push_event(self, data: bytes) -> bool:
-        """Queue one feed event; true when the queue is full and the feed should wait."""
+    def push_event(self, data: bytes, events: int = 1) -> bool:
+        """Queue ``events`` feed events encoded as ``data``; true when the queue is full and
+        the feed should wait."""
         if self.closing or self.silent:
             return False
         self._pending.append(data)
-        self._pending_events += 1
+        self._pending_events += events
+        self._pending_frames += events
         self._ready.set()
         if self._faults is not NO_FAULTS:
-            self._events += 1
+            self._events += events
             extra, cut = self._faults.after_event(self._events)
             self._pending.extend(extra)
+            self._pending_frames += len(extra)
             if cut is Cut.DROP:
                 self.close_when_flushed()
             elif cut is Cut.SILENCE:
                 self.silent = True
                 self._server.listeners_changed()
-        if len(self._pending) < _QUEUE_LIMIT:
+        if self._pending_frames < _QUEUE_LIMIT:
             return False
         self._space.clear()
         return True
@@ -139,6 +143,7 @@ class Session:
 
     def _push(self, frames: tuple[str, ...]) -> None:
         self._pending.extend(f"{frame}\r\n\r\n".encode() for frame in frames)
+        self._pending_frames += len(frames)
         self._ready.set()
 
     def close_when_flushed(self) -> None:
@@ -206,10 +211,11 @@ class Session:
                 self._ready.clear()
                 chunks, self._pending = self._pending, []
                 events, self._pending_events = self._pending_events, 0
+                frames, self._pending_frames = self._pending_frames, 0
                 self._space.set()
                 if chunks and not self.closed.is_set():
                     data = b"".join(chunks)
-                    stats.frames += len(chunks)
+                    stats.frames += frames
                     stats.events += events
                     stats.bytes += len(data)
                     if self._faults.split:

@@ -14,7 +14,7 @@ import pytest
 
 from collector.parser import event_name, split_fields
 from collector.trace import Frame, read_frames
-from pbxsim.ami_server import AmiServer, Feed
+from pbxsim.ami_server import AmiServer, Feed, FrameBlock
 from pbxsim.faults import GARBAGE, Faults
 from pbxsim.snapshot import Snapshot
 from pbxsim.trace_feed import TracePlayer
@@ -380,6 +380,19 @@ async def test_every_listening_client_gets_every_event() -> None:
         expected = [event(number) for number in range(100)]
         assert [await client.frames(100) for client in clients] == [expected] * 3
         assert pbx.stats.events == 300
+
+
+@on_loop
+async def test_a_block_of_ready_made_frames_arrives_as_its_events_in_order() -> None:
+    frames = stream_events()[:300]
+    block = FrameBlock("".join(f"{frame}\r\n\r\n" for frame in frames).encode(), len(frames))
+    async with server() as pbx:
+        client = await Client.logged_in(pbx.port)
+        await pbx.send_block(block)
+        await pbx.send(event(1))
+        assert await client.frames(301) == [*frames, event(1)]
+        assert pbx.stats.events == 301
+        assert pbx.stats.frames == 301 + 2  # and the login response, FullyBooted
 
 
 @on_loop
