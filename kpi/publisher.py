@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import random
 import ssl
@@ -306,12 +307,20 @@ class MqttPublisher:
                     + self._cycle_s for queue in self._changed), default=math.inf)
 
     async def _send_calls(self, client: aiomqtt.Client) -> None:
+        """Send the queued calls, oldest first, many in flight at once.
+
+        Waiting for each acknowledgement before the next publish would cost a round trip
+        to the broker per call. A call leaves the queue once the broker has acknowledged
+        it, so a connection lost midway sends the unacknowledged ones again (QoS 1 is at
+        least once anyway); the broker keeps them in order.
+        """
         while self._calls:
-            record = self._calls[0]
-            message = call_message(self.topics, record)
-            await _put(client, message.topic, message.payload(), retain=False)
-            self._calls.popleft()
-            self.calls_sent += 1
+            chunk = list(itertools.islice(self._calls, RETAINED_CHUNK))
+            messages = [call_message(self.topics, record) for record in chunk]
+            await self._put_all(client, [(m.topic, m.payload(), False) for m in messages])
+            for _ in chunk:
+                self._calls.popleft()
+            self.calls_sent += len(chunk)
 
     async def _cycle(self, client: aiomqtt.Client, now: float) -> None:
         """Send the retained messages that changed, holding back those sent within the
@@ -347,20 +356,25 @@ class MqttPublisher:
 
     async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:
-        """Send messages concurrently, :data:`RETAINED_CHUNK` at a time."""
+        """Send retained messages concurrently, :data:`RETAINED_CHUNK` at a time, and note
+        what each topic last carried."""
         for first in range(0, len(messages), RETAINED_CHUNK):
             chunk = messages[first:first + RETAINED_CHUNK]
-            results = await asyncio.gather(*(self._send(client, m, at, now) for m in chunk),
-                                           return_exceptions=True)
-            for result in results:
-                if isinstance(result, BaseException):
-                    raise result
+            await self._put_all(client, [(m.topic, m.payload(at), m.retain) for m in chunk])
+            for message in chunk:
+                self._sent[message.topic] = message.body
+                self._sent_at[message.topic] = now
 
-    async def _send(self, client: aiomqtt.Client, message: Message, at: float | None,
-                    now: float) -> None:
-        await _put(client, message.topic, message.payload(at), retain=message.retain)
-        self._sent[message.topic] = message.body
-        self._sent_at[message.topic] = now
+    @staticmethod
+    async def _put_all(client: aiomqtt.Client,
+                       publishes: Sequence[tuple[str, str | bytes, bool]]) -> None:
+        """Publish (topic, payload, retain) messages concurrently; raise the first error."""
+        results = await asyncio.gather(
+            *(_put(client, topic, payload, retain=retain) for topic, payload, retain in publishes),
+            return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         message = heartbeat_message(self.topics, self._live().at,
