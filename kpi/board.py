@@ -6,27 +6,48 @@ snapshot's time is the live view's. It remembers only what the live windows can 
 see (since the earlier of local midnight and an hour ago) and computes each figure with
 the same definitions the reports use.
 
-It runs for months and holds a whole day, so it holds it compactly: each call without the
-text no KPI reads (see :func:`_slim`), names shared rather than repeated, and the agent
-intervals older than the hourly window folded into time per agent and state.
+It runs for months and holds a whole day, so it holds it compactly. Each queue's calls
+are a :class:`~kpi.definitions.CallTable`: a call is classified once by the definitions
+and kept as a row of numbers, never as a record (some 130 bytes a call all told, caches
+included, where a slimmed record took 750). Beside the table the board keeps what tells
+calls apart: the call's uniqueid (a call put again replaces its row), and its caller
+number and linkedid, from which it works out, for the callers who called since the last
+snapshot, whether they called again (:class:`~kpi.definitions.CallerIndex`). Numbers and
+Asterisk's ids are kept as 64-bit integers (see :class:`_Codes`). Agent intervals older
+than the hourly window are folded into time per agent and state.
+
+A window's figures are recomputed only when a call of its queue entered or left it, or
+changed (a repeat caller counts as a change of the earlier call).
 """
 
 from __future__ import annotations
 
 import bisect
+import math
+import re
 import sys
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from collector.facts import AgentInterval, AgentState, CallRecord, Fact
 from collector.live import LiveAgent, LiveView
-from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
+from kpi.definitions import (
+    CallerIndex,
+    CallKpis,
+    CallTable,
+    HandledCalls,
+    KpiSettings,
+    caller_key,
+    handled_by_agent,
+    table_kpis,
+)
 from kpi.live_state import QueueLive, queue_live, queue_names
 from kpi.occupancy import (
     AgentKpis,
     CenterKpis,
-    agent_kpis,
+    agents_kpis,
     center_kpis,
     open_intervals,
     overlap,
@@ -68,17 +89,6 @@ def _name(name: str | None) -> str | None:
     return None if name is None else sys.intern(name)
 
 
-def _slim(call: CallRecord) -> CallRecord:
-    """The call as the board keeps it: what the KPI definitions read, names shared.
-
-    The board keeps every call of the day, so the text no figure reads (channel ids,
-    caller name, transfer target) is left out; the full record is in SQLite.
-    """
-    return replace(call, uniqueid="", caller_name="", transfer_to=None,
-                   queue=sys.intern(call.queue), agent=_name(call.agent),
-                   agent_interface=_name(call.agent_interface))
-
-
 def _slim_interval(interval: AgentInterval) -> AgentInterval:
     """The interval with its names shared."""
     return replace(interval, agent=sys.intern(interval.agent),
@@ -86,15 +96,102 @@ def _slim_interval(interval: AgentInterval) -> AgentInterval:
                    reason=_name(interval.reason))
 
 
-def _call_times(call: CallRecord) -> tuple[float, ...]:
-    """The moments at which a call enters a window's figures."""
-    done = handled_at(call)
-    return (call.entered_at,) if done is None else (call.entered_at, done)
+_NUMBER = re.compile(r"\+?[0-9]{1,17}")
+_ASTERISK_ID = re.compile(r"([1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,8})")
+_SEQUENCE_BITS = 29
+_NOBODY = 0
+"""The code of a caller number that identifies nobody."""
 
 
-def _shelf_key(call_id: str, call: CallRecord) -> tuple[float, str]:
-    """Where a call sorts on a shelf: by the last moment a window can pick it up."""
-    return (max(_call_times(call)), call_id)
+class _Codes:
+    """Text as 64-bit integers that are equal exactly when the texts are.
+
+    A caller number of digits (``+`` in front or not) is read as a number with a leading
+    1 (2 after a ``+``), so that leading zeros count; an Asterisk uniqueid or linkedid
+    (``epoch.sequence``) packs both numbers; any other text is numbered, below zero.
+    """
+
+    def __init__(self) -> None:
+        self._other: dict[str, int] = {}
+        self._next = -1
+
+    def number(self, number: str) -> int:
+        """The code of a caller number (:data:`_NOBODY` when it identifies nobody)."""
+        if caller_key(number) is None:
+            return _NOBODY
+        if _NUMBER.fullmatch(number):
+            return int(f"2{number[1:]}" if number[0] == "+" else f"1{number}")
+        return self._numbered(number)
+
+    def asterisk_id(self, text: str) -> int:
+        """The code of a uniqueid or linkedid."""
+        match = _ASTERISK_ID.fullmatch(text)
+        if match is not None:
+            sequence = int(match[2])
+            if sequence < 1 << _SEQUENCE_BITS:
+                return int(match[1]) << _SEQUENCE_BITS | sequence
+        return self._numbered(text)
+
+    def _numbered(self, text: str) -> int:
+        code = self._other.get(text)
+        if code is None:
+            code = self._other[text] = self._next
+            self._next -= 1
+        return code
+
+    def keep(self, used: set[int]) -> None:
+        """Forget the numbered texts whose codes are not in ``used``."""
+        if self._other:
+            self._other = {t: c for t, c in self._other.items() if c in used}
+
+
+class _Queue:
+    """One queue's calls: their KPI columns, and what tells them apart (row for row)."""
+
+    def __init__(self, settings: KpiSettings) -> None:
+        self.table = CallTable(settings)
+        self.uniqueid = array("q")
+        self.caller = array("q")
+        self.linkedid = array("q")
+        self.version = 0
+
+    def _ids(self) -> tuple[array[int], ...]:
+        return (self.uniqueid, self.caller, self.linkedid)
+
+    def find(self, uniqueid: int, entered_at: float) -> int | None:
+        """The row of the call with ``uniqueid`` that entered at ``entered_at``, as
+        :attr:`CallRecord.call_id` tells calls apart (to the microsecond)."""
+        entered = self.table.entered
+        moment = f"{entered_at:.6f}"
+        for row in range(bisect.bisect_left(entered, entered_at - 1e-6),
+                         bisect.bisect_right(entered, entered_at + 1e-6)):
+            if self.uniqueid[row] == uniqueid and f"{entered[row]:.6f}" == moment:
+                return row
+        return None
+
+    def put(self, call: CallRecord, ids: tuple[int, int, int]) -> None:
+        """Add ``call``, known by its codes ``ids`` (uniqueid, caller, linkedid)."""
+        row = self.table.add(call)
+        for column, value in zip(self._ids(), ids, strict=True):
+            column.insert(row, value)
+        self.version += 1
+
+    def remove(self, row: int) -> None:
+        """Drop the call in ``row``."""
+        self.table.remove(row)
+        for column in self._ids():
+            del column[row]
+        self.version += 1
+
+    def forget_before(self, start: float) -> None:
+        """Drop the calls no window starting at ``start`` or later picks up."""
+        table = self.table
+        first = bisect.bisect_left(table.entered, start)
+        kept = [row for row in range(first) if table.handled[row] >= start]
+        if len(kept) < first:
+            table.keep(first, kept)
+            for column in self._ids():
+                column[:first] = array("q", [column[row] for row in kept])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,33 +203,7 @@ class _Cached:
     leaves: float
     enters: float
     kpis: CallKpis
-
-
-class _CallShelf:
-    """Calls sorted by the last moment a window can pick them up."""
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[float, str]] = []
-        self.calls: dict[str, CallRecord] = {}
-
-    def put(self, key: tuple[float, str], call: CallRecord) -> None:
-        """Shelve ``call`` under ``key``: its last moment (see :func:`_shelf_key`) and id."""
-        call_id = key[1]
-        old = self.calls.get(call_id)
-        if old is not None:
-            self.keys.remove(_shelf_key(call_id, old))
-        self.calls[call_id] = call
-        bisect.insort(self.keys, key)
-
-    def since(self, start: float) -> list[CallRecord]:
-        first = bisect.bisect_left(self.keys, (start, ""))
-        return [self.calls[call_id] for _, call_id in self.keys[first:]]
-
-    def forget_before(self, start: float) -> None:
-        first = bisect.bisect_left(self.keys, (start, ""))
-        for _, call_id in self.keys[:first]:
-            del self.calls[call_id]
-        del self.keys[:first]
+    handled: Mapping[str, HandledCalls]
 
 
 class KpiBoard:
@@ -142,9 +213,11 @@ class KpiBoard:
         self.settings = settings
         self.timezone = ZoneInfo(timezone)
         self.version = 0
-        self._all = _CallShelf()
-        self._queues: dict[str, _CallShelf] = {}
-        self._callers = CallerIndex()
+        """Counts changes of the agent intervals."""
+        self._call_version = 0
+        self._queues: dict[str, _Queue] = {}
+        self._codes = _Codes()
+        self._called: set[int] = set()
         self._intervals: dict[tuple[str, float], AgentInterval] = {}
         self._day = Window("today", 0.0, 0.0)
         self._day_totals: dict[_StateKey, float] = {}
@@ -155,22 +228,54 @@ class KpiBoard:
         """Take the facts the tracker produced (or those read back from the database)."""
         for fact in facts:
             if isinstance(fact, CallRecord):
-                call = _slim(fact)
-                # one key for both shelves: the day holds thousands
-                key = _shelf_key(fact.call_id, call)
-                self._all.put(key, call)
-                self._queues.setdefault(call.queue, _CallShelf()).put(key, call)
-                self._callers.add(call)
-                self.version += 1
+                self._put(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
                 interval = _slim_interval(fact)
                 self._intervals[(interval.interface, interval.started_at)] = interval
                 self.version += 1
 
-    def calls(self, queue: str | None = None) -> tuple[CallRecord, ...]:
-        """The calls the board remembers, of one queue or all."""
-        shelf = self._all if queue is None else self._queues.get(queue, _CallShelf())
-        return tuple(shelf.calls.values())
+    def _put(self, call: CallRecord) -> None:
+        """Keep ``call``, in place of an earlier version of it."""
+        queue = self._queues.get(call.queue)
+        if queue is None:
+            queue = self._queues[sys.intern(call.queue)] = _Queue(self.settings)
+        uniqueid = self._codes.asterisk_id(call.uniqueid)
+        old = queue.find(uniqueid, call.entered_at)
+        if old is not None:
+            self._called.add(queue.caller[old])
+            queue.remove(old)
+        caller = self._codes.number(call.caller_num)
+        queue.put(call, (uniqueid, caller, self._codes.asterisk_id(call.linkedid)))
+        self._called.add(caller)
+        self._call_version += 1
+
+    def _settle_repeats(self) -> None:
+        """Work out again whether the callers who called since the last time called again.
+
+        A call makes its caller's earlier calls repeat calls, in any queue; only those
+        callers' calls are looked at (one pass over the caller column of each queue).
+        """
+        self._called.discard(_NOBODY)
+        if not self._called:
+            return
+        callers = CallerIndex()
+        rows: list[tuple[_Queue, int]] = []
+        for queue in self._queues.values():
+            entered, linkedid = queue.table.entered, queue.linkedid
+            for row, caller in enumerate(queue.caller):
+                if caller in self._called:
+                    callers.remember(caller, entered[row], linkedid[row])
+                    rows.append((queue, row))
+        within = self.settings.repeat_window_s
+        for queue, row in rows:
+            if not queue.table.answered(row):
+                continue
+            again = callers.again(queue.caller[row], queue.table.entered[row],
+                                  queue.linkedid[row], within)
+            if queue.table.set_again(row, again):
+                queue.version += 1
+                self._call_version += 1
+        self._called.clear()
 
     def _forget(self, at: float) -> None:
         """Drop what no live window reaches at ``at`` any more, and fold the agent
@@ -179,13 +284,14 @@ class KpiBoard:
         day = next(w for w in windows if w.name == "today")
         rolling = min(w.start for w in windows if w.name != "today")
         earliest = min(day.start, rolling)
-        self._all.forget_before(earliest)
-        for shelf in self._queues.values():
-            shelf.forget_before(earliest)
-        self._callers.forget_before(earliest)
+        for queue in self._queues.values():
+            queue.forget_before(earliest)
         if day.start != self._day.start:
             # what was folded ended over an hour ago: before this day began
             self._day, self._day_totals = day, {}
+            self._codes.keep({code for queue in self._queues.values()
+                              for column in (queue.uniqueid, queue.linkedid, queue.caller)
+                              for code in column if code < 0})
         old = [k for k, i in self._intervals.items() if i.ended_at and i.ended_at < rolling]
         _add_times(self._day_totals, (self._intervals.pop(k) for k in old), day)
 
@@ -193,6 +299,7 @@ class KpiBoard:
         """Every KPI of every queue and agent, and the live state, at the live view's time."""
         at = live.at
         self._forget(at)
+        self._settle_repeats()
         windows = [live_window(name, at, self.timezone) for name in LIVE_WINDOWS]
         queues = sorted(set(queue_names(live)) | set(self._queues))
         still_open = open_intervals(live)
@@ -200,12 +307,12 @@ class KpiBoard:
         agents: list[AgentSnapshot] = []
         for window in windows:
             for queue in queues:
-                kpis.append(KpiSnapshot(queue, window, self._call_kpis(queue, window), None))
-            totals = self._call_kpis(None, window)
+                kpis.append(KpiSnapshot(queue, window, self._calls(queue, window).kpis, None))
+            totals = self._calls(None, window)
             intervals = [*self._closed_intervals(window), *still_open]
-            per_agent = agent_kpis(self._all.since(window.start), intervals, window)
-            center = center_kpis(per_agent, totals, self.settings)
-            kpis.append(KpiSnapshot(None, window, totals, center))
+            per_agent = agents_kpis(totals.handled, intervals, window)
+            center = center_kpis(per_agent, totals.kpis, self.settings)
+            kpis.append(KpiSnapshot(None, window, totals.kpis, center))
             agents.extend(AgentSnapshot(window, a) for a in per_agent)
         return BoardSnapshot(
             at=at,
@@ -230,25 +337,30 @@ class KpiBoard:
             self._folded = (window.start, self.version, _fold(totals, window.start))
         return self._folded[2]
 
-    def _call_kpis(self, queue: str | None, window: Window) -> CallKpis:
-        """A window's call KPIs, recomputed only when a call has entered or left the window."""
+    def _calls(self, queue: str | None, window: Window) -> _Cached:
+        """A window's call KPIs (and, for all queues, the calls each agent handled),
+        recomputed only when a call has entered, left or changed in the window."""
         cached = self._cache.get((queue, window.name))
-        if (cached is not None and cached.version == self.version
+        if queue is None:
+            version, shelves = self._call_version, list(self._queues.values())
+        else:
+            shelf = self._queues.get(queue)
+            version, shelves = (0, []) if shelf is None else (shelf.version, [shelf])
+        if (cached is not None and cached.version == version
                 and cached.start <= window.start <= cached.leaves
                 and window.end <= cached.enters):
-            return cached.kpis
-        shelf = self._all if queue is None else self._queues.get(queue, _CallShelf())
-        calls = shelf.since(window.start)
-        kpis = call_kpis(calls, window, self.settings, self._callers)
-        times = [t for c in calls for t in _call_times(c)]
-        self._cache[(queue, window.name)] = _Cached(
-            version=self.version,
+            return cached
+        tables = [shelf.table for shelf in shelves]
+        cached = _Cached(
+            version=version,
             start=window.start,
-            leaves=min((t for t in times if t >= window.start), default=float("inf")),
-            enters=min((t for t in times if t >= window.end), default=float("inf")),
-            kpis=kpis,
+            leaves=min((t.next_time(window.start) for t in tables), default=math.inf),
+            enters=min((t.next_time(window.end) for t in tables), default=math.inf),
+            kpis=table_kpis(tables, window, self.settings),
+            handled=handled_by_agent(tables, window) if queue is None else {},
         )
-        return kpis
+        self._cache[(queue, window.name)] = cached
+        return cached
 
 
 _StateKey = tuple[str, str, AgentState, str | None]

@@ -1,8 +1,9 @@
 """The call KPIs: one definition each, pure functions over call records.
 
-The live board and the reports both call :func:`call_kpis`; nothing else computes a call
-KPI. ``docs/kpis.md`` states every definition with its formula and an example, and names
-the function here that implements it.
+The reports call :func:`call_kpis`, the live board :func:`table_kpis` over the day it keeps
+as a :class:`CallTable`; ``call_kpis`` is ``table_kpis`` over a table of the given calls,
+so nothing else computes a call KPI. ``docs/kpis.md`` states every definition with its
+formula and an example, and names the function here that implements it.
 
 Two attribution rules decide which calls a window holds:
 
@@ -19,8 +20,11 @@ from __future__ import annotations
 import bisect
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, filterfalse
+from operator import itemgetter
 
 from collector.config import Config
 from collector.facts import CallRecord, Outcome
@@ -131,41 +135,47 @@ def caller_key(number: str) -> str | None:
 
 
 class CallerIndex:
-    """Every known call by caller number, to tell whether a caller called again."""
+    """Every known call by caller number, to tell whether a caller called again.
+
+    A caller is any hashable key (:func:`caller_key` of the number, or a code the live
+    board keeps instead) and a call is told apart from another by its linkedid (or a code
+    for it): several queue stints of one call are not repeats of each other.
+    """
 
     def __init__(self, calls: Iterable[CallRecord] = ()) -> None:
-        self._entries: dict[str, list[tuple[float, str]]] = {}
+        self._entries: dict[Hashable, list[tuple[float, Hashable]]] = {}
         for call in calls:
             self.add(call)
 
     def add(self, call: CallRecord) -> None:
         """Remember a call (any queue, any outcome)."""
-        key = caller_key(call.caller_num)
-        if key is not None:
-            bisect.insort(self._entries.setdefault(key, []), (call.entered_at, call.linkedid))
+        self.remember(caller_key(call.caller_num), call.entered_at, call.linkedid)
 
-    def forget_before(self, at: float) -> None:
-        """Drop calls that entered before ``at``."""
-        for key in list(self._entries):
-            entries = self._entries[key]
-            del entries[: bisect.bisect_left(entries, (at, ""))]
-            if not entries:
-                del self._entries[key]
+    def remember(self, caller: Hashable | None, entered_at: float, linked: Hashable) -> None:
+        """Remember that ``caller`` (``None``: nobody known) entered a queue on call ``linked``."""
+        if caller is not None:
+            bisect.insort(self._entries.setdefault(caller, []), (entered_at, linked),
+                          key=itemgetter(0))
 
     def called_again(self, call: CallRecord, within_s: float) -> bool | None:
         """Whether the caller entered a queue again, on another call, within ``within_s``.
 
         ``None`` when the caller number identifies nobody (empty, anonymous).
         """
-        key = caller_key(call.caller_num)
-        if key is None:
+        return self.again(caller_key(call.caller_num), call.entered_at, call.linkedid,
+                          within_s)
+
+    def again(self, caller: Hashable | None, entered_at: float, linked: Hashable,
+              within_s: float) -> bool | None:
+        """:meth:`called_again` for the call ``linked`` that ``caller`` made at ``entered_at``."""
+        if caller is None:
             return None
-        entries = self._entries.get(key, [])
-        start = bisect.bisect_right(entries, (call.entered_at, "\U0010ffff"))
-        for entered_at, linkedid in entries[start:]:
-            if entered_at > call.entered_at + within_s:
+        entries = self._entries.get(caller, [])
+        start = bisect.bisect_right(entries, entered_at, key=itemgetter(0))
+        for later, other in entries[start:]:
+            if later > entered_at + within_s:
                 break
-            if linkedid != call.linkedid:
+            if other != linked:
                 return True
         return False
 
@@ -235,72 +245,261 @@ def call_kpis(calls: Iterable[CallRecord], window: Window, settings: KpiSettings
     module's attribution rules). ``callers`` indexes every call, of every queue, that may be
     a repeat call; without it the repeat-caller rate and FCR are ``None``.
     """
-    calls = list(calls)
-    entered = [c for c in calls if c.entered_at in window]
-    answered = [c for c in entered if is_answered(c)]
-    abandons = [c for c in entered if is_abandoned(c)]
-    short = [c for c in abandons if is_short_abandon(c, settings)]
-    abandoned = [c for c in abandons if not is_short_abandon(c, settings)]
-    unanswered = [c for c in entered if not is_answered(c)]
-    offered = len(entered)
-    answered_in_sl = sum(1 for c in answered if in_service_level(c, settings))
-    abandoned_in_sl = sum(1 for c in abandoned if in_service_level(c, settings))
+    table = CallTable(settings)
+    for call in calls:
+        row = table.add(call)
+        if callers is not None and table.answered(row):
+            table.set_again(row, callers.called_again(call, settings.repeat_window_s))
+    return table_kpis([table], window, settings)
+
+
+# -- the calls as columns ----------------------------------------------------------------
+
+_ANSWERED, _ABANDONED, _SHORT, _TIMEOUT, _EXIT_KEY, _EXIT_EMPTY, _UNKNOWN = range(7)
+"""What became of a call, as :func:`call_kpis` counts it (column ``kind``)."""
+
+_UNANSWERED = {Outcome.TIMEOUT: _TIMEOUT, Outcome.EXIT_KEY: _EXIT_KEY,
+               Outcome.EXIT_EMPTY: _EXIT_EMPTY, Outcome.UNKNOWN: _UNKNOWN}
+_AGAIN = {False: 0, True: 1, None: 2}
+"""Whether the caller called again (column ``again``): no, yes, nobody known or not asked."""
+
+_NONE = math.nan
+"""A duration that was not observed, in a float column."""
+
+
+def _kind(call: CallRecord, settings: KpiSettings) -> int:
+    if is_answered(call):
+        return _ANSWERED
+    if is_abandoned(call):
+        return _SHORT if is_short_abandon(call, settings) else _ABANDONED
+    return _UNANSWERED[call.outcome]
+
+
+def _seconds(value: float | None) -> float:
+    return _NONE if value is None else value
+
+
+def _observed(values: Iterable[float]) -> array[float]:
+    return array("d", filterfalse(math.isnan, values))
+
+
+@dataclass(frozen=True, slots=True)
+class HandledCalls:
+    """The calls one agent handled in a window: what the agent KPIs read of them."""
+
+    name: str
+    count: int
+    talk_s: Sequence[float]
+    hold_s: Sequence[float]
+    acw_s: Sequence[float]
+    handle_s: Sequence[float]
+    """Each duration that was observed (a call's unobserved ones add nothing)."""
+
+
+class CallTable:
+    """Calls as columns of what the KPIs read, in order of entry: a few bytes a figure.
+
+    Each call is classified once, as it is added, by the definitions above (with the
+    table's ``settings``), and nothing else of it is kept: durations in ``array('d')``
+    (NaN when not observed), classes and flags in ``array('b')``, agents as numbers. Calls
+    that entered a window are one slice of the table; :func:`table_kpis` computes the call
+    KPIs of one or more tables (e.g. every queue's) over a window.
+
+    ``again`` says whether an answered call's caller called again (see :data:`_AGAIN`);
+    whoever adds a call sets it, since it depends on calls that come later.
+    """
+
+    def __init__(self, settings: KpiSettings) -> None:
+        self.settings = settings
+        self.entered = array("d")
+        self.handled = array("d")
+        self.kind = array("b")
+        self.in_sl = array("b")
+        self.transferred = array("b")
+        self.again = array("b")
+        self.wait = array("d")
+        self.trunk = array("d")
+        self.talk = array("d")
+        self.hold = array("d")
+        self.held = array("b")
+        self.acw = array("d")
+        self.handle = array("d")
+        self.agent = array("i")
+        self._agents: dict[tuple[str | None, str | None], int] = {}
+        self.agents: list[tuple[str | None, str | None]] = []
+        """Each agent's interface and name, numbered by column ``agent``."""
+        self._changes = 0
+        self._handled_in: tuple[tuple[float, float, int], array[int]] = (
+            (math.nan, math.nan, 0), array("i"))
+
+    def _columns(self) -> tuple[array[float] | array[int], ...]:
+        return (self.entered, self.handled, self.kind, self.in_sl, self.transferred,
+                self.again, self.wait, self.trunk, self.talk, self.hold, self.held, self.acw,
+                self.handle, self.agent)
+
+    def __len__(self) -> int:
+        return len(self.entered)
+
+    def add(self, call: CallRecord) -> int:
+        """Add ``call`` in order of entry (``again`` unknown); its row number."""
+        agent = (call.agent_interface, call.agent)
+        number = self._agents.get(agent)
+        if number is None:
+            number = self._agents[agent] = len(self.agents)
+            self.agents.append(agent)
+        done = handled_at(call)
+        values = (call.entered_at, _NONE if done is None else done, _kind(call, self.settings),
+                  in_service_level(call, self.settings), bool(call.transferred),
+                  _AGAIN[None], _seconds(call.wait_s), trunk_seconds(call),
+                  _seconds(call.talk_s), _seconds(call.hold_s), call.hold_count > 0,
+                  _seconds(call.acw_s), _seconds(call.handle_s), number)
+        row = bisect.bisect_right(self.entered, call.entered_at)
+        self._changes += 1
+        for column, value in zip(self._columns(), values, strict=True):
+            column.insert(row, value)  # type: ignore[arg-type]
+        return row
+
+    def answered(self, row: int) -> bool:
+        """Whether the call in ``row`` was answered (only then is ``again`` read)."""
+        return self.kind[row] == _ANSWERED
+
+    def set_again(self, row: int, again: bool | None) -> bool:
+        """Note whether the caller of the answered call in ``row`` called again (see
+        :meth:`CallerIndex.called_again`); whether that changed the row."""
+        code = _AGAIN[again]
+        if self.again[row] == code:
+            return False
+        self.again[row] = code
+        return True
+
+    def remove(self, row: int) -> None:
+        """Drop the call in ``row``."""
+        self._changes += 1
+        for column in self._columns():
+            del column[row]
+
+    def keep(self, first: int, rows: Iterable[int]) -> None:
+        """Of the first ``first`` rows keep only ``rows``."""
+        kept = list(rows)
+        self._changes += 1
+        for column in self._columns():
+            column[:first] = array(column.typecode, [column[i] for i in kept])  # type: ignore[arg-type,misc]
+
+    def entered_in(self, window: Window) -> tuple[int, int]:
+        """The rows of the calls that entered in ``window``: a range ``[first, end)``."""
+        return (bisect.bisect_left(self.entered, window.start),
+                bisect.bisect_left(self.entered, window.end))
+
+    def handled_in(self, window: Window) -> array[int]:
+        """The rows of the calls whose after-call work ended in ``window``."""
+        key = (window.start, window.end, self._changes)
+        if self._handled_in[0] != key:
+            start, end = window.start, window.end
+            self._handled_in = (key, array("i", compress(
+                range(len(self.handled)), [start <= done < end for done in self.handled])))
+        return self._handled_in[1]
+
+    def next_time(self, at: float) -> float:
+        """The first moment at or after ``at`` at which a call enters a window's figures:
+        its entry, or the end of its after-call work (infinity: none)."""
+        first = bisect.bisect_left(self.entered, at)
+        entered = self.entered[first] if first < len(self.entered) else math.inf
+        return min(entered, min(filter(at.__le__, self.handled), default=math.inf))
+
+
+def table_kpis(tables: Iterable[CallTable], window: Window,
+               settings: KpiSettings) -> CallKpis:
+    """The call KPIs over ``window`` of the calls of ``tables`` (see :func:`call_kpis`)."""
+    kind, in_sl, transferred, again = array("b"), array("b"), array("b"), array("b")
+    wait, trunk = array("d"), array("d")
+    talk, hold, held, acw, handle = array("d"), array("d"), array("b"), array("d"), array("d")
+    for table in tables:
+        first, end = table.entered_in(window)
+        kind += table.kind[first:end]
+        in_sl += table.in_sl[first:end]
+        transferred += table.transferred[first:end]
+        again += table.again[first:end]
+        wait += table.wait[first:end]
+        trunk += table.trunk[first:end]
+        rows = table.handled_in(window)
+        talk.extend(map(table.talk.__getitem__, rows))
+        hold.extend(map(table.hold.__getitem__, rows))
+        held.extend(map(table.held.__getitem__, rows))
+        acw.extend(map(table.acw.__getitem__, rows))
+        handle.extend(map(table.handle.__getitem__, rows))
+    answered = list(map(_ANSWERED.__eq__, kind))
+    n_answered, n_abandoned, n_short = kind.count(_ANSWERED), kind.count(_ABANDONED), \
+        kind.count(_SHORT)
+    offered = len(kind)
+    answered_in_sl = sum(compress(in_sl, answered))
+    abandoned_in_sl = sum(compress(in_sl, map(_ABANDONED.__eq__, kind)))
     variants = {
-        v: service_level(len(answered), len(abandoned), offered - len(short), answered_in_sl,
+        v: service_level(n_answered, n_abandoned, offered - n_short, answered_in_sl,
                          abandoned_in_sl, v)
         for v in SERVICE_LEVEL_VARIANTS
     }
-    waits = [c.wait_s for c in answered if c.wait_s is not None]
-    handled = [c for c in calls if (h := handled_at(c)) is not None and h in window]
-    talks = [c.talk_s for c in handled if c.talk_s is not None]
+    waits = _observed(compress(wait, answered))
     # a call imported from queue_log has no observed hold: it counts in neither part
-    hold_observed = [c for c in handled if c.hold_s is not None]
-    holds = [c.hold_s for c in hold_observed if c.hold_s is not None]
-    acws = [c.acw_s for c in handled if c.acw_s is not None]
-    repeat = _repeat_rate(answered, callers, settings.repeat_window_s)
-    transferred = sum(1 for c in answered if c.transferred)
+    observed = [not math.isnan(h) for h in hold]
+    verdicts = array("b", compress(again, answered))
+    known = verdicts.count(_AGAIN[False]) + verdicts.count(_AGAIN[True])
+    repeat = ratio(verdicts.count(_AGAIN[True]), known)
+    n_transferred = sum(compress(transferred, answered))
     return CallKpis(
         offered=offered,
-        answered=len(answered),
-        abandoned=len(abandoned),
-        short_abandoned=len(short),
-        timed_out=sum(1 for c in unanswered if c.outcome is Outcome.TIMEOUT),
-        exit_key=sum(1 for c in unanswered if c.outcome is Outcome.EXIT_KEY),
-        exit_empty=sum(1 for c in unanswered if c.outcome is Outcome.EXIT_EMPTY),
-        unknown=sum(1 for c in unanswered if c.outcome is Outcome.UNKNOWN),
-        transferred=transferred,
+        answered=n_answered,
+        abandoned=n_abandoned,
+        short_abandoned=n_short,
+        timed_out=kind.count(_TIMEOUT),
+        exit_key=kind.count(_EXIT_KEY),
+        exit_empty=kind.count(_EXIT_EMPTY),
+        unknown=kind.count(_UNKNOWN),
+        transferred=n_transferred,
         answered_in_sl=answered_in_sl,
         abandoned_in_sl=abandoned_in_sl,
         service_level=variants[settings.service_level_variant],
         service_level_answered=variants["answered"],
         service_level_offered=variants["offered"],
         service_level_sl2=variants["sl2"],
-        abandon_rate=ratio(len(abandoned), offered - len(short)),
-        transfer_rate=ratio(transferred, len(answered)),
+        abandon_rate=ratio(n_abandoned, offered - n_short),
+        transfer_rate=ratio(n_transferred, n_answered),
         asa_s=mean(waits),
         wait_p50_s=percentile(waits, 50),
         wait_p90_s=percentile(waits, 90),
         longest_wait_s=max(waits, default=None),
-        handled=len(handled),
-        avg_talk_s=mean(talks),
-        avg_hold_s=mean(holds),
-        hold_rate=ratio(sum(1 for c in hold_observed if c.hold_count > 0), len(hold_observed)),
-        avg_acw_s=mean(acws),
-        aht_s=mean([c.handle_s for c in handled if c.handle_s is not None]),
+        handled=len(handle),
+        avg_talk_s=mean(_observed(talk)),
+        avg_hold_s=mean(_observed(hold)),
+        hold_rate=ratio(sum(compress(held, observed)), sum(observed)),
+        avg_acw_s=mean(_observed(acw)),
+        aht_s=mean(_observed(handle)),
         repeat_rate=repeat,
         fcr=None if repeat is None else 1.0 - repeat,
-        trunk_minutes=math.fsum(trunk_seconds(c) for c in entered) / 60.0,
+        trunk_minutes=math.fsum(trunk) / 60.0,
     )
 
 
-def _repeat_rate(answered: Sequence[CallRecord], callers: CallerIndex | None,
-                 within_s: float) -> float | None:
-    """Answered calls whose caller called again within the window / answered calls.
-
-    Calls from numbers that identify nobody are left out of both counts.
-    """
-    if callers is None:
-        return None
-    verdicts = [callers.called_again(c, within_s) for c in answered]
-    known = [v for v in verdicts if v is not None]
-    return ratio(sum(known), len(known))
+def handled_by_agent(tables: Iterable[CallTable], window: Window) -> dict[str, HandledCalls]:
+    """The calls each agent (by interface) handled in ``window``, of the calls of ``tables``."""
+    names: dict[str, str] = {}
+    rows: dict[str, list[tuple[CallTable, list[int]]]] = {}
+    for table in tables:
+        mine: dict[int, list[int]] = {}
+        for row in table.handled_in(window):
+            mine.setdefault(table.agent[row], []).append(row)
+        for agent, agent_rows in mine.items():
+            interface, name = table.agents[agent]
+            if interface is not None:
+                names.setdefault(interface, name or interface)
+                rows.setdefault(interface, []).append((table, agent_rows))
+    return {
+        interface: HandledCalls(
+            name=names[interface],
+            count=sum(len(r) for _, r in parts),
+            talk_s=_observed(v for t, r in parts for v in map(t.talk.__getitem__, r)),
+            hold_s=_observed(v for t, r in parts for v in map(t.hold.__getitem__, r)),
+            acw_s=_observed(v for t, r in parts for v in map(t.acw.__getitem__, r)),
+            handle_s=_observed(v for t, r in parts for v in map(t.handle.__getitem__, r)),
+        )
+        for interface, parts in rows.items()
+    }

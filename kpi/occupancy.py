@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from collector.facts import AgentInterval, AgentState, CallRecord
 from collector.live import LiveView
-from kpi.definitions import CallKpis, KpiSettings, handled_at, mean, ratio
+from kpi.definitions import (
+    CallKpis,
+    CallTable,
+    HandledCalls,
+    KpiSettings,
+    handled_by_agent,
+    mean,
+    ratio,
+)
 from kpi.windows import Window
 
 BUSY_STATES = frozenset({AgentState.TALKING, AgentState.HOLD, AgentState.ACW})
@@ -105,6 +113,15 @@ def agent_kpis(calls: Iterable[CallRecord], intervals: Iterable[AgentInterval],
     Calls count for the agent that answered them, when their after-call work ended in the
     window; time counts from the intervals overlapping the window.
     """
+    table = CallTable(KpiSettings())
+    for call in calls:
+        table.add(call)
+    return agents_kpis(handled_by_agent([table], window), intervals, window)
+
+
+def agents_kpis(handled: Mapping[str, HandledCalls], intervals: Iterable[AgentInterval],
+                window: Window) -> tuple[AgentKpis, ...]:
+    """:func:`agent_kpis`, with the calls each agent handled in ``window`` already sorted out."""
     names: dict[str, str] = {}
     state_s: dict[str, dict[AgentState, float]] = defaultdict(lambda: defaultdict(float))
     pause_s: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -116,32 +133,30 @@ def agent_kpis(calls: Iterable[CallRecord], intervals: Iterable[AgentInterval],
         state_s[interval.interface][interval.state] += seconds
         if interval.state is AgentState.PAUSED:
             pause_s[interval.interface][interval.reason or ""] += seconds
-    handled: dict[str, list[CallRecord]] = defaultdict(list)
-    for call in calls:
-        done = handled_at(call)
-        if done is not None and done in window and call.agent_interface is not None:
-            handled[call.agent_interface].append(call)
-            names.setdefault(call.agent_interface, call.agent or call.agent_interface)
+    for interface, calls in handled.items():
+        names.setdefault(interface, calls.name)
+    none = HandledCalls("", 0, (), (), (), ())
     result = [
-        _one_agent(interface, name, state_s[interface], pause_s[interface], handled[interface])
+        _one_agent(interface, name, state_s[interface], pause_s[interface],
+                   handled.get(interface, none))
         for interface, name in names.items()
     ]
     return tuple(sorted(result, key=lambda a: (a.name, a.interface)))
 
 
 def _one_agent(interface: str, name: str, states: dict[AgentState, float],
-               pauses: dict[str, float], calls: Sequence[CallRecord]) -> AgentKpis:
+               pauses: dict[str, float], calls: HandledCalls) -> AgentKpis:
     logged_in = math.fsum(s for state, s in states.items() if state is not AgentState.LOGGED_OUT)
     paused = states.get(AgentState.PAUSED, 0.0)
     busy = math.fsum(states.get(state, 0.0) for state in BUSY_STATES)
     return AgentKpis(
         interface=interface,
         name=name,
-        handled=len(calls),
-        talk_s=math.fsum(c.talk_s or 0.0 for c in calls),
-        hold_s=math.fsum(c.hold_s or 0.0 for c in calls),
-        acw_s=math.fsum(c.acw_s or 0.0 for c in calls),
-        aht_s=mean([c.handle_s for c in calls if c.handle_s is not None]),
+        handled=calls.count,
+        talk_s=math.fsum(calls.talk_s),
+        hold_s=math.fsum(calls.hold_s),
+        acw_s=math.fsum(calls.acw_s),
+        aht_s=mean(calls.handle_s),
         logged_in_s=logged_in,
         paused_s=paused,
         busy_s=busy,
