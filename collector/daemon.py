@@ -38,8 +38,9 @@ from collector.facts import Anomaly, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.sd_notify import Notifier
+from collector.store import EventRow, Reference, prune
 from collector.tracker import Tracker
-from collector.writer import EventRow, Reference, Writer, prune
+from collector.writer import Writer
 from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
 from kpi.history import facts_of_live_windows

@@ -26,15 +26,20 @@ from sqlite_utils import Database
 
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
-from collector.live import LiveAgent, LiveQueue
 from collector.schema import open_database
-from collector.store import write_facts
+from collector.store import (
+    EventRow,
+    Reference,
+    insert_events,
+    supersede_unknown,
+    write_facts,
+    write_reference,
+)
 
 log = structlog.get_logger("collector.writer")
 
 T = TypeVar("T")
 
-_DAY = 86400.0
 _MAX_PENDING_EVENTS = 200_000
 """Raw frames kept in memory while the database cannot be written (facts are all kept)."""
 _STILL_FAILING_EVERY_S = 60.0
@@ -42,25 +47,6 @@ _STILL_FAILING_EVERY_S = 60.0
 
 class StoreError(UserError):
     """The database could not be opened at start-up."""
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One raw AMI frame the parser turned into an event (a row of ``events``)."""
-
-    received_at: float
-    timestamp: float | None
-    event: str
-    raw: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """The queues and agents the PBX reported, to upsert into ``queues`` and ``agents``."""
-
-    at: float
-    queues: tuple[LiveQueue, ...]
-    agents: tuple[LiveAgent, ...]
 
 
 @dataclass(slots=True)
@@ -108,29 +94,6 @@ class _Call:
 _STOP = object()
 
 
-def _insert_events(db: Database, events: Sequence[EventRow]) -> None:
-    # one statement per row costs a round of SQLite's VM setup and a GIL hand-over each;
-    # a few hundred rows per statement stay well under SQLite's 32,766 parameters
-    for start in range(0, len(events), _EVENTS_PER_INSERT):
-        chunk = events[start : start + _EVENTS_PER_INSERT]
-        values: list[object] = []
-        for e in chunk:
-            values += (e.received_at, e.timestamp, e.event, e.raw)
-        db.conn.execute(
-            _INSERT_EVENTS if len(chunk) == _EVENTS_PER_INSERT else _insert_events_sql(len(chunk)),
-            values,
-        )
-
-
-def _insert_events_sql(rows: int) -> str:
-    return ("INSERT INTO events (received_at, timestamp, event, raw) VALUES "
-            + ", ".join(["(?, ?, ?, ?)"] * rows))
-
-
-_EVENTS_PER_INSERT = 200
-_INSERT_EVENTS = _insert_events_sql(_EVENTS_PER_INSERT)
-
-
 def _settle(future: Future[Any], result: object = None,
             error: BaseException | None = None) -> None:
     """Resolve a future the event loop may have given up on (a cancelled wait)."""
@@ -159,57 +122,6 @@ def _forget_failed_probe(db: Database) -> None:
     # NOT NULL columns such as ``calls``: make it probe again at the next write.
     if getattr(db, "_supports_on_conflict", True) is False:
         del db._supports_on_conflict
-
-
-def supersede_unknown(db: Database, calls: Sequence[CallRecord]) -> None:
-    """Delete ``unknown`` rows that a complete record of the same stint replaces.
-
-    A caller still waiting when queuepulse stopped is stored as ``unknown``; after a
-    restart the QueueStatus snapshot brings it back with its entry time rounded to the
-    second, so its final record has another ``call_id``. Same uniqueid and queue, entry
-    within 1.5 s: the same stint, counted once.
-    """
-    for call in calls:
-        db.execute(
-            "DELETE FROM calls WHERE uniqueid = ? AND queue = ? AND outcome = 'unknown' "
-            "AND call_id != ? AND abs(entered_at - ?) < 1.5",
-            [call.uniqueid, call.queue, call.call_id, call.entered_at],
-        )
-
-
-def prune(db: Database, now: float, retention_days: int, events_retention_days: int) -> int:
-    """Delete rows older than the retention periods (0 keeps forever); return how many."""
-    deleted = 0
-    with db.atomic():
-        if retention_days > 0:
-            cutoff = now - retention_days * _DAY
-            for table, column in (("calls", "entered_at"), ("agent_states", "started_at"),
-                                  ("anomalies", "at")):
-                deleted += db.execute(
-                    f"DELETE FROM {table} WHERE {column} < ?", [cutoff]
-                ).rowcount
-        if events_retention_days > 0:
-            cutoff = now - events_retention_days * _DAY
-            deleted += db.execute("DELETE FROM events WHERE received_at < ?", [cutoff]).rowcount
-    return deleted
-
-
-def _write_reference(db: Database, reference: Reference) -> None:
-    for q in reference.queues:
-        db.execute(
-            "INSERT INTO queues (name, strategy, service_level_s, wrapuptime_s, first_seen, "
-            "last_seen) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
-            "strategy = excluded.strategy, service_level_s = excluded.service_level_s, "
-            "wrapuptime_s = excluded.wrapuptime_s, last_seen = excluded.last_seen",
-            [q.name, q.strategy, q.service_level_s, q.wrapuptime_s, reference.at, reference.at],
-        )
-    for a in reference.agents:
-        db.execute(
-            "INSERT INTO agents (interface, name, first_seen, last_seen) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (interface) DO UPDATE SET name = excluded.name, "
-            "last_seen = excluded.last_seen",
-            [a.interface, a.name, reference.at, reference.at],
-        )
 
 
 class Writer:
@@ -394,9 +306,9 @@ class Writer:
             write_facts(db, batch.facts, self.source)
             if calls:
                 supersede_unknown(db, calls)
-            _insert_events(db, batch.events)
+            insert_events(db, batch.events)
             if batch.reference is not None:
-                _write_reference(db, batch.reference)
+                write_reference(db, batch.reference)
         done = time.monotonic()
         self.stats.commits += 1
         self.stats.facts += len(batch.facts)
