@@ -368,10 +368,14 @@ class MqttPublisher:
     @staticmethod
     async def _put_all(client: aiomqtt.Client,
                        publishes: Sequence[tuple[str, str | bytes, bool]]) -> None:
-        """Publish (topic, payload, retain) messages concurrently; raise the first error."""
-        results = await asyncio.gather(
-            *(_put(client, topic, payload, retain=retain) for topic, payload, retain in publishes),
-            return_exceptions=True)
+        """Publish (topic, payload, retain) messages concurrently; raise the first error.
+
+        One time limit covers them all: a limit per message costs a timer each.
+        """
+        results = await _bounded(asyncio.gather(
+            *(client.publish(topic, payload, qos=QOS, retain=retain, timeout=math.inf)
+              for topic, payload, retain in publishes),
+            return_exceptions=True))
         for result in results:
             if isinstance(result, BaseException):
                 raise result
