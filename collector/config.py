@@ -107,6 +107,10 @@ class DatabaseConfig:
     commit_interval_s: float = 0.5
 
 
+MIN_KPI_INTERVAL_S = 0.1
+"""The shortest gap between two publishes of one retained topic that may be configured."""
+
+
 @dataclass(frozen=True, slots=True)
 class MqttConfig:
     """The MQTT broker that receives KPIs, agent states and finished calls."""
@@ -121,6 +125,7 @@ class MqttConfig:
     client_id: str = ""
     keepalive_s: int = 60
     heartbeat_s: float = 30.0
+    kpi_interval_s: float = 1.0
     homeassistant: bool = True
     homeassistant_prefix: str = "homeassistant"
 
@@ -279,6 +284,10 @@ def _check(config: Config) -> None:
             raise _fail(key, f"{port} is not a TCP port", "Use a number from 1 to 65535.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+    if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:
+        raise _fail("mqtt.kpi_interval_s", f"must be at least {MIN_KPI_INTERVAL_S}",
+                    "Use 1.0 (the default), or e.g. 0.5 for wallboards that must never "
+                    "lag a second.")
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:

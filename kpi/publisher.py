@@ -10,10 +10,11 @@ lost them.
 
 Retained topics are coalesced per topic: a cycle renders every retained message and sends
 those whose body changed since it was last sent on this connection, unless that topic was
-sent less than a cycle (a second) ago; such a topic waits for the end of its second. A
-finished call or agent interval starts a cycle at once for its queue, so the first change
-of a quiet queue goes out at once, and a busy queue's at most once a second. A cycle also
-runs every second regardless, for what time alone changes (waits, rolling windows).
+sent less than a cycle (``mqtt.kpi_interval_s``, a second by default) ago; such a topic
+waits for the end of its cycle. A finished call or agent interval starts a cycle at once
+for its queue, so the first change of a quiet queue goes out at once, and a busy queue's
+at most once a cycle. A cycle also runs every cycle regardless, for what time alone
+changes (waits, rolling windows).
 """
 
 from __future__ import annotations
@@ -121,10 +122,12 @@ class MqttPublisher:
     """Keeps the broker up to date with the board; run :meth:`run` as a task.
 
     ``live`` returns the tracker's current live view; its time is the KPIs' "now".
+    ``cycle_s`` is the shortest gap between two publishes of a retained topic
+    (``mqtt.kpi_interval_s`` unless given).
     """
 
     def __init__(self, config: Config, board: KpiBoard, live: Callable[[], LiveView], *,
-                 cycle_s: float = 1.0, reconnect_max_s: float = 3.0,
+                 cycle_s: float | None = None, reconnect_max_s: float = 3.0,
                  call_buffer: int = CALL_BUFFER) -> None:
         self.topics = Topics(config.mqtt.prefix, config.pbx.id)
         self.connected = False
@@ -134,7 +137,7 @@ class MqttPublisher:
         self._config = config
         self._board = board
         self._live = live
-        self._cycle_s = cycle_s
+        self._cycle_s = config.mqtt.kpi_interval_s if cycle_s is None else cycle_s
         self._reconnect_max_s = reconnect_max_s
         self._calls: deque[CallRecord] = deque()
         self._call_buffer = call_buffer

@@ -22,6 +22,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
         ('[ami]\nsecret_env = "QP_TEST_UNSET_VARIABLE"\n', "QP_TEST_UNSET_VARIABLE is not set"),
         ("[ami\n", "not valid TOML"),
         ('[queues.sales]\nwrapuptime = 6\n', "Did you mean 'wrapuptime_s'?"),
+        ('[mqtt]\nkpi_interval_s = 0.01\n', "'mqtt.kpi_interval_s': must be at least 0.1"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_fix(text: str, message: str) -> None:
