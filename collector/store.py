@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlite_utils import Database
@@ -25,8 +26,8 @@ _DAY = 86400.0
 class EventRow(NamedTuple):
     """One raw AMI frame the parser turned into an event (a row of ``events``).
 
-    A named tuple, not a dataclass: thousands a second cross to the writer process, and a
-    tuple is the cheapest thing to pickle.
+    A named tuple, not a dataclass: one is built for every event the tracker uses, and
+    its fields flatten straight into the multi-row INSERT.
     """
 
     received_at: float
@@ -35,7 +36,8 @@ class EventRow(NamedTuple):
     raw: str
 
 
-class Reference(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Reference:
     """The queues and agents the PBX reported, to upsert into ``queues`` and ``agents``."""
 
     at: float
