@@ -39,27 +39,6 @@ def memory_of(pid: int) -> Memory:
     return Memory(values["VmRSS"], values["VmHWM"])
 
 
-def _children(pid: int) -> list[int]:
-    """The processes ``pid`` started that still run (Linux)."""
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as children:
-            return [int(child) for child in children.read().split()]
-    except OSError:
-        return []
-
-
-def memory_of_tree(pid: int) -> Memory:
-    """The resident memory of a process and the processes it started, added up (each
-    one's peak counted at its own peak, so the peak is an upper bound)."""
-    parts = [memory_of(pid)]
-    for child in _children(pid):
-        try:
-            parts.append(memory_of(child))
-        except (OSError, KeyError):
-            continue  # it ended meanwhile
-    return Memory(sum(p.rss_mb for p in parts), sum(p.peak_mb for p in parts))
-
-
 class Collector:
     """``with Collector(folder, ami_port, mqtt_port) as daemon``: ``queuepulse run`` running.
 
@@ -96,8 +75,8 @@ class Collector:
         return self._process.pid
 
     def memory(self) -> Memory:
-        """The daemon's resident memory now and at its peak, its writer process included."""
-        return memory_of_tree(self.pid)
+        """The daemon's resident memory now and at its peak."""
+        return memory_of(self.pid)
 
     def __enter__(self) -> Collector:
         with self.log.open("ab") as log:
