@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import ingest, latency, memory
-from bench.stream import DEFAULT_TRACE, TraceMissing, stream
+from bench.stream import TraceMissing, default_trace, stream
 from bench.table import Figure, render
 
 MEASUREMENTS = ("ingest", "latency", "memory")
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
                         help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
                              "may be repeated")
-    parser.add_argument("--trace", type=Path, default=DEFAULT_TRACE,
+    parser.add_argument("--trace", type=Path, default=None,
                         help="recorded AMI trace to play (default: the mixed-a recording)")
     return parser
 
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="queuepulse-bench-") as folder:
-            figures = asyncio.run(run(names, sizes, args.trace, Path(folder)))
+            figures = asyncio.run(run(names, sizes, args.trace or default_trace(), Path(folder)))
     except TraceMissing as error:
         print(f"queuepulse-bench: {error}", file=sys.stderr)
         return 2

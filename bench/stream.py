@@ -1,22 +1,24 @@
 """The benchmark's input: a recorded Asterisk stream, repeated with fresh ids.
 
 The default is the ``mixed-a`` recording (five minutes of two real queues, unfiltered: all
-event types). ``QUEUEPULSE_TRACES`` points at another traces folder, as for the tests.
+event types), from the recordings the repository carries (:mod:`bench.recordings`).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.recordings import recording_dir
 from collector.tracker import Tracker, TrackerConfig
 from pbxsim.trace_feed import TracePlayer
 
-ROOT = Path(__file__).resolve().parents[1]
-TRACES = Path(os.environ.get("QUEUEPULSE_TRACES", ROOT.parent / "shared" / "traces"))
-DEFAULT_TRACE = TRACES / "mixed-a" / "ami.jsonl"
+
+def default_trace() -> Path:
+    """The recording the benchmark plays unless told otherwise."""
+    return recording_dir("mixed-a") / "ami.jsonl"
+
 
 WRAPUPTIME = {"sales": 6.0}
 """queues.conf of the recording PBX: AMI does not carry a queue's wrapuptime."""
@@ -48,8 +50,7 @@ def event_frames_in(path: Path) -> int:
     what was meant for the recording client alone)."""
     if not path.is_file():
         raise TraceMissing(
-            f"recorded trace {path} not found: pass --trace or set QUEUEPULSE_TRACES to "
-            "the traces folder"
+            f"recorded trace {path} not found: pass --trace with the path of an ami.jsonl"
         )
     return TracePlayer(path).event_count
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bench.recordings import recording_dir
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.queue_log import read_queue_log
@@ -16,8 +16,6 @@ from collector.replay import replay
 from collector.trace import read_frames
 from collector.tracker import Tracker, TrackerConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-TRACES = Path(os.environ.get("QUEUEPULSE_TRACES", ROOT.parent / "shared" / "traces"))
 TRACE_NAMES = ("smoke", "mixed-a", "hold-a")
 
 # queues.conf of the recording PBX: wrapuptime is invisible in AMI, so it is configuration
@@ -26,12 +24,8 @@ TRACE_CONFIG_TOML = "[queues.sales]\nwrapuptime_s = 6\n"
 
 
 def trace_dir(name: str) -> Path:
-    """The folder of one recorded trace; fails loudly when the traces are missing."""
-    path = TRACES / name
-    assert (path / "ami.jsonl").is_file(), (
-        f"recorded trace {path} is missing; set QUEUEPULSE_TRACES to the traces folder"
-    )
-    return path
+    """The folder of one recorded trace, as plain files (see :mod:`bench.recordings`)."""
+    return recording_dir(name)
 
 
 @dataclass(frozen=True, slots=True)
