@@ -22,6 +22,7 @@ consumers (the MQTT publisher) plug in.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ import structlog
 from collector.ami_client import AmiConnection, AmiResponse, follow
 from collector.ami_protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.config import Config
+from collector.database import unusable
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
 from collector.facts import Anomaly, CallRecord, Fact
@@ -155,8 +157,11 @@ class Daemon:
         database = self.config.database
         async with Writer(database.path, commit_interval_s=database.commit_interval_s) as writer:
             self._writer = writer
-            await writer.call(partial(store_kpi_settings, settings=settings_from_config(
-                self.config), timezone=self.config.pbx.timezone))
+            try:
+                await writer.call(partial(store_kpi_settings, settings=settings_from_config(
+                    self.config), timezone=self.config.pbx.timezone))
+            except sqlite3.Error as error:
+                raise unusable(database.path, error, "database.path") from error
             try:
                 await self._run_tasks()
             finally:

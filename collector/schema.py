@@ -1,8 +1,9 @@
 """The SQLite schema: a public interface, changed only by adding a named migration.
 
 Each migration is recorded in the database by sqlite-utils, so a database made by an older
-queuepulse is brought up to date when a newer one opens it. Never edit a migration that has
-been released; add a new one. ``docs/schema.md`` documents every table and view.
+queuepulse is brought up to date when a newer one opens it for writing
+(:func:`collector.database.open_database`). Never edit a migration that has been released;
+add a new one. ``docs/schema.md`` documents every table and view.
 """
 
 from __future__ import annotations
@@ -226,8 +227,8 @@ JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.p
 
 @migrations(name="0003_kpi_views")
 def _kpi_views(db: Database) -> None:
-    # the thresholds and the PBX's calendar the views use; queuepulse run and report store
-    # the configured ones (kpi.views.store_kpi_settings); until then, the defaults in UTC
+    # the thresholds and the PBX's calendar the views use; queuepulse run stores the
+    # configured ones (kpi.views.store_kpi_settings); until then, the defaults in UTC
     db.execute("""
         CREATE TABLE kpi_settings (
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -351,9 +352,15 @@ def _hold_rate_over_observed_hold(db: Database) -> None:
         db.execute(_kpi_period_view(name, size_s))
 
 
-def open_database(path: str) -> Database:
-    """Open (creating if needed) a queuepulse database and bring its schema up to date."""
-    db = Database(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    migrations.apply(db)
-    return db
+@migrations(name="0005_kpi_settings_variant_and_costs")
+def _kpi_settings_variant_and_costs(db: Database) -> None:
+    # a report reads back the settings the daemon stored: all of them, not only the views'
+    for column in ("service_level_variant TEXT NOT NULL DEFAULT 'answered'",
+                   "agent_hourly REAL NOT NULL DEFAULT 0.0",
+                   "trunk_per_minute REAL NOT NULL DEFAULT 0.0"):
+        db.execute(f"ALTER TABLE kpi_settings ADD COLUMN {column}")
+
+
+def known_migrations() -> list[str]:
+    """The names of this version's migrations, in the order they apply."""
+    return [m.name for m in migrations.pending(Database(memory=True))]

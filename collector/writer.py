@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 import structlog
 from sqlite_utils import Database
 
+from collector.database import advice, open_database, unusable
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
-from collector.schema import open_database
 from collector.store import (
     EventRow,
     Reference,
@@ -102,17 +102,6 @@ def _settle(future: Future[Any], result: object = None,
             future.set_exception(error)
         else:
             future.set_result(result)
-
-
-def _advice(error: sqlite3.Error, path: str) -> str:
-    text = str(error).lower()
-    if "locked" in text or "busy" in text:
-        return f"another program holds a write lock on {path}; close it (or its transaction)"
-    if "readonly" in text or "read-only" in text:
-        return f"queuepulse may not write {path}: check the file's and its directory's owner"
-    if "full" in text:
-        return f"the disk holding {path} is full: free space or lower retention_days"
-    return f"check {path} with: sqlite3 {path} 'PRAGMA integrity_check'"
 
 
 def _forget_failed_probe(db: Database) -> None:
@@ -205,14 +194,15 @@ class Writer:
 
     def _open(self) -> Database | None:
         try:
-            db = open_database(self.path)
+            db = open_database(self.path, option="database.path")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA busy_timeout=1000")
         except sqlite3.Error as error:
-            _settle(self._opened, error=StoreError(
-                f"cannot open database {self.path} ({error}). Check database.path: its "
-                "directory must exist and be writable by queuepulse"
-            ))
+            _settle(self._opened, error=StoreError(str(unusable(self.path, error,
+                                                                "database.path"))))
+            return None
+        except UserError as error:
+            _settle(self._opened, error=StoreError(str(error)))
             return None
         _settle(self._opened, None)
         return db
@@ -254,7 +244,7 @@ class Writer:
                     self.stats.last_error = str(error)
                     if failing_since is None or now - last_report >= _STILL_FAILING_EVERY_S:
                         log.error("store.write_failed", path=self.path, error=str(error),
-                                  fix=_advice(error, self.path), pending_facts=len(batch.facts),
+                                  fix=advice(error, self.path), pending_facts=len(batch.facts),
                                   pending_events=len(batch.events), retry_in_s=round(delay, 2))
                         last_report = now
                     failing_since = failing_since or now

@@ -2,19 +2,22 @@
 
 The views (``kpi_daily``, ``kpi_interval_15m`` ..., see docs/reports.md) are plain SQL,
 so they read the thresholds from ``kpi_settings``/``kpi_queue_settings`` and the PBX's
-local days from ``kpi_days``. ``queuepulse run`` and ``queuepulse report`` store the
-configured values with :func:`store_kpi_settings`.
+local days from ``kpi_days``. ``queuepulse run`` stores the configured values with
+:func:`store_kpi_settings`; the reading commands (``report``, ``top --db``) take them back
+with :func:`stored_kpi_settings` unless given a configuration, and never write them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
-from kpi.definitions import KpiSettings
+from collector.config import Config
+from collector.errors import UserError
+from kpi.definitions import KpiSettings, settings_from_config
 from kpi.windows import day_window
 
 CALENDAR_FIRST = dt.date(2000, 1, 1)
@@ -58,7 +61,10 @@ def store_kpi_settings(db: Database, settings: KpiSettings, timezone: str) -> No
         db.table("kpi_settings").upsert(
             {"id": 1, "timezone": timezone, "service_level_s": settings.service_level_s,
              "short_abandon_s": settings.short_abandon_s,
-             "repeat_window_s": settings.repeat_window_s},
+             "repeat_window_s": settings.repeat_window_s,
+             "service_level_variant": settings.service_level_variant,
+             "agent_hourly": settings.agent_hourly,
+             "trunk_per_minute": settings.trunk_per_minute},
             pk="id",
         )
         db.execute("DELETE FROM kpi_queue_settings")
@@ -69,3 +75,41 @@ def store_kpi_settings(db: Database, settings: KpiSettings, timezone: str) -> No
         if old is None or old[0] != timezone:
             db.execute("DELETE FROM kpi_days")
             db.table("kpi_days").insert_all(calendar(ZoneInfo(timezone)), batch_size=2000)
+
+
+def stored_kpi_settings(db: Database) -> tuple[KpiSettings, str]:
+    """The settings and time zone ``queuepulse run`` last stored (the defaults in UTC, where
+    it stored none). Read-only; a database from an older queuepulse gives what it has."""
+    defaults = KpiSettings()
+    if "kpi_settings" not in db.table_names():
+        return defaults, "UTC"
+    row = next(db.query("SELECT * FROM kpi_settings WHERE id = 1"), None)
+    if row is None:
+        return defaults, "UTC"
+    per_queue = {r["queue"]: r["service_level_s"] for r in db.query(
+        "SELECT queue, service_level_s FROM kpi_queue_settings "
+        "WHERE service_level_s IS NOT NULL")}
+    timezone = str(row["timezone"])
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise UserError(f"the database's time zone {timezone!r} is unknown on this machine. "
+                        "Give --config with pbx.timezone, or install tzdata.") from error
+    return KpiSettings(
+        service_level_s=row["service_level_s"],
+        queue_service_level_s=per_queue,
+        service_level_variant=row.get("service_level_variant",
+                                      defaults.service_level_variant),
+        short_abandon_s=row["short_abandon_s"],
+        repeat_window_s=row["repeat_window_s"],
+        agent_hourly=row.get("agent_hourly", defaults.agent_hourly),
+        trunk_per_minute=row.get("trunk_per_minute", defaults.trunk_per_minute),
+    ), timezone
+
+
+def kpi_settings_to_read(db: Database, config: Config | None) -> tuple[KpiSettings, str]:
+    """The settings and time zone a reading command computes with: the configuration's
+    when one is given, else the ones stored in the database."""
+    if config is None:
+        return stored_kpi_settings(db)
+    return settings_from_config(config), config.pbx.timezone

@@ -14,6 +14,7 @@ them while nobody listens) or send frames of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -209,9 +210,12 @@ class TracePbx:
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
-                       secret: str = SECRET) -> str:
-    """A configuration for the traces' PBX at ``port``, storing into ``db``."""
-    return TRACE_CONFIG_TOML + (
+                       secret: str = SECRET, settings: str = "") -> str:
+    """A configuration for the traces' PBX at ``port``, storing into ``db``.
+
+    ``settings`` is TOML put first (``[pbx]``, ``[kpi]``, other queues' tables).
+    """
+    return settings + TRACE_CONFIG_TOML + (
         f'[ami]\nport = {port}\nsecret = "{secret}"\nping_interval_s = {ping_interval_s}\n'
         "reconnect_max_s = 0.2\nconnect_timeout_s = 2\n"
         f'[database]\npath = "{db}"\ncommit_interval_s = 0.2\n'
@@ -229,18 +233,23 @@ class LiveRun:
 
 def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], int]:
     """The ``calls`` table keyed by (uniqueid, queue), and its row count."""
-    with sqlite3.connect(db) as conn:
+    # closed at once: the connection's statement cache keeps it alive until a GC pass
+    with contextlib.closing(sqlite3.connect(db)) as conn:
         conn.row_factory = sqlite3.Row
         rows = [dict(r) for r in conn.execute("SELECT * FROM calls")]
     return {(str(r["uniqueid"]), str(r["queue"])): r for r in rows}, len(rows)
 
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
-                   sinks: Sequence[FactSink] = ()) -> LiveRun:
-    """Run a daemon against the PBX until the whole feed was received, then stop it."""
+                   sinks: Sequence[FactSink] = (), settings: str = "") -> LiveRun:
+    """Run a daemon against the PBX until the whole feed was received, then stop it.
+
+    ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml).
+    """
     async with pbx.server as server:
         config = parse_config(daemon_config_toml(server.port, db,
-                                                 ping_interval_s=ping_interval_s))
+                                                 ping_interval_s=ping_interval_s,
+                                                 settings=settings))
         daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=None,
                         notifier=Notifier(None))
         daemon.sinks.extend(sinks)

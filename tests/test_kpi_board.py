@@ -7,10 +7,10 @@ from typing import TypeVar
 
 import pytest
 
+from collector.database import open_database
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser
-from collector.schema import open_database
 from collector.store import write_facts
 from collector.trace import read_frames
 from collector.tracker import Tracker

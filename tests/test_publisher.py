@@ -18,10 +18,10 @@ import pytest
 from sqlite_utils import Database
 
 from collector.config import Config, parse_config
+from collector.database import open_database
 from collector.events import Tick
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
-from collector.schema import open_database
 from collector.store import write_facts
 from collector.trace import read_frames
 from collector.tracker import Tracker

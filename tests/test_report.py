@@ -12,9 +12,9 @@ import pytest
 from sqlite_utils import Database
 
 from collector.cli import main
+from collector.database import open_database
 from collector.facts import AgentInterval, CallRecord
 from collector.live import LiveView
-from collector.schema import open_database
 from collector.store import write_facts
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.cli import build_parser, main
-from collector.schema import open_database
+from collector.database import open_database
 from tests.traces import TRACE_CONFIG_TOML, trace_dir
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "reports.md").read_text(encoding="utf-8")

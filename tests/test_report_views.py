@@ -13,8 +13,8 @@ import pytest
 from sqlite_utils import Database
 
 from collector.cli import main
+from collector.database import open_database
 from collector.facts import CallRecord
-from collector.schema import open_database
 from collector.store import write_facts
 from kpi.definitions import CallKpis, KpiSettings
 from kpi.report import QueueRow, Report, build_report

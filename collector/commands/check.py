@@ -28,11 +28,11 @@ from collector.commands.import_queue_log import (
 )
 from collector.config import load_config
 from collector.crosscheck import Agreement, Stint, compare
+from collector.database import reading
 from collector.errors import UserError
 from collector.overlap import Span
 from collector.queue_log import QueueLogReader
 from collector.queue_log_import import ImportedCall, QueueLogImporter
-from collector.schema import open_database
 
 
 def register(subparsers: Any) -> None:
@@ -77,29 +77,26 @@ def check_against_queue_log(db_path: str, names: list[str], tolerance: float,
                             config_path: Path | None = None, timezone: str | None = None,
                             ) -> Agreement:
     """Compare the database's live calls with the queue_log files."""
-    if not Path(db_path).is_file():
-        raise UserError(f"no database at {db_path}. Give the file queuepulse writes to.")
     if tolerance < 0:
         raise UserError("--tolerance must be zero or more seconds.")
     config = load_config(config_path)
-    reader = QueueLogReader(zone(timezone, config))
-    importer = QueueLogImporter(config.tracker_config())
-    with open_inputs(names) as inputs:
-        logged = [_logged_stint(f) for f in imported_facts(read_lines(inputs, reader), importer)
-                  if isinstance(f, ImportedCall)]
-    stats = importer.stats
-    if stats.first_at is None or stats.last_at is None:
-        raise UserError("the queue_log files hold no queue_log lines. Check the file names.")
-    db = open_database(db_path)
-    marks = ", ".join("?" * len(LIVE_SOURCES))
-    try:
+    with reading(db_path) as db:
+        reader = QueueLogReader(zone(timezone, config))
+        importer = QueueLogImporter(config.tracker_config())
+        with open_inputs(names) as inputs:
+            logged = [_logged_stint(f) for f in imported_facts(read_lines(inputs, reader),
+                                                               importer)
+                      if isinstance(f, ImportedCall)]
+        stats = importer.stats
+        if stats.first_at is None or stats.last_at is None:
+            raise UserError("the queue_log files hold no queue_log lines. Check the file "
+                            "names.")
+        marks = ", ".join("?" * len(LIVE_SOURCES))
         live = [_live_stint(row) for row in db.query(
             "SELECT uniqueid, queue, entered_at, outcome, agent, wait_s, talk_s, hold_s, "
             f"transferred FROM calls WHERE source IN ({marks}) AND entered_at <= ? "
             "AND coalesce(ended_at, entered_at) >= ?",
             [*LIVE_SOURCES, stats.last_at + 5.0, stats.first_at - 5.0])]
-    finally:
-        db.close()
     if not live:
         raise UserError(f"the database has no live calls between {_when(stats.first_at)} and "
                         f"{_when(stats.last_at)}, the time the queue_log covers. Check --db "

@@ -30,12 +30,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlite_utils import Database
 
 from collector.config import Config, load_config
+from collector.database import open_database
 from collector.errors import UserError
 from collector.facts import AgentInterval, Outcome
 from collector.overlap import Span, StintIndex, merge_spans, uncovered
 from collector.queue_log import QueueLogLine, QueueLogReader, decoded
 from collector.queue_log_import import ImportedCall, ImportFact, QueueLogImporter
-from collector.schema import open_database
 
 SOURCE = "queue_log"
 LIVE_SOURCES = ("live", "replay")

@@ -13,11 +13,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from collector.config import load_config
+from collector.database import open_database
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.replay import replay
-from collector.schema import open_database
 from collector.store import write_facts
 from collector.trace import Frame, TraceFormatError, read_frames
 from collector.tracker import Tracker

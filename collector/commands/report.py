@@ -12,13 +12,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from collector.config import load_config
-from collector.errors import UserError
-from collector.schema import open_database
+from collector.database import reading
 from kpi.chart import write_chart
-from kpi.definitions import settings_from_config
 from kpi.report import build_report
 from kpi.report_output import report_csv, report_json, report_tables
-from kpi.views import store_kpi_settings
+from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
 
 
@@ -33,7 +31,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--db", required=True, help="the queuepulse SQLite file")
     parser.add_argument("--config", type=Path, help="configuration file (thresholds, "
-                        "time zone, cost rates); default: the built-in defaults")
+                        "time zone, cost rates); default: the settings 'queuepulse run' "
+                        "stored in the database")
     parser.add_argument("--queue", help="only this queue")
     parser.add_argument("--from", dest="first", metavar="DATE",
                         help="first day, YYYY-MM-DD (default: --to, or today)")
@@ -53,21 +52,17 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse report``."""
-    config = load_config(args.config)
-    if not Path(args.db).is_file():
-        raise UserError(f"no database at {args.db}. Give the file queuepulse run or "
-                        "replay writes (database.path in the config).")
-    today = local_date(time.time(), ZoneInfo(config.pbx.timezone))
-    first = parse_date(args.first) if args.first else None
-    last = parse_date(args.last) if args.last else None
-    first, last = first or last or today, last or first or today
-    settings = settings_from_config(config)
-    db = open_database(args.db)
-    store_kpi_settings(db, settings, config.pbx.timezone)
-    report = build_report(db, settings, config.pbx.timezone, first, last,
-                          parse_interval(args.interval) if args.interval else None,
-                          args.queue, with_agents=args.agents)
-    db.close()
+    config = load_config(args.config) if args.config is not None else None
+    with reading(args.db) as db:
+        settings, timezone = kpi_settings_to_read(db, config)
+        tz = ZoneInfo(timezone)
+        today = local_date(time.time(), tz)
+        first = parse_date(args.first) if args.first else None
+        last = parse_date(args.last) if args.last else None
+        first, last = first or last or today, last or first or today
+        report = build_report(db, settings, timezone, first, last,
+                              parse_interval(args.interval) if args.interval else None,
+                              args.queue, with_agents=args.agents)
     if args.chart is not None:
         write_chart(report, args.chart)
         print(f"chart written to {args.chart}", file=sys.stderr)

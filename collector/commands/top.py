@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sqlite3
 import ssl
 import time
 from collections.abc import Callable
@@ -28,13 +29,14 @@ from rich.text import Text
 from sqlite_utils import Database
 
 from collector.config import Config, load_config
+from collector.database import in_use, open_for_reading, unusable
 from collector.errors import UserError
 from collector.live import LiveView
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import settings_from_config
 from kpi.history import facts_of_live_windows
 from kpi.retained import board_from_retained, updated_at
 from kpi.topics import Topics, unescape
+from kpi.views import kpi_settings_to_read
 from kpi.wallboard import kpi_line, render
 from kpi.windows import LIVE_WINDOWS, local_date, local_midnight
 
@@ -158,26 +160,48 @@ def board_time(newest: float | None, now: float, timezone: ZoneInfo) -> float:
 
 
 class DatabaseBoard:
-    """Today's KPIs from a database file, re-read whenever another process commits to it."""
+    """Today's KPIs from a database file, re-read whenever another process commits to it.
 
-    def __init__(self, path: str, config: Config) -> None:
-        if not Path(path).is_file():
-            raise UserError(f"no database at {path}. Give the file 'queuepulse run' (or "
-                            "'queuepulse demo') writes: database.path in the config.")
+    The file is only read: opened read-only, with the settings ``queuepulse run`` stored
+    in it unless a configuration is given.
+    """
+
+    def __init__(self, path: str, config: Config | None) -> None:
         self.path = path
-        self._config = config
-        self._db = Database(path)
-        if "calls" not in self._db.table_names():
-            raise UserError(f"{path} is not a queuepulse database (it has no calls table). "
-                            "Check the path.")
+        self._shared = in_use(path)
+        self._db = open_for_reading(path)
+        try:
+            settings, timezone = kpi_settings_to_read(self._db, config)
+        except sqlite3.Error as error:
+            self._db.close()
+            raise unusable(path, error) from error
+        self._settings, self._timezone = settings, timezone
         self._version: int | None = None
         self._board = self._fresh_board()
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        """The time zone of the board's days."""
+        return self._board.timezone
+
     def _fresh_board(self) -> KpiBoard:
-        return KpiBoard(settings_from_config(self._config), self._config.pbx.timezone)
+        return KpiBoard(self._settings, self._timezone)
 
     def screen(self, now: float | None = None) -> Screen:
         """The board as of now (see :func:`board_time`), re-reading the file if it changed."""
+        if not self._shared and in_use(self.path):
+            # a file nobody had open was read as immutable, which never sees a commit:
+            # a writer has started since, so read alongside it from now on
+            self._db.close()
+            self._shared = in_use(self.path)
+            self._db = open_for_reading(self.path)
+            self._version = None
+        try:
+            return self._screen(now)
+        except sqlite3.Error as error:
+            raise unusable(self.path, error) from error
+
+    def _screen(self, now: float | None) -> Screen:
         tz = self._board.timezone
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         at = board_time(_newest(self._db), time.time() if now is None else now, tz)
@@ -340,10 +364,12 @@ def run(args: argparse.Namespace) -> int:
         except* KeyboardInterrupt:
             pass  # Ctrl-C is how a wallboard is closed
         return 0
-    database = DatabaseBoard(args.db or config.database.path, config)
+    database = DatabaseBoard(args.db or config.database.path,
+                             config if args.config is not None else None)
     if args.once:
-        _print_once(database.screen(), console, timezone, args.window)
+        _print_once(database.screen(), console, database.timezone, args.window)
         return 0
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a wallboard is closed
-        asyncio.run(show_board(database.screen, console, timezone=timezone, window=args.window))
+        asyncio.run(show_board(database.screen, console, timezone=database.timezone,
+                               window=args.window))
     return 0

@@ -1,0 +1,161 @@
+"""Opening the queuepulse database: for writing (created, checked, brought up to date) or
+for reading (read-only, never changing a byte of it).
+
+Every way a file can be unusable (not SQLite, damaged, locked, from a newer queuepulse, not
+writable) becomes one :class:`~collector.errors.UserError` that names the file and the fix,
+before anything is written.
+
+Reading commands (``report``, ``top --db``, ``check``) open the file read-only and never
+migrate it. A database in WAL mode that no program has open has no ``-wal`` file; it is
+opened ``immutable``, so reading it creates no ``-wal``/``-shm`` files beside it (which a
+reader may not even be allowed to, in the service's state directory). While the service
+runs, its ``-wal`` and ``-shm`` exist and a plain read-only connection shares them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from collector.errors import UserError
+from collector.schema import known_migrations, migrations
+from collector.user_files import describe, head, is_sqlite
+
+_LOCK_WAIT_S = 5.0
+
+
+def advice(error: sqlite3.Error, path: str, option: str = "database.path") -> str:
+    """What to do about an error SQLite raised on ``path`` (named by ``option``)."""
+    name = getattr(error, "sqlite_errorname", "")
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return f"another program holds a write lock on {path}; close it (or its transaction)"
+    if name == "SQLITE_READONLY_DIRECTORY":
+        return (f"its write-ahead log needs {path}-shm, which cannot be created in a folder "
+                "you may not write: run this as the user queuepulse runs as")
+    if "readonly" in text or "read-only" in text:
+        return f"queuepulse may not write {path}: check the file's and its directory's owner"
+    if "full" in text:
+        return f"the disk holding {path} is full: free space or lower retention_days"
+    if "unable to open" in text:
+        return f"check {option}: the folder of {path} must exist and be writable"
+    if name in ("SQLITE_CORRUPT", "SQLITE_NOTADB") or "malformed" in text:
+        return (f"the file is damaged: restore a backup, or save what is readable with "
+                f"sqlite3 {path} .recover")
+    return f"check {path} with: sqlite3 {path} 'PRAGMA integrity_check'"
+
+
+def unusable(path: str, error: sqlite3.Error, option: str = "--db") -> UserError:
+    """The one-line error for a database SQLite refuses to work with."""
+    return UserError(f"cannot use database {path} ({error}): {advice(error, path, option)}.")
+
+
+def _refuse_non_sqlite(path: Path, option: str) -> None:
+    try:
+        start = head(path)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise UserError(f"cannot read {path} ({error.strerror}). Check the path and that "
+                        "you may read it.") from error
+    if start and not is_sqlite(start):
+        raise UserError(f"{path} is not a SQLite database: it is {describe(start)}. Give "
+                        f"{option} the queuepulse database (the file database.path names).")
+
+
+def _refuse_newer_schema(db: Database, path: str, option: str) -> None:
+    known = set(known_migrations())
+    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    if unknown:
+        raise UserError(f"{path} was written by a newer queuepulse (its schema has migration "
+                        f"{unknown[0]}, which this version does not know). Upgrade queuepulse, "
+                        f"or give {option} another file.")
+
+
+def _refuse_damage(db: Database, path: str) -> None:
+    # every page once: well under a second for a large file in the page cache, a few
+    # seconds from a cold disk; a damaged file found later would make the daemon look
+    # healthy while every commit fails
+    problems = [row[0] for row in db.execute("PRAGMA quick_check(1)").fetchall()]
+    if problems != ["ok"]:
+        problem = " ".join(problems[0].split())
+        raise UserError(f"{path} is damaged ({problem}). Restore a backup, or save what is "
+                        f"readable with: sqlite3 {path} .recover | sqlite3 new.sqlite")
+
+
+def open_database(path: str, *, option: str = "--db") -> Database:
+    """Open (creating if needed) a queuepulse database for writing, schema up to date.
+
+    Refuses, without changing the file, one that is not SQLite, is damaged, was written by
+    a newer queuepulse, or that another program holds a write lock on. ``option`` is how
+    the user named the file (``--db``, ``database.path``), for the message.
+    """
+    _refuse_non_sqlite(Path(path), option)
+    try:
+        db = Database(sqlite3.connect(path, timeout=_LOCK_WAIT_S))
+    except sqlite3.Error as error:
+        raise unusable(path, error, option) from error
+    try:
+        _refuse_newer_schema(db, path, option)
+        _refuse_damage(db, path)
+        # take the write lock once now: a file locked by another program is refused at
+        # start, not found out at the first commit
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+        db.execute("PRAGMA journal_mode=WAL")
+        migrations.apply(db)
+    except sqlite3.Error as error:
+        db.close()
+        raise unusable(path, error, option) from error
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _held(db: Database, path: str, option: str) -> Iterator[Database]:
+    """Hand ``db`` to a ``with`` block, then close it; an SQLite error in the block becomes
+    one readable line."""
+    try:
+        yield db
+    except sqlite3.Error as error:
+        raise unusable(path, error, option) from error
+    finally:
+        db.close()
+
+
+def in_use(path: str) -> bool:
+    """Whether a program may have the database open (its ``-wal`` or ``-journal`` exists)."""
+    return any(Path(path + suffix).exists() for suffix in ("-wal", "-journal"))
+
+
+def open_for_reading(path: str, *, option: str = "--db") -> Database:
+    """Open an existing queuepulse database read-only; its schema is left as it is."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"no database at {path}. Give {option} the file 'queuepulse run' "
+                        "writes (database.path in the config), or 'queuepulse replay' or "
+                        "'import-queue-log' wrote.")
+    _refuse_non_sqlite(file, option)
+    uri = file.resolve().as_uri() + ("?mode=ro" if in_use(path) else "?immutable=1")
+    try:
+        db = Database(sqlite3.connect(uri, uri=True))
+        tables = db.table_names()
+    except sqlite3.Error as error:
+        raise unusable(path, error, option) from error
+    if "calls" not in tables:
+        db.close()
+        raise UserError(f"{path} is not a queuepulse database (it has no calls table). "
+                        f"Check {option}: give the file database.path names.")
+    return db
+
+
+@contextmanager
+def reading(path: str, *, option: str = "--db") -> Iterator[Database]:
+    """The database open read-only in a ``with`` block; an SQLite error in the block is
+    one readable line."""
+    yield from _held(open_for_reading(path, option=option), path, option)
