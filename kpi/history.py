@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,10 +24,12 @@ from collector.facts import (
     Fact,
     Outcome,
 )
-from kpi.windows import earliest_live_start
+from kpi.windows import earliest_live_start, local_date
 
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
+_QUEUES_NAMED = 12
+"""Queues named in a message about what a database holds; more are counted."""
 
 
 def call_from_row(row: Mapping[str, Any]) -> CallRecord:
@@ -77,3 +80,33 @@ def facts_of_live_windows(db: Database, at: float, timezone: ZoneInfo) -> list[F
     """The stored facts the live windows still see at ``at``: what primes a fresh board."""
     start = earliest_live_start(at, timezone)
     return [*read_calls(db, start, at), *read_intervals(db, start, at)]
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What a database holds: how many calls, of which queues, entering when."""
+
+    calls: int
+    queues: tuple[str, ...]
+    first_at: float | None
+    last_at: float | None
+
+    def describe(self, timezone: ZoneInfo) -> str:
+        """The holdings in words, days local to ``timezone`` (for an error message)."""
+        if self.first_at is None or self.last_at is None:
+            return "it holds no calls yet"
+        first, last = local_date(self.first_at, timezone), local_date(self.last_at, timezone)
+        days = f"on {first}" if first == last else f"from {first} to {last}"
+        shown = ", ".join(self.queues[:_QUEUES_NAMED])
+        if len(self.queues) > _QUEUES_NAMED:
+            shown += f" and {len(self.queues) - _QUEUES_NAMED} more"
+        return f"it holds {self.calls:,} calls of the queues {shown} {days} ({timezone.key})"
+
+
+def holdings(db: Database) -> Holdings:
+    """What the database's ``calls`` table holds."""
+    count, first, last = db.execute(
+        "SELECT count(*), min(entered_at), max(entered_at) FROM calls").fetchone()
+    queues = tuple(row[0] for row in db.execute(
+        "SELECT DISTINCT queue FROM calls ORDER BY queue").fetchall())
+    return Holdings(count, queues, first, last)

@@ -100,7 +100,8 @@ def test_a_chart_in_another_format_is_refused_with_the_formats_that_work(
     trace_db: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db, _ = trace_db
-    assert main(["report", "--db", str(db), "--chart", str(tmp_path / "day.png")]) == 2
+    assert main(["report", "--db", str(db), "--from", DAY, "--chart",
+                 str(tmp_path / "day.png")]) == 2
     err = capsys.readouterr().err
     assert "cannot draw a chart as day.png: queuepulse writes .svg or .html" in err
     assert not (tmp_path / "day.png").exists()

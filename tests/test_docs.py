@@ -205,6 +205,9 @@ def runnable(shown: Documented) -> Runnable:
         option = "--queue-log" if option == "--queue-log" else ""
     if command == "top" and "--once" not in out:
         out.append("--once")
+    if command == "report" and "--from" not in out and "--to" not in out:
+        # "today" on the page is the day of a live database: here, the trace's day
+        out += ["--from", "{day}"]
     if command == "demo":
         out[1:1] = [] if "--mqtt" in out else ["--mqtt", "{mqtt}"]
         out += [] if "--minutes" in out else ["--minutes", "0.05"]
@@ -270,7 +273,13 @@ class Fixtures:
         return {"db": str(db), "config": str(self.config), "out": str(out),
                 "trace": str(trace_dir("smoke") / "ami.jsonl"),
                 "queue_log": str(trace_dir(TRACE) / "queue_log"),
-                "mqtt": f"127.0.0.1:{self.broker.port}"}
+                "mqtt": f"127.0.0.1:{self.broker.port}", "day": trace_day()}
+
+
+def trace_day() -> str:
+    """The day (UTC) the trace's calls came in."""
+    first = min(f.entered_at for f in replayed_facts(TRACE) if isinstance(f, CallRecord))
+    return time.strftime("%Y-%m-%d", time.gmtime(first))
 
 
 @pytest.fixture(scope="module")

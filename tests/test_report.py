@@ -23,6 +23,7 @@ from kpi.report import build_report
 from kpi.windows import INTERVALS, local_date
 from tests.kpi_records import answered, unanswered
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, replayed_facts, trace_dir
+from tests.user_errors import files, one_line, run_cli
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
 
@@ -161,3 +162,35 @@ def test_report_command_names_the_fix_for_bad_arguments(
     monkeypatch.chdir(db.parent)
     assert main(["report", "--db", str(db), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "problem", "fix"), [
+    (["--queue", "nosuch"], "no calls of queue 'nosuch'", "Give --queue one of those queues"),
+    (["--from", "2026-12-01", "--to", "2026-12-31"], "no calls from 2026-12-01 to 2026-12-31",
+     "Give --from and --to days within those"),
+    (["--from", "2026-11-25", "--queue", "sales"], "no calls on 2026-11-25 in queue 'sales'",
+     "Give --from and --to days within those"),
+])
+def test_a_report_of_nothing_says_what_the_database_holds(
+    args: list[str], problem: str, fix: str, trace_db: tuple[Path, Path, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    db, _, day = trace_db
+    before = files(db.parent)
+    status, err = run_cli(["report", "--db", str(db), *args], capsys)
+    assert status == 2
+    line = one_line(err)
+    assert f"{problem} in {db}" in line
+    assert f"it holds 95 calls of the queues sales, support on {day} (UTC)" in line
+    assert fix in line
+    assert files(db.parent) == before
+
+
+def test_a_report_of_an_empty_database_says_how_to_fill_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "calls.sqlite"
+    open_database(str(db)).close()
+    status, err = run_cli(["report", "--db", str(db)], capsys)
+    assert status == 2
+    assert f"{db} holds no calls yet. Fill it with 'queuepulse run'" in one_line(err)

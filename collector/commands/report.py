@@ -13,8 +13,10 @@ from rich.console import Console
 
 from collector.config import load_config
 from collector.database import reading
+from collector.errors import UserError
 from kpi.chart import write_chart
-from kpi.report import build_report
+from kpi.history import Holdings, holdings
+from kpi.report import Report, build_report
 from kpi.report_output import report_csv, report_json, report_tables
 from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
@@ -50,12 +52,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
+def _has_calls(report: Report) -> bool:
+    return bool(report.agents) or any(row.kpis.offered or row.kpis.handled
+                                      for row in report.rows)
+
+
+def _nothing_to_report(db: str, held: Holdings, tz: ZoneInfo, what: str,
+                       fix: str) -> UserError:
+    """Say what the database does hold, instead of a report of zeros."""
+    if held.calls == 0:
+        return UserError(f"{db} holds no calls yet. Fill it with 'queuepulse run', 'replay' "
+                         "or 'import-queue-log' first, or check --db.")
+    return UserError(f"no calls {what} in {db}: {held.describe(tz)}. Give {fix}.")
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse report``."""
     config = load_config(args.config) if args.config is not None else None
     with reading(args.db) as db:
         settings, timezone = kpi_settings_to_read(db, config)
         tz = ZoneInfo(timezone)
+        held = holdings(db)
+        if args.queue is not None and args.queue not in held.queues:
+            raise _nothing_to_report(args.db, held, tz, f"of queue {args.queue!r}",
+                                     "--queue one of those queues")
         today = local_date(time.time(), tz)
         first = parse_date(args.first) if args.first else None
         last = parse_date(args.last) if args.last else None
@@ -63,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         report = build_report(db, settings, timezone, first, last,
                               parse_interval(args.interval) if args.interval else None,
                               args.queue, with_agents=args.agents)
+    if not _has_calls(report):
+        days = f"on {first}" if first == last else f"from {first} to {last}"
+        queue = "" if args.queue is None else f" in queue {args.queue!r}"
+        raise _nothing_to_report(args.db, held, tz, days + queue,
+                                 "--from and --to days within those")
     if args.chart is not None:
         write_chart(report, args.chart)
         print(f"chart written to {args.chart}", file=sys.stderr)
