@@ -23,8 +23,10 @@ from sqlite_utils import Database
 
 from collector.errors import UserError
 from collector.schema import known_migrations, migrations
-from collector.user_files import describe, head, is_sqlite
+from collector.user_files import describe, head, is_sqlite, removed_on_failure
 
+COMPANIONS = ("-wal", "-shm", "-journal")
+"""The files SQLite keeps beside a database while it is in use."""
 _LOCK_WAIT_S = 5.0
 
 
@@ -126,6 +128,17 @@ def _held(db: Database, path: str, option: str) -> Iterator[Database]:
         raise unusable(path, error, option) from error
     finally:
         db.close()
+
+
+@contextmanager
+def writing(path: str, *, option: str = "--db") -> Iterator[Database]:
+    """The database open for writing in a ``with`` block; closed afterwards.
+
+    An error SQLite raises in the block becomes one readable line; when the block fails,
+    a database the block created is deleted, so a failed command leaves no empty file.
+    """
+    with removed_on_failure(Path(path), COMPANIONS):
+        yield from _held(open_database(path, option=option), path, option)
 
 
 def in_use(path: str) -> bool:

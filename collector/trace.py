@@ -6,16 +6,23 @@ Two formats are read:
   frame (what ``queuepulse record`` writes);
 * a plain capture of AMI text (frames separated by a blank line). Such a capture has no
   receive times, so each frame gets the time of the last ``Timestamp`` header seen.
+
+A file that is neither is refused at its first line, before a frame is read from it. A
+JSON Lines trace whose last line was cut short (a ``record`` that was killed while
+writing) ends at the line before: :class:`TraceReader` says which line it left out.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from collector.user_files import describe, head
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +37,26 @@ class TraceFormatError(ValueError):
     """The file is neither a JSON Lines trace nor an AMI text capture."""
 
 
-def _jsonl_frames(lines: Iterator[str], path: Path) -> Iterator[Frame]:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            yield Frame(float(item["t"]), str(item["raw"]))
-        except (ValueError, KeyError, TypeError) as error:
-            raise TraceFormatError(
-                f"{path}:{number}: not a trace line ({error}); expected "
-                '{"t": <epoch seconds>, "raw": "<AMI frame>"}'
-            ) from error
+_AMI_FIRST_LINE = re.compile(r"(Asterisk Call Manager/|[A-Za-z][\w-]*: )")
+
+
+def not_a_trace(path: Path) -> TraceFormatError:
+    """The error for a file that is no recorded AMI stream, saying what it is instead."""
+    try:
+        kind = describe(head(path))
+    except OSError:
+        kind = "unreadable"
+    hint = (" (a queue_log is read by 'queuepulse import-queue-log')" if "queue_log" in kind
+            else " (a database goes to --db)" if "SQLite" in kind else "")
+    return TraceFormatError(f"{path} is not an AMI trace: it is {kind}. Give the JSON Lines "
+                            f"file 'queuepulse record' writes, or a capture of AMI text{hint}.")
+
+
+def _bad_line(path: Path, number: int, error: Exception) -> TraceFormatError:
+    if number == 1:
+        return not_a_trace(path)
+    return TraceFormatError(f"{path}:{number}: not a trace line ({error}). Each line must be "
+                            '{"t": <epoch seconds>, "raw": "<AMI frame>"}; fix or delete it.')
 
 
 def _timestamp_of(text: str) -> float | None:
@@ -78,15 +93,55 @@ def _raw_frames(stream: IO[str]) -> Iterator[Frame]:
         yield Frame(_timestamp_of(text) or clock, text)
 
 
+class TraceReader:
+    """The frames of a recorded trace, in the order they arrived (iterate over it).
+
+    Raises :class:`TraceFormatError` for a file that is not a trace, or a line that is not
+    a trace line; a last line cut short ends the trace, and :attr:`torn_line` names it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.torn_line: int | None = None
+
+    def __iter__(self) -> Iterator[Frame]:
+        with self.path.open(encoding="utf-8", errors="replace", newline="") as stream:
+            first = stream.readline()
+            stream.seek(0)
+            if first.lstrip().startswith("{"):
+                yield from self._jsonl_frames(stream)
+                return
+            frames = _raw_frames(stream)
+            opening = next(frames, None)
+            if opening is None or not _AMI_FIRST_LINE.match(opening.text):
+                raise not_a_trace(self.path)
+            yield opening
+            yield from frames
+
+    def _jsonl_frames(self, lines: IO[str]) -> Iterator[Frame]:
+        bad: tuple[int, str, Exception] | None = None
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if bad is not None:
+                raise _bad_line(self.path, bad[0], bad[2])
+            try:
+                item = json.loads(line)
+                frame = Frame(float(item["t"]), str(item["raw"]))
+            except (ValueError, KeyError, TypeError) as error:
+                bad = (number, line, error)
+                continue
+            yield frame
+        if bad is not None:
+            if bad[0] == 1 or bad[1].endswith("\n"):
+                raise _bad_line(self.path, bad[0], bad[2])
+            self.torn_line = bad[0]
+
+
 def read_frames(path: Path) -> Iterator[Frame]:
-    """Yield the frames of a recorded trace in the order they arrived."""
-    with path.open(encoding="utf-8", errors="replace", newline="") as stream:
-        first = stream.readline()
-        stream.seek(0)
-        if first.lstrip().startswith("{"):
-            yield from _jsonl_frames(iter(stream), path)
-        else:
-            yield from _raw_frames(stream)
+    """Yield the frames of a recorded trace in the order they arrived (see
+    :class:`TraceReader`; a torn last line is left out)."""
+    return iter(TraceReader(path))
 
 
 def frame_line(frame: Frame) -> str:

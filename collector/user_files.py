@@ -1,4 +1,5 @@
-"""Files the user names on the command line: what a file given in the wrong place looks like.
+"""Files the user names on the command line: what a file given in the wrong place looks like,
+and outputs a failed command takes back.
 
 Swapped arguments are the commonest mistake (a configuration given as ``--db``, a database
 given as the trace); an error that says what the file *is* makes the fix obvious.
@@ -7,6 +8,8 @@ given as the trace); an error that says what the file *is* makes the fix obvious
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -47,3 +50,16 @@ def describe(start: bytes) -> str:
     shown = first if len(first) <= 40 else first[:40] + "..."
     return f"text starting with {shown!r}"
 
+
+@contextmanager
+def removed_on_failure(path: Path, companions: tuple[str, ...] = ()) -> Iterator[None]:
+    """Delete ``path`` (and ``path`` + each companion suffix) if the block fails and the
+    file did not exist before it: a failed command leaves no empty output behind."""
+    existed = path.exists()
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            for name in (str(path), *(str(path) + suffix for suffix in companions)):
+                Path(name).unlink(missing_ok=True)
+        raise

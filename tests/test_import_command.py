@@ -13,6 +13,7 @@ import pytest
 
 from collector.cli import build_parser, main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, logged_calls, trace_dir
+from tests.user_errors import one_line, run_cli
 
 CallRow = tuple[str, str, str, float | None, float | None, float | None]
 
@@ -222,6 +223,17 @@ def test_a_missing_file_is_one_readable_error(
     status = main(["import-queue-log", str(tmp_path / "nope"), "--db", str(tmp_path / "x")])
     assert status == 2
     assert "cannot read queue_log file" in capsys.readouterr().err
+
+
+def test_a_failed_import_creates_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, err = run_cli(["import-queue-log", str(trace_dir("smoke") / "queue_log"),
+                           str(tmp_path / "queue_log.1"), "--db",
+                           str(tmp_path / "history.sqlite")], capsys)
+    assert status == 2
+    assert f"cannot read queue_log file {tmp_path / 'queue_log.1'}" in one_line(err)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unknown_time_zone_is_one_readable_error(

@@ -160,7 +160,8 @@ def test_top_shows_the_day_of_a_database_file_as_it_ended(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "calls.sqlite"
-    calls = replay_to_database(trace_dir("mixed-a") / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    calls = replay_to_database(trace_dir("mixed-a") / "ami.jsonl", str(db),
+                               Tracker(TRACE_CONFIG)).calls
     assert main(["top", "--db", str(db), "--once"]) == 0
     lines = capsys.readouterr().out.splitlines()
     logged = logged_calls("mixed-a").values()

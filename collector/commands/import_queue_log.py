@@ -30,7 +30,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlite_utils import Database
 
 from collector.config import Config, load_config
-from collector.database import open_database
+from collector.database import writing
 from collector.errors import UserError
 from collector.facts import AgentInterval, Outcome
 from collector.overlap import Span, StintIndex, merge_spans, uncovered
@@ -304,17 +304,14 @@ def import_to_database(names: Sequence[str], db_path: str, config: Config,
     """Import queue_log files into the database; say what was added and left out."""
     reader = QueueLogReader(zone(timezone, config))
     importer = QueueLogImporter(config.tracker_config())
-    db = open_database(db_path)
-    # an import can be run again, so a power cut may lose its last batches, not the file
-    db.execute("PRAGMA synchronous = NORMAL")
-    store = _Store(db)
-    try:
-        with open_inputs(names) as inputs:
-            lines = read_lines(inputs, reader, console)
-            for batch in _batches(imported_facts(lines, importer)):
-                store.add(batch)
-    finally:
-        db.close()
+    # the files are opened first: a missing one leaves the database as it was (or absent)
+    with open_inputs(names) as inputs, writing(db_path) as db:
+        # an import can be run again, so a power cut may lose its last batches, not the file
+        db.execute("PRAGMA synchronous = NORMAL")
+        store = _Store(db)
+        lines = read_lines(inputs, reader, console)
+        for batch in _batches(imported_facts(lines, importer)):
+            store.add(batch)
     stats = importer.stats
     return ImportSummary(
         lines_read=reader.lines_read,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +15,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from collector.config import load_config
-from collector.database import open_database
+from collector.database import writing
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.replay import replay
 from collector.store import write_facts
-from collector.trace import Frame, TraceFormatError, read_frames
+from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
 from collector.tracker import Tracker
 
 _BATCH = 5000
@@ -53,30 +55,49 @@ def _with_progress(frames: Iterator[Frame], size: int, console: Console) -> Iter
             yield frame
 
 
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What a replay stored: its call records, and the torn last line it left out, if any."""
+
+    calls: tuple[CallRecord, ...]
+    torn_line: int | None
+
+
 def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
-                       console: Console | None = None) -> list[CallRecord]:
-    """Replay a trace into the database; return the call records it produced."""
+                       console: Console | None = None) -> Replayed:
+    """Replay a trace into the database, in one transaction; return what it stored.
+
+    A file that is not a trace is refused before the database is opened; a bad line in
+    the middle stores nothing (and a database this created is removed).
+    """
     if not trace.is_file():
         raise UserError(f"no trace file at {trace}. Give the path of a recorded AMI stream.")
-    db = open_database(db_path)
-    frames: Iterator[Frame] = read_frames(trace)
+    reader = TraceReader(trace)
+    frames: Iterator[Frame] = iter(reader)
+    try:
+        first = next(frames, None)
+    except TraceFormatError as error:
+        raise UserError(str(error)) from error
+    if first is None:
+        raise UserError(str(not_a_trace(trace)))
+    frames = itertools.chain([first], frames)
     if console is not None and trace.stat().st_size >= _PROGRESS_FROM_BYTES:
         frames = _with_progress(frames, trace.stat().st_size, console)
     calls: list[CallRecord] = []
     batch: list[Fact] = []
-    try:
-        for fact in replay(frames, tracker, FrameParser()):
-            batch.append(fact)
-            if isinstance(fact, CallRecord):
-                calls.append(fact)
-            if len(batch) >= _BATCH:
-                write_facts(db, batch, source="replay")
-                batch.clear()
-    except TraceFormatError as error:
-        raise UserError(str(error)) from error
-    write_facts(db, batch, source="replay")
-    db.close()
-    return calls
+    with writing(db_path) as db, db.atomic():
+        try:
+            for fact in replay(frames, tracker, FrameParser()):
+                batch.append(fact)
+                if isinstance(fact, CallRecord):
+                    calls.append(fact)
+                if len(batch) >= _BATCH:
+                    write_facts(db, batch, source="replay")
+                    batch.clear()
+        except TraceFormatError as error:
+            raise UserError(str(error)) from error
+        write_facts(db, batch, source="replay")
+    return Replayed(tuple(calls), reader.torn_line)
 
 
 def _fmt(value: float | None) -> str:
@@ -102,9 +123,14 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # rich falls back to 80 columns off a terminal, too narrow for the table
     console = Console(stderr=not args.show, width=None if sys.stdout.isatty() else 160)
-    calls = replay_to_database(args.trace, args.db, Tracker(config.tracker_config()), console)
+    replayed = replay_to_database(args.trace, args.db, Tracker(config.tracker_config()),
+                                  console)
+    if replayed.torn_line is not None:
+        print(f"queuepulse: warning: {args.trace}:{replayed.torn_line}: the last line is cut "
+              "short (a recording stopped while writing); replayed the lines before it.",
+              file=sys.stderr)
     if args.show:
-        print_calls(calls, console)
+        print_calls(list(replayed.calls), console)
     else:
-        console.print(f"{len(calls)} calls written to {args.db}")
+        console.print(f"{len(replayed.calls)} calls written to {args.db}")
     return 0
