@@ -22,6 +22,7 @@ from typing import Any
 
 from collector.errors import UserError
 from collector.tracker import TrackerConfig
+from collector.user_files import is_sqlite
 
 
 class ConfigError(UserError):
@@ -33,8 +34,13 @@ class Secret:
     """A password or AMI secret; shown as ``***`` in logs and reprs."""
 
     value: str = field(repr=False)
+    unread: str = ""
+    """Where the secret was to come from, when it was not read (``check-config
+    --no-secrets``): e.g. ``file /run/credentials/queuepulse.service/ami_secret``."""
 
     def __repr__(self) -> str:
+        if self.unread:
+            return f"Secret(unread={self.unread!r})"
         return "Secret('***')" if self.value else "Secret('')"
 
 
@@ -184,13 +190,31 @@ def _fail(key: str, problem: str, fix: str) -> ConfigError:
     return ConfigError(f"config key '{key}': {problem}. {fix}")
 
 
-def _secret(section: dict[str, Any], name: str, where: str) -> Secret:
+_CREDENTIALS = Path("/run/credentials")
+"""Where systemd's LoadCredential= puts a service's credentials, visible only to it."""
+
+
+def _unreadable_secret_file(key: str, file: str, error: OSError) -> ConfigError:
+    path = Path(file)
+    if path.is_relative_to(_CREDENTIALS) and not path.parent.exists():
+        return _fail(key, f"cannot read {file} ({error.strerror})",
+                     f"{path.parent} exists only inside the systemd service that loads the "
+                     "credential (LoadCredential=). Outside it, point the setting at the "
+                     "credential's source file, or check the rest of the file with "
+                     "'queuepulse check-config --no-secrets'.")
+    return _fail(key, f"cannot read {file} ({error.strerror})",
+                 "Check the path and that queuepulse may read it.")
+
+
+def _secret(section: dict[str, Any], name: str, where: str, resolve: bool) -> Secret:
     inline, env, file = (section.pop(name, None), section.pop(f"{name}_env", None),
                          section.pop(f"{name}_file", None))
     given = [k for k, v in ((name, inline), (f"{name}_env", env), (f"{name}_file", file)) if v]
     if len(given) > 1:
         raise _fail(f"{where}.{given[1]}", f"set together with {where}.{given[0]}",
                     "Give the secret one way only.")
+    if not resolve and (env or file):
+        return Secret("", unread=f"environment variable {env}" if env else f"file {file}")
     if env:
         value = os.environ.get(str(env))
         if value is None:
@@ -201,22 +225,21 @@ def _secret(section: dict[str, Any], name: str, where: str) -> Secret:
         try:
             return Secret(Path(str(file)).read_text(encoding="utf-8").strip())
         except OSError as error:
-            raise _fail(f"{where}.{name}_file", f"cannot read {file} ({error.strerror})",
-                        "Check the path and that queuepulse may read it.") from error
+            raise _unreadable_secret_file(f"{where}.{name}_file", str(file), error) from error
     if inline is not None and not isinstance(inline, str):
         raise _fail(f"{where}.{name}", "must be a string", 'Quote it: secret = "..."')
     return Secret(inline or "")
 
 
-def _convert(key: str, value: Any, kind: Any) -> Any:
+def _convert(key: str, value: Any, kind: Any, resolve: bool) -> Any:
     origin = typing.get_origin(kind)
     if origin in (types.UnionType, typing.Union):
         options = [k for k in typing.get_args(kind) if k is not type(None)]
-        return _convert(key, value, options[0])
+        return _convert(key, value, options[0], resolve)
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(value, dict):
             raise _fail(key, "must be a table", f"Write it as [{key}] with keys below it.")
-        return _build(kind, value, key)
+        return _build(kind, value, key, resolve)
     if origin is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise _fail(key, "must be a list of strings", f'Write {key} = ["...", "..."].')
@@ -232,7 +255,14 @@ def _convert(key: str, value: Any, kind: Any) -> Any:
                 "Fix the value's type in the config file.")
 
 
-def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
+def _known_keys(cls: type[Any]) -> list[str]:
+    hints = typing.get_type_hints(cls)
+    return [name for f in dataclasses.fields(cls) for name in (
+        (f.name, f"{f.name}_env", f"{f.name}_file") if hints[f.name] is Secret else (f.name,))]
+
+
+def _build(cls: type[Any], table: dict[str, Any], where: str, resolve: bool) -> Any:
+    """The ``cls`` a TOML table describes; ``resolve``: read secrets from their env/file."""
     table = dict(table)
     hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
@@ -240,7 +270,7 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
         kind = hints[f.name]
         key = f"{where}.{f.name}" if where else f.name
         if kind is Secret:
-            values[f.name] = _secret(table, f.name, where)
+            values[f.name] = _secret(table, f.name, where, resolve)
         elif f.name in table:
             raw = table.pop(f.name)
             if f.name == "queues":
@@ -248,12 +278,12 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
             elif f.name == "agents":
                 values[f.name] = _agents(raw)
             else:
-                values[f.name] = _convert(key, raw, kind)
+                values[f.name] = _convert(key, raw, kind, resolve)
             if key in _CHOICES and values[f.name] not in _CHOICES[key]:
                 raise _fail(key, f"{values[f.name]!r} is not one of {', '.join(_CHOICES[key])}",
                             "Use one of those values.")
     for unknown in table:
-        known = [f.name for f in dataclasses.fields(cls)]
+        known = _known_keys(cls)
         close = difflib.get_close_matches(unknown, known, n=1)
         hint = f"Did you mean '{close[0]}'?" if close else f"Known keys: {', '.join(known)}."
         raise _fail(f"{where}.{unknown}" if where else unknown, "is not a known setting", hint)
@@ -263,7 +293,8 @@ def _build(cls: type[Any], table: dict[str, Any], where: str) -> Any:
 def _queues(raw: Any) -> dict[str, QueueConfig]:
     if not isinstance(raw, dict):
         raise _fail("queues", "must be a table of queues", "Write [queues.NAME] sections.")
-    return {name: _convert(f"queues.{name}", body, QueueConfig) for name, body in raw.items()}
+    return {name: _convert(f"queues.{name}", body, QueueConfig, resolve=True)
+            for name, body in raw.items()}
 
 
 def _agents(raw: Any) -> dict[str, str]:
@@ -290,26 +321,55 @@ def _check(config: Config) -> None:
                     "lag a second.")
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
-    """Read and check a configuration from TOML text."""
+def parse_config(text: str, source: str = "<config>", *, resolve_secrets: bool = True) -> Config:
+    """Read and check a configuration from TOML text.
+
+    With ``resolve_secrets`` false, secrets given by ``*_env`` or ``*_file`` are not read
+    (each :class:`Secret` says where it was to come from): what ``check-config
+    --no-secrets`` checks, outside the service that can read them.
+    """
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML ({error}). Fix the syntax there.") from error
-    config: Config = _build(Config, table, "")
+    config: Config = _build(Config, table, "", resolve_secrets)
     _check(config)
     return config
 
 
-def load_config(path: Path | None) -> Config:
-    """Read and check the configuration file; ``None`` gives the built-in defaults."""
-    if path is None:
-        return Config()
+def _text(path: Path) -> str:
+    """The file's text: UTF-8, with or without the byte-order mark some editors add."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError(
             f"cannot read config file {path} ({error.strerror}). "
             "Check the path, or copy config/queuepulse.toml there."
         ) from error
-    return parse_config(text, str(path))
+    if is_sqlite(data):
+        raise ConfigError(f"config file {path} is a SQLite database, not a configuration. "
+                          "Give the TOML configuration file here (a database goes to --db).")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{data[error.start]:02x} on line "
+            f"{line}). Save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
+        ) from error
+
+
+def load_config(path: Path | None, *, resolve_secrets: bool = True) -> Config:
+    """Read and check the configuration file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    return parse_config(_text(path), str(path), resolve_secrets=resolve_secrets)
+
+
+def check_ami_secret(config: Config) -> None:
+    """Refuse a configuration without an AMI secret: what a command logging in checks first."""
+    if not config.ami.secret.value:
+        raise ConfigError(
+            "config key 'ami.secret': is empty, so queuepulse cannot log in to AMI. Set "
+            "ami.secret_file (e.g. a systemd credential), ami.secret_env or ami.secret."
+        )

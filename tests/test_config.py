@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from collector.config import ConfigError, load_config, parse_config
+from tests.user_errors import files, one_line, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
 
@@ -23,6 +26,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
         ("[ami\n", "not valid TOML"),
         ('[queues.sales]\nwrapuptime = 6\n', "Did you mean 'wrapuptime_s'?"),
         ('[mqtt]\nkpi_interval_s = 0.01\n', "'mqtt.kpi_interval_s': must be at least 0.1"),
+        ('[ami]\nsecret_fil = "/etc/x"\n', "'ami.secret_fil': is not a known setting. Did "
+         "you mean 'secret_file'?"),
+        ('[mqtt]\npassword_evn = "X"\n', "Did you mean 'password_env'?"),
+        ('[ami]\npasswd = "x"\n', "Known keys: host, port, username, secret, secret_env, "
+         "secret_file, tls"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_fix(text: str, message: str) -> None:
@@ -59,3 +67,50 @@ def test_missing_file_says_where_the_example_is(tmp_path: Path) -> None:
 
 def test_the_example_config_file_is_valid_and_matches_the_defaults() -> None:
     assert load_config(EXAMPLE) == load_config(None)
+
+
+def test_a_byte_order_mark_at_the_start_is_accepted(tmp_path: Path) -> None:
+    config = tmp_path / "queuepulse.toml"
+    config.write_bytes(b"\xef\xbb\xbf" + b'[database]\npath = "calls.sqlite"\n')
+    assert load_config(config).database.path == "calls.sqlite"
+
+
+def test_a_file_that_is_not_utf8_is_one_line_that_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "queuepulse.toml"
+    config.write_bytes('[database]\npath = "calls.sqlite"\n[agents]\n"PJSIP/201" = "Zoë"\n'
+                       .encode("latin-1"))
+    before = files(tmp_path)
+    for command in ("check-config", "run --config"):
+        status, err = run_cli([*command.split(), str(config)], capsys)
+        assert status == 2
+        line = one_line(err)
+        assert f"config file {config} is not UTF-8 text (byte 0xeb on line 4)" in line
+        assert "Save it as UTF-8" in line
+    assert files(tmp_path) == before
+
+
+def test_a_database_given_as_the_configuration_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "calls.sqlite"
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("CREATE TABLE calls (call_id TEXT)")
+    before = files(tmp_path)
+    status, err = run_cli(["check-config", str(db)], capsys)
+    assert status == 2
+    line = one_line(err)
+    assert f"config file {db} is a SQLite database, not a configuration" in line
+    assert "Give the TOML configuration file here (a database goes to --db)" in line
+    assert files(tmp_path) == before
+
+
+def test_secrets_are_left_unread_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QP_TEST_UNSET_VARIABLE", raising=False)
+    config = parse_config('[ami]\nsecret_env = "QP_TEST_UNSET_VARIABLE"\n'
+                          '[mqtt]\npassword_file = "/nonexistent/mqtt_password"\n',
+                          resolve_secrets=False)
+    assert config.ami.secret.unread == "environment variable QP_TEST_UNSET_VARIABLE"
+    assert config.mqtt.password.unread == "file /nonexistent/mqtt_password"
+    assert config.ami.secret.value == config.mqtt.password.value == ""

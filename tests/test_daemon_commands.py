@@ -14,6 +14,7 @@ import pytest
 from collector.cli import main
 from pbxsim.ami_server import AmiServer
 from tests.live_pbx import daemon_config_toml
+from tests.user_errors import one_line, run_cli
 
 QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
 
@@ -108,3 +109,22 @@ def test_the_example_config_passes_check_config(capsys: pytest.CaptureFixture[st
     example = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
     assert main(["check-config", str(example)]) == 0
     assert "secret NOT SET" in capsys.readouterr().out
+
+
+def test_a_systemd_credential_is_explained_outside_the_service_and_skipped_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    config.write_text('[ami]\nsecret_file = "/run/credentials/queuepulse.service/ami_secret"\n',
+                      encoding="utf-8")
+    status, err = run_cli(["check-config", str(config)], capsys)
+    assert status == 2
+    line = one_line(err)
+    assert "cannot read /run/credentials/queuepulse.service/ami_secret" in line
+    assert "exists only inside the systemd service that loads the credential" in line
+    assert "'queuepulse check-config --no-secrets'" in line
+    assert main(["check-config", "--no-secrets", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{config}: OK"
+    assert ("secret from file /run/credentials/queuepulse.service/ami_secret "
+            "(not read: --no-secrets)") in out

@@ -7,6 +7,8 @@ import io
 import sys
 from pathlib import Path
 
+import pytest
+
 from collector.commands.record import record
 from collector.config import parse_config
 from collector.facts import CallRecord
@@ -17,6 +19,9 @@ from collector.tracker import Tracker
 from pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, differences, until
 from tests.traces import TRACE_CONFIG, replayed_calls
+from tests.user_errors import files, one_line, run_cli
+
+QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
 
 
 def test_a_recording_replays_to_the_same_calls_as_the_original_trace(tmp_path: Path) -> None:
@@ -67,7 +72,7 @@ def test_record_on_the_command_line_stops_after_its_duration(tmp_path: Path) -> 
             config.write_text(daemon_config_toml(server.port, tmp_path / "x.sqlite"),
                               encoding="utf-8")
             process = await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).parent / "queuepulse"), "record", "--config",
+                QUEUEPULSE, "record", "--config",
                 str(config), "--duration", "2.0", str(out), stderr=asyncio.subprocess.PIPE)
             finished = asyncio.ensure_future(process.communicate())
             # events sent before the recorder has logged in are lost, as on a real PBX, and
@@ -86,3 +91,61 @@ def test_record_on_the_command_line_stops_after_its_duration(tmp_path: Path) -> 
     assert err.strip().endswith(f"{len(frames)} frames recorded to {out}")
     assert frames[-1].text.endswith("CallerIDName: 王芳")
     assert frames_from_text("\r\n\r\n".join(f.text for f in frames[1:]))
+
+
+@pytest.mark.parametrize("secret", [
+    "",
+    'secret_file = "{folder}/missing_secret"\n',
+    'secret_file = "/run/credentials/queuepulse.service/ami_secret"\n',
+])
+def test_record_checks_the_secret_as_run_does(
+    secret: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "queuepulse.toml"
+    config.write_text(f"[ami]\nport = 1\n{secret.format(folder=tmp_path)}", encoding="utf-8")
+    before = files(tmp_path)
+    run = run_cli(["run", "--config", str(config)], capsys)
+    recorded = run_cli(["record", "--config", str(config), str(tmp_path / "out.jsonl")], capsys)
+    assert recorded == run
+    status, err = recorded
+    assert status == 2
+    assert one_line(err).startswith("queuepulse: config key 'ami.secret")
+    assert files(tmp_path) == before
+
+
+async def record_for(config: Path, out: Path, duration: str) -> tuple[int, str]:
+    """``queuepulse record`` until it exits: its status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        QUEUEPULSE, "record", "--config", str(config), "--duration", duration, str(out),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+def test_a_refused_login_leaves_no_recording_behind(tmp_path: Path) -> None:
+    config = tmp_path / "queuepulse.toml"
+
+    async def body() -> tuple[int, str]:
+        async with AmiServer(secret="right", auth_failure_delay=0.0) as server:
+            config.write_text(daemon_config_toml(server.port, tmp_path / "x.sqlite",
+                                                 secret="wrong"), encoding="utf-8")
+            return await record_for(config, tmp_path / "traffic.jsonl", "10")
+
+    status, err = asyncio.run(body())
+    assert status == 2
+    assert "AMI login refused for user queuepulse" in one_line(err)
+    assert [p.name for p in tmp_path.iterdir()] == ["queuepulse.toml"]
+
+
+def test_a_pbx_never_reached_leaves_no_recording_behind(tmp_path: Path) -> None:
+    out, config = tmp_path / "traffic.jsonl", tmp_path / "queuepulse.toml"
+    config.write_text('[ami]\nport = 1\nsecret = "x"\nreconnect_max_s = 0.2\n',
+                      encoding="utf-8")
+    status, err = asyncio.run(record_for(config, out, "1"))
+    assert status == 2
+    last = err.strip().splitlines()[-1]  # after the log of each attempt
+    assert last.startswith("queuepulse: nothing recorded: no connection to the AMI at "
+                           "127.0.0.1:1")
+    assert f"{out} was not written" in last
+    assert not out.exists()

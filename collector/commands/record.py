@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import signal
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from collector.ami_client import AmiConnection, AmiResponse, follow
 from collector.ami_protocol import Clock
-from collector.config import AmiConfig, load_config
+from collector.config import AmiConfig, check_ami_secret, load_config
 from collector.errors import UserError
 from collector.logs import configure_logging
 from collector.trace import frame_line
@@ -42,7 +44,57 @@ def _ignore(response: AmiResponse) -> None:
     """Snapshot answers are recorded with the frames; the response itself needs nothing."""
 
 
-async def record(config: AmiConfig, out: TextIO, stop: asyncio.Event,
+class TraceSink(Protocol):
+    """Where :func:`record` writes its lines: a text file, or anything with these two."""
+
+    def writelines(self, lines: Iterable[str], /) -> None:
+        """Append lines."""
+
+    def flush(self) -> None:
+        """Hand what was written to the file system."""
+
+
+class _CreatedOnFirstFrame:
+    """The trace file, created when the first frame arrives: a refused login or a PBX
+    never reached leaves no empty file behind (and an older file as it was)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: TextIO | None = None
+
+    def writelines(self, lines: Iterable[str], /) -> None:
+        if self._file is None:
+            try:
+                self._file = self.path.open("w", encoding="utf-8")
+            except OSError as error:
+                raise _unwritable(self.path, error) from error
+        self._file.writelines(lines)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _unwritable(path: Path, error: OSError) -> UserError:
+    return UserError(f"cannot write {path} ({error.strerror}). Choose a writable path.")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an output that cannot be written before logging in, not after."""
+    folder = path.parent
+    problem = ("is a directory" if path.is_dir() else
+               "no such directory" if not folder.is_dir() else
+               "permission denied" if not os.access(path if path.exists() else folder,
+                                                    os.W_OK) else None)
+    if problem is not None:
+        raise UserError(f"cannot write {path} ({problem}). Choose a writable path.")
+
+
+async def record(config: AmiConfig, out: TraceSink, stop: asyncio.Event,
                  duration: float | None = None, clock: Clock = time.time) -> int:
     """Write every frame to ``out`` until ``stop`` is set or ``duration`` passes.
 
@@ -79,14 +131,13 @@ async def _record_until_signal(config: AmiConfig, path: Path, duration: float | 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    out = _CreatedOnFirstFrame(path)
     try:
-        with path.open("w", encoding="utf-8") as out:
-            return await record(config, out, stop, duration)
+        return await record(config, out, stop, duration)
     except OSError as error:
-        raise UserError(
-            f"cannot write {path} ({error.strerror}). Choose a writable path."
-        ) from error
+        raise _unwritable(path, error) from error
     finally:
+        out.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
 
@@ -94,9 +145,15 @@ async def _record_until_signal(config: AmiConfig, path: Path, duration: float | 
 def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse record``."""
     config = load_config(args.config)
+    check_ami_secret(config)
+    _check_writable(args.out)
     ami = config.ami if args.events is None else dataclasses.replace(config.ami,
                                                                       events=args.events)
     configure_logging(config.log.level, config.log.format, stream=sys.stderr)
     count = asyncio.run(_record_until_signal(ami, args.out, args.duration))
+    if count == 0:
+        raise UserError(f"nothing recorded: no connection to the AMI at {ami.host}:{ami.port} "
+                        f"(the log above says why), so {args.out} was not written. Check "
+                        "ami.host and ami.port, and that Asterisk is running.")
     print(f"{count} frames recorded to {args.out}", file=sys.stderr)
     return 0

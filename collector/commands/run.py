@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from collector.config import ConfigError, load_config
+from collector.config import check_ami_secret, load_config
 from collector.daemon import Daemon
 from collector.logs import configure_logging
 
@@ -51,11 +51,7 @@ async def serve(daemon: Daemon) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse run``."""
     config = load_config(args.config)
-    if not config.ami.secret.value:
-        raise ConfigError(
-            "config key 'ami.secret': is empty, so queuepulse cannot log in to AMI. Set "
-            "ami.secret_file (e.g. a systemd credential), ami.secret_env or ami.secret."
-        )
+    check_ami_secret(config)
     configure_logging(config.log.level, config.log.format)
     asyncio.run(serve(Daemon(config)))
     return 0
