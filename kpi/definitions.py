@@ -235,6 +235,12 @@ class CallKpis:
     trunk_minutes: float
 
 
+def other_outcomes(kpis: CallKpis) -> int:
+    """Calls neither answered nor abandoned: timed out, left by key or an empty queue, or
+    whose end was not seen (``offered`` less answered, abandoned and short abandons)."""
+    return kpis.timed_out + kpis.exit_key + kpis.exit_empty + kpis.unknown
+
+
 def service_level(answered: int, abandoned: int, offered: int, answered_in_sl: int,
                   abandoned_in_sl: int, variant: str) -> float | None:
     """The service level of one variant, short abandons already left out of every count.
