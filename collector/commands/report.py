@@ -55,8 +55,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--agents", action="store_true",
                         help="add the per-agent report (with --format csv: print it instead)")
     parser.add_argument("--chart", type=Path, metavar="FILE",
-                        help="also draw offered, answered, abandoned and service level per "
-                        "period into FILE.svg or FILE.html (with --interval: per interval)")
+                        help="also draw the offered, answered and abandoned calls and the "
+                        "service level per period (with --interval: per interval), a panel "
+                        "for all queues and one per queue with its target, into FILE.svg or "
+                        "FILE.html")
     parser.set_defaults(handler=run)
 
 
