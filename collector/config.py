@@ -73,6 +73,7 @@ class QueueConfig:
 
     wrapuptime_s: float = 0.0
     service_level_s: int | None = None
+    service_level_target: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class KpiConfig:
     """Thresholds and windows of the KPI definitions (see docs/kpis.md)."""
 
     service_level_s: int = 20
+    service_level_target: float = 80.0
     service_level_variant: str = "answered"
     short_abandon_s: float = 5.0
     repeat_window_h: float = 24.0
@@ -313,6 +315,14 @@ def _check(config: Config) -> None:
     for key, port in (("ami.port", config.ami.port), ("mqtt.port", config.mqtt.port)):
         if not 0 < port < 65536:
             raise _fail(key, f"{port} is not a TCP port", "Use a number from 1 to 65535.")
+    targets = {"kpi.service_level_target": config.kpi.service_level_target} | {
+        f"queues.{name}.service_level_target": queue.service_level_target
+        for name, queue in config.queues.items() if queue.service_level_target is not None}
+    for key, target in targets.items():
+        if not 1 <= target <= 100:
+            raise _fail(key, f"{target} is not a percentage from 1 to 100",
+                        "Give the share of calls to answer in time in percent, e.g. 80 "
+                        "for 80 %.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
     if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:

@@ -57,12 +57,14 @@ from kpi.windows import LIVE_WINDOWS, Window, live_window
 
 @dataclass(frozen=True, slots=True)
 class KpiSnapshot:
-    """The KPIs of one queue (``queue`` ``None``: all queues) over one window."""
+    """The KPIs of one queue (``queue`` ``None``: all queues) over one window, and the
+    service level aimed at there."""
 
     queue: str | None
     window: Window
     calls: CallKpis
     center: CenterKpis | None
+    service_level_target: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,12 +309,14 @@ class KpiBoard:
         agents: list[AgentSnapshot] = []
         for window in windows:
             for queue in queues:
-                kpis.append(KpiSnapshot(queue, window, self._calls(queue, window).kpis, None))
+                kpis.append(KpiSnapshot(queue, window, self._calls(queue, window).kpis, None,
+                                        self.settings.target(queue)))
             totals = self._calls(None, window)
             intervals = [*self._closed_intervals(window), *still_open]
             per_agent = agents_kpis(totals.handled, intervals, window)
             center = center_kpis(per_agent, totals.kpis, self.settings)
-            kpis.append(KpiSnapshot(None, window, totals.kpis, center))
+            kpis.append(KpiSnapshot(None, window, totals.kpis, center,
+                                    self.settings.target(None)))
             agents.extend(AgentSnapshot(window, a) for a in per_agent)
         return BoardSnapshot(
             at=at,

@@ -31,6 +31,8 @@ from collector.facts import CallRecord, Outcome
 from kpi.windows import Window
 
 SERVICE_LEVEL_VARIANTS = ("answered", "offered", "sl2")
+DEFAULT_SERVICE_LEVEL_TARGET = 0.8
+"""The service level aimed at unless configured: the common 80/20 call-center goal."""
 _DIGIT = re.compile(r"\d")
 
 
@@ -40,6 +42,8 @@ class KpiSettings:
 
     service_level_s: int = 20
     queue_service_level_s: Mapping[str, int] = field(default_factory=dict)
+    service_level_target: float = DEFAULT_SERVICE_LEVEL_TARGET
+    queue_service_level_target: Mapping[str, float] = field(default_factory=dict)
     service_level_variant: str = "answered"
     short_abandon_s: float = 5.0
     repeat_window_s: float = 24 * 3600.0
@@ -49,6 +53,12 @@ class KpiSettings:
     def threshold(self, queue: str) -> int:
         """The service-level threshold of ``queue``: its own, else the global one."""
         return self.queue_service_level_s.get(queue, self.service_level_s)
+
+    def target(self, queue: str | None) -> float:
+        """The service level aimed at in ``queue`` (``None``: all queues), as a ratio."""
+        if queue is None:
+            return self.service_level_target
+        return self.queue_service_level_target.get(queue, self.service_level_target)
 
     @property
     def costed(self) -> bool:
@@ -64,6 +74,12 @@ def settings_from_config(config: Config) -> KpiSettings:
             name: queue.service_level_s
             for name, queue in config.queues.items()
             if queue.service_level_s is not None
+        },
+        service_level_target=config.kpi.service_level_target / 100.0,
+        queue_service_level_target={
+            name: queue.service_level_target / 100.0
+            for name, queue in config.queues.items()
+            if queue.service_level_target is not None
         },
         service_level_variant=config.kpi.service_level_variant,
         short_abandon_s=config.kpi.short_abandon_s,
@@ -217,6 +233,12 @@ class CallKpis:
     repeat_rate: float | None
     fcr: float | None
     trunk_minutes: float
+
+
+def other_outcomes(kpis: CallKpis) -> int:
+    """Calls neither answered nor abandoned: timed out, left by key or an empty queue, or
+    whose end was not seen (``offered`` less answered, abandoned and short abandons)."""
+    return kpis.timed_out + kpis.exit_key + kpis.exit_empty + kpis.unknown
 
 
 def service_level(answered: int, abandoned: int, offered: int, answered_in_sl: int,

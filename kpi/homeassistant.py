@@ -4,6 +4,10 @@ Sensors read the retained KPI and live topics with a ``value_template``; they ar
 available while queuepulse's status topic says ``online``. Discovery is announced on
 connecting and again whenever Home Assistant publishes ``online`` on
 ``<homeassistant_prefix>/status`` (it has restarted and forgotten them).
+
+A sensor's id is ``<queue id>_<key>``, and ``all_<key>`` for all queues together. Ids
+never collide: a queue's id (:func:`queue_id`) is never ``all``, and no sensor key ends
+with ``_`` and another key (a test holds :data:`SENSORS` to that).
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ SENSORS = (
     Sensor("longest_wait_s", "longest wait", "live", "s", "measurement", "duration"),
     Sensor("agents_available", "agents available", "live", "agents", "measurement",
            field="agents.available"),
+    Sensor("agents_talking", "agents talking", "live", "agents", "measurement",
+           field="agents.talking"),
+    Sensor("agents_paused", "agents paused", "live", "agents", "measurement",
+           field="agents.paused"),
+    Sensor("agents_acw", "agents in after-call work", "live", "agents", "measurement",
+           field="agents.acw"),
     Sensor("offered", "offered today", "today", "calls", "total_increasing"),
     Sensor("answered", "answered today", "today", "calls", "total_increasing"),
     Sensor("abandoned", "abandoned today", "today", "calls", "total_increasing"),
@@ -57,12 +67,34 @@ _CENTER_SENSORS = (
 )
 
 
-def slug(name: str) -> str:
-    """An id Home Assistant accepts (``[a-z0-9_]``), kept distinct for distinct names."""
-    plain = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "x"
-    if plain == name:
-        return plain
+ALL_QUEUES_ID = "all"
+"""The id of the all-queues sensors; a queue of that name gets a hashed id."""
+
+
+def _hashed(plain: str, name: str) -> str:
     return f"{plain}_{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+
+
+def slug(name: str) -> str:
+    """An id Home Assistant accepts (``[a-z0-9_]``), kept distinct for distinct names: the
+    name itself when it is one already, else with a short hash."""
+    plain = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "x"
+    return plain if plain == name else _hashed(plain, name)
+
+
+def queue_id(queue: str) -> str:
+    """A queue's id in its sensors' ids: its :func:`slug`, hashed when that is ``all``, so
+    that a queue named ``all`` is not taken for all queues together."""
+    found = slug(queue)
+    return _hashed(found, queue) if found == ALL_QUEUES_ID else found
+
+
+def origin(version: str, support_url: str | None) -> dict[str, str]:
+    """Discovery's ``origin``: the application that announces the sensors."""
+    found = {"name": "queuepulse", "sw_version": version}
+    if support_url:
+        found["support_url"] = support_url
+    return found
 
 
 def _template(sensor: Sensor) -> str:
@@ -73,8 +105,11 @@ def _template(sensor: Sensor) -> str:
 
 
 def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
-                       version: str) -> tuple[Message, ...]:
-    """The retained discovery configs of every sensor of every queue and of all queues."""
+                       version: str, support_url: str | None = None) -> tuple[Message, ...]:
+    """The retained discovery configs of every sensor of every queue and of all queues.
+
+    ``support_url``, where users of queuepulse get help, goes into the ``origin`` block.
+    """
     device_id = f"queuepulse_{slug(topics.pbx)}"
     device = {
         "identifiers": [device_id],
@@ -88,13 +123,14 @@ def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
         label = "all queues" if queue is None else queue
         sensors = SENSORS + (_CENTER_SENSORS if queue is None else ())
         for sensor in sensors:
-            object_id = f"{'all' if queue is None else slug(queue)}_{sensor.key}"
+            object_id = f"{ALL_QUEUES_ID if queue is None else queue_id(queue)}_{sensor.key}"
             source = (topics.live(queue) if sensor.source == "live"
                       else topics.kpi(queue, sensor.source))
             config = {
                 "name": f"{label} {sensor.name}",
                 "unique_id": f"{device_id}_{object_id}",
-                "object_id": f"{device_id}_{object_id}",
+                # HA 2025.10 replaced the object_id option with the whole entity id
+                "default_entity_id": f"sensor.{device_id}_{object_id}",
                 "state_topic": source,
                 "value_template": _template(sensor),
                 "unit_of_measurement": sensor.unit,
@@ -103,6 +139,7 @@ def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
                 "payload_available": "online",
                 "payload_not_available": "offline",
                 "device": device,
+                "origin": origin(version, support_url),
             }
             if sensor.device_class is not None:
                 config["device_class"] = sensor.device_class

@@ -17,6 +17,7 @@ from typing import Any
 from collector.facts import CallRecord
 from collector.live import LiveAgent
 from kpi.board import AgentSnapshot, KpiSnapshot
+from kpi.formats import rounded
 from kpi.live_state import QueueLive
 from kpi.topics import Topics
 
@@ -43,23 +44,10 @@ def _json(fields: dict[str, Any]) -> str:
     return json.dumps(fields, ensure_ascii=False)
 
 
-def _rounded(name: str, value: object) -> object:
-    """Durations to 0.1 s, minutes and money to 0.01, times to 1 ms, ratios to 4 digits."""
-    if not isinstance(value, float):
-        return value
-    if name.endswith("_s"):
-        return round(value, 1)
-    if name.endswith("_minutes") or name == "cost_per_call":
-        return round(value, 2)
-    if name.endswith("_at"):
-        return round(value, 3)
-    return round(value, 4)
-
-
 def _figures(value: object) -> dict[str, Any]:
     """A frozen dataclass's fields, rounded for publication."""
     assert dataclasses.is_dataclass(value) and not isinstance(value, type)
-    return {f.name: _rounded(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return {f.name: rounded(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)}
 
 
 def kpi_message(topics: Topics, snapshot: KpiSnapshot) -> Message:
@@ -72,16 +60,17 @@ def kpi_message(topics: Topics, snapshot: KpiSnapshot) -> Message:
         "window": window.name,
         "since": round(window.start, 3) if window.name == "today" else None,
         **_figures(snapshot.calls),
+        "service_level_target": rounded("service_level_target", snapshot.service_level_target),
     }
     center = snapshot.center
     if center is not None:
         fields.update({
             "agents": center.agents,
-            "agents_logged_in_s": _rounded("_s", center.logged_in_s),
-            "agents_paused_s": _rounded("_s", center.paused_s),
-            "agents_busy_s": _rounded("_s", center.busy_s),
-            "occupancy": _rounded("occupancy", center.occupancy),
-            "cost_per_call": _rounded("cost_per_call", center.cost_per_call),
+            "agents_logged_in_s": rounded("_s", center.logged_in_s),
+            "agents_paused_s": rounded("_s", center.paused_s),
+            "agents_busy_s": rounded("_s", center.busy_s),
+            "occupancy": rounded("occupancy", center.occupancy),
+            "cost_per_call": rounded("cost_per_call", center.cost_per_call),
         })
     return Message(topics.kpi(snapshot.queue, window.name), _json(fields), retain=True)
 
@@ -96,7 +85,7 @@ def live_message(topics: Topics, queue: QueueLive) -> Message:
         "queue": queue.queue,
         "waiting": queue.waiting,
         "longest_wait_s": None if queue.longest_wait_s is None else int(queue.longest_wait_s),
-        "oldest_entered_at": _rounded("oldest_entered_at", queue.oldest_entered_at),
+        "oldest_entered_at": rounded("oldest_entered_at", queue.oldest_entered_at),
         "connected": queue.connected,
         "agents": agents,
     }
@@ -126,7 +115,7 @@ def agent_kpi_message(topics: Topics, snapshot: AgentSnapshot) -> Message:
     """Retained KPIs of an agent over a window."""
     kpis = snapshot.kpis
     figures = _figures(kpis)
-    figures["pauses"] = {p.reason: _rounded("_s", p.seconds) for p in kpis.pauses}
+    figures["pauses"] = {p.reason: rounded("_s", p.seconds) for p in kpis.pauses}
     fields = {"schema": SCHEMA, "pbx": topics.pbx, "window": snapshot.window.name, **figures}
     return Message(topics.agent_kpi(kpis.interface, snapshot.window.name), _json(fields),
                    retain=True)

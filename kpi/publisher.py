@@ -108,6 +108,16 @@ def _version() -> str:
         return "unknown"
 
 
+def _support_url() -> str | None:
+    """Where users get help: the package's ``Issues`` (else ``Homepage``) project URL."""
+    try:
+        entries = metadata.metadata("queuepulse").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    urls = dict(entry.split(", ", 1) for entry in entries if ", " in entry)
+    return urls.get("Issues") or urls.get("Homepage")
+
+
 def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
     """Every retained message a board snapshot gives."""
     return [
@@ -343,7 +353,8 @@ class MqttPublisher:
         queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
         if self._config.mqtt.homeassistant and (self._announce or queues != self._announced):
             await self._send_all(client, discovery_messages(
-                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version()),
+                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version(),
+                _support_url()),
                 at=None, now=now)
             self._announce, self._announced = False, queues
         due: list[Message] = []

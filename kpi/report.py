@@ -25,11 +25,13 @@ from kpi.windows import IntervalSize, Window, check_range, day_window, intervals
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    """The call KPIs of one queue (``queue`` ``None``: all queues) in one period."""
+    """The call KPIs of one queue (``queue`` ``None``: all queues) in one period, and the
+    service level aimed at there."""
 
     period: Window
     queue: str | None
     kpis: CallKpis
+    service_level_target: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +121,8 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
         candidates = facts.calls(period)
         for name in shown:
             mine = [c for c in candidates if name is None or c.queue == name]
-            rows.append(QueueRow(period, name, call_kpis(mine, period, settings, callers)))
+            rows.append(QueueRow(period, name, call_kpis(mine, period, settings, callers),
+                                 settings.target(name)))
         if queue is None or with_agents:
             per_agent = agent_kpis(candidates, facts.intervals(period), period)
             totals = call_kpis(candidates, period, settings, callers)

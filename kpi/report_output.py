@@ -1,4 +1,10 @@
-"""A report as people read it (rich tables) and as programs read it (JSON, CSV)."""
+"""A report as people read it (rich tables) and as programs read it (JSON, CSV).
+
+The tables come in two widths: by default the figures a supervisor asks for first, in
+tables that fit 100 columns; ``wide`` adds every other figure. Durations are ``m:ss``
+(``h:mm:ss`` from an hour on). The CSV rounds as :func:`kpi.formats.rounded` does, ratios
+to 0.001 (0.1 %); JSON keeps every figure as computed.
+"""
 
 from __future__ import annotations
 
@@ -6,120 +12,158 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import RenderableType
 from rich.table import Table
+from rich.text import Text
 
-from kpi.definitions import CallKpis
-from kpi.occupancy import AgentKpis
+from kpi.definitions import CallKpis, other_outcomes
+from kpi.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
+from kpi.occupancy import AgentKpis, PauseTime
 from kpi.report import AgentRow, QueueRow, Report
 
-Column = tuple[str, Callable[[CallKpis], str]]
-NO_DATA = "-"
+CSV_RATIO_DIGITS = 3
+"""Ratios in the CSV: 0.001, a tenth of a percent."""
+
+Cell = Callable[[QueueRow], str | Text]
 
 
-def _percent(value: float | None) -> str:
-    return NO_DATA if value is None else f"{value * 100:.1f}%"
+def _count(field: str) -> Cell:
+    return lambda row: str(getattr(row.kpis, field))
 
 
-def _seconds(value: float | None) -> str:
-    return NO_DATA if value is None else f"{value:.1f}"
+def _time(field: str) -> Cell:
+    return lambda row: duration(getattr(row.kpis, field))
 
 
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
+def _share(field: str) -> Cell:
+    return lambda row: percent(getattr(row.kpis, field), 1)
 
 
-CALL_COLUMNS: tuple[Column, ...] = (
-    ("offered", lambda k: str(k.offered)),
-    ("answered", lambda k: str(k.answered)),
-    ("abandoned", lambda k: str(k.abandoned)),
-    ("short", lambda k: str(k.short_abandoned)),
-    ("other", lambda k: str(k.timed_out + k.exit_key + k.exit_empty + k.unknown)),
-    ("SL", lambda k: _percent(k.service_level)),
-    ("ASA s", lambda k: _seconds(k.asa_s)),
-    ("p90 wait", lambda k: _seconds(k.wait_p90_s)),
-    ("abandon", lambda k: _percent(k.abandon_rate)),
-    ("talk s", lambda k: _seconds(k.avg_talk_s)),
-    ("hold s", lambda k: _seconds(k.avg_hold_s)),
-    ("ACW s", lambda k: _seconds(k.avg_acw_s)),
-    ("AHT s", lambda k: _seconds(k.aht_s)),
-    ("transfer", lambda k: _percent(k.transfer_rate)),
-    ("FCR", lambda k: _percent(k.fcr)),
-)
+def _service_level(row: QueueRow) -> Text:
+    level = row.kpis.service_level
+    return Text(percent(level, 1), style=sl_style(level, row.service_level_target))
 
 
-def _agent_cells(kpis: AgentKpis) -> list[str]:
-    pauses = ", ".join(f"{p.reason or '(none)'} {_duration(p.seconds)}" for p in kpis.pauses)
-    return [kpis.name, str(kpis.handled), _duration(kpis.talk_s), _duration(kpis.hold_s),
-            _duration(kpis.acw_s), _seconds(kpis.aht_s), _duration(kpis.logged_in_s),
-            _duration(kpis.paused_s), _percent(kpis.occupancy), pauses]
+CALL_COLUMNS: dict[str, Cell] = {
+    "offered": _count("offered"),
+    "answered": _count("answered"),
+    "abandoned": _count("abandoned"),
+    "short": _count("short_abandoned"),
+    "other": lambda row: str(other_outcomes(row.kpis)),
+    "SL": _service_level,
+    "ASA": _time("asa_s"),
+    "p90 wait": _time("wait_p90_s"),
+    "longest": _time("longest_wait_s"),
+    "abn%": _share("abandon_rate"),
+    "talk": _time("avg_talk_s"),
+    "hold": _time("avg_hold_s"),
+    "ACW": _time("avg_acw_s"),
+    "AHT": _time("aht_s"),
+    "transfer": _share("transfer_rate"),
+    "FCR": _share("fcr"),
+}
+"""Every call column of the wide tables, in order."""
+COMPACT_CALL_COLUMNS = ("offered", "answered", "abandoned", "other", "SL", "ASA", "AHT",
+                        "abn%", "longest")
+
+AGENT_COLUMNS: dict[str, Callable[[AgentKpis], str]] = {
+    "agent": lambda k: k.name,
+    "handled": lambda k: str(k.handled),
+    "talk": lambda k: duration(k.talk_s),
+    "hold": lambda k: duration(k.hold_s),
+    "ACW": lambda k: duration(k.acw_s),
+    "AHT": lambda k: duration(k.aht_s),
+    "logged in": lambda k: duration(k.logged_in_s),
+    "paused": lambda k: duration(k.paused_s),
+    "occupancy": lambda k: percent(k.occupancy, 1),
+    "pauses": lambda k: ", ".join(f"{p.reason} {duration(p.seconds)}"
+                                  for p in named_pauses(k.pauses)),
+}
+"""Every column of the wide agents table, in order (talk, hold, ACW: totals)."""
+COMPACT_AGENT_COLUMNS = ("agent", "handled", "AHT", "logged in", "paused", "occupancy",
+                         "pauses")
+_TEXT_COLUMNS = ("queue", "period", "agent", "pauses")
 
 
-def report_tables(report: Report) -> Iterator[RenderableType]:
-    """One table per queue (and all queues) with a row per period; then the agents."""
-    by_queue: dict[str | None, list[QueueRow]] = {}
-    for row in report.rows:
-        by_queue.setdefault(row.queue, []).append(row)
-    per_period = report.interval is not None
-    if not per_period:
-        table = Table(title=f"Queues, {report.rows[0].period.name} ({report.timezone})"
-                      if report.rows else "Queues")
-        table.add_column("queue")
-        _add_columns(table)
-        for row in report.rows:
-            table.add_row(row.queue or "all queues", *(cell(row.kpis) for _, cell in
-                                                       CALL_COLUMNS))
-        yield table
-    else:
-        for queue, rows in by_queue.items():
-            table = Table(title=f"{queue or 'All queues'} per {report.interval} "
-                          f"({report.timezone})")
-            table.add_column("period")
-            _add_columns(table)
-            for row in rows:
-                if row.kpis.offered or row.kpis.handled:
-                    table.add_row(row.period.name, *(cell(row.kpis) for _, cell in CALL_COLUMNS))
-            yield table
-    if any(row.kpis.logged_in_s or row.kpis.handled for row in report.center):
-        yield _center_table(report)
-    if report.agents:
-        yield _agents_table(report.agents, per_period)
+def named_pauses(pauses: Sequence[PauseTime]) -> list[PauseTime]:
+    """The pause time of each named reason; a pause without a reason counts in the paused
+    total only."""
+    return [p for p in pauses if p.reason]
 
 
-def _center_table(report: Report) -> Table:
-    table = Table(title="All agents")
-    for name in ("period", "agents", "logged in", "paused", "busy", "occupancy",
-                 "cost/call"):
-        table.add_column(name, justify="left" if name == "period" else "right")
-    for row in report.center:
-        k = row.kpis
-        if k.logged_in_s or k.handled:
-            table.add_row(row.period.name, str(k.agents), _duration(k.logged_in_s),
-                          _duration(k.paused_s), _duration(k.busy_s), _percent(k.occupancy),
-                          NO_DATA if k.cost_per_call is None else f"{k.cost_per_call:.2f}")
+def _table(title: str, headings: Sequence[str]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                  padding=0, header_style="bold", title_justify="left")
+    for heading in headings:
+        text = heading in _TEXT_COLUMNS
+        table.add_column(heading, justify="left" if text else "right", no_wrap=not text)
     return table
 
 
-def _add_columns(table: Table) -> None:
-    for name, _ in CALL_COLUMNS:
-        table.add_column(name, justify="right")
+def _days(report: Report) -> str:
+    if report.first == report.last:
+        return report.first.isoformat()
+    return f"{report.first.isoformat()} to {report.last.isoformat()}"
 
 
-def _agents_table(rows: tuple[AgentRow, ...], per_period: bool) -> Table:
-    table = Table(title="Agents")
-    if per_period:
-        table.add_column("period")
-    for name in ("agent", "handled", "talk", "hold", "ACW", "AHT s", "logged in", "paused",
-                 "occupancy", "pauses"):
-        table.add_column(name, justify="left" if name in ("agent", "pauses") else "right")
-    for row in rows:
-        cells = _agent_cells(row.kpis)
-        table.add_row(*([row.period.name, *cells] if per_period else cells))
+def report_tables(report: Report, wide: bool = False) -> Iterator[RenderableType]:
+    """One table per queue (and all queues) with a row per period; then the agents.
+
+    Without ``wide``, the compact columns (:data:`COMPACT_CALL_COLUMNS`,
+    :data:`COMPACT_AGENT_COLUMNS`).
+    """
+    columns = tuple(CALL_COLUMNS) if wide else COMPACT_CALL_COLUMNS
+    where = f"{_days(report)} ({report.timezone})"
+    if report.interval is None:
+        table = _table(f"Queues, {where}", ("queue", *columns))
+        for row in report.rows:
+            table.add_row(row.queue or "all queues", *(CALL_COLUMNS[c](row) for c in columns),
+                          style="bold" if row.queue is None else None)
+        yield table
+    else:
+        by_queue: dict[str | None, list[QueueRow]] = {q: [] for q in (*report.queues, None)}
+        for row in report.rows:
+            if row.kpis.offered or row.kpis.handled:
+                by_queue[row.queue].append(row)
+        for queue, rows in by_queue.items():
+            if not rows:
+                continue
+            table = _table(f"{queue or 'All queues'} per {report.interval}, {where}",
+                           ("period", *columns))
+            labels = short_labels([row.period.name for row in rows])
+            for label, row in zip(labels, rows, strict=True):
+                table.add_row(label, *(CALL_COLUMNS[c](row) for c in columns))
+            yield table
+    if any(row.kpis.logged_in_s or row.kpis.handled for row in report.center):
+        yield _center_table(report, where)
+    if report.agents:
+        yield _agents_table(report.agents, report.interval is not None, wide, where)
+
+
+def _center_table(report: Report, where: str) -> Table:
+    table = _table(f"All agents, {where}", ("period", "agents", "logged in", "paused", "busy",
+                                             "occupancy", "cost/call"))
+    rows = [row for row in report.center if row.kpis.logged_in_s or row.kpis.handled]
+    for label, row in zip(short_labels([r.period.name for r in rows]), rows, strict=True):
+        k = row.kpis
+        table.add_row(label, str(k.agents), duration(k.logged_in_s), duration(k.paused_s),
+                      duration(k.busy_s), percent(k.occupancy, 1),
+                      NO_DATA if k.cost_per_call is None else f"{k.cost_per_call:.2f}")
+    return table
+
+
+def _agents_table(rows: tuple[AgentRow, ...], per_period: bool, wide: bool,
+                  where: str) -> Table:
+    columns = tuple(AGENT_COLUMNS) if wide else COMPACT_AGENT_COLUMNS
+    table = _table(f"Agents, {where}", ("period", *columns) if per_period else columns)
+    labels = short_labels([row.period.name for row in rows])
+    for label, row in zip(labels, rows, strict=True):
+        cells = [AGENT_COLUMNS[c](row.kpis) for c in columns]
+        table.add_row(*([label, *cells] if per_period else cells))
     return table
 
 
@@ -141,6 +185,15 @@ def report_json(report: Report) -> str:
     return json.dumps(plain, ensure_ascii=False, indent=2)
 
 
+def _csv_value(name: str, value: object) -> object:
+    """A figure as the CSV writes it: rounded, and empty for no data."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and not name.endswith(("_s", "_minutes")):
+        return int(value)  # period bounds, and ratios of exactly 0 or 1
+    return rounded(name, value, CSV_RATIO_DIGITS)
+
+
 def report_csv(report: Report, agents: bool = False) -> str:
     """One CSV row per period and queue with every call KPI; or per period and agent."""
     out = io.StringIO()
@@ -149,13 +202,18 @@ def report_csv(report: Report, agents: bool = False) -> str:
         fields = [f.name for f in dataclasses.fields(AgentKpis) if f.name != "pauses"]
         writer.writerow(["period", "period_start", "period_end", *fields, "pauses"])
         for agent in report.agents:
-            pauses = ";".join(f"{p.reason}={p.seconds:.1f}" for p in agent.kpis.pauses)
-            writer.writerow([agent.period.name, agent.period.start, agent.period.end,
-                             *(getattr(agent.kpis, f) for f in fields), pauses])
+            pauses = ";".join(f"{p.reason}={_csv_value('_s', p.seconds)}"
+                              for p in named_pauses(agent.kpis.pauses))
+            writer.writerow([agent.period.name, _csv_value("period_start", agent.period.start),
+                             _csv_value("period_end", agent.period.end),
+                             *(_csv_value(f, getattr(agent.kpis, f)) for f in fields), pauses])
         return out.getvalue()
     fields = [f.name for f in dataclasses.fields(CallKpis)]
-    writer.writerow(["period", "period_start", "period_end", "queue", *fields])
+    writer.writerow(["period", "period_start", "period_end", "queue", *fields,
+                     "service_level_target"])
     for row in report.rows:
-        writer.writerow([row.period.name, row.period.start, row.period.end, row.queue or "",
-                         *("" if (v := getattr(row.kpis, f)) is None else v for f in fields)])
+        writer.writerow([row.period.name, _csv_value("period_start", row.period.start),
+                         _csv_value("period_end", row.period.end), row.queue or "",
+                         *(_csv_value(f, getattr(row.kpis, f)) for f in fields),
+                         _csv_value("service_level_target", row.service_level_target)])
     return out.getvalue()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from collector.facts import AgentState
 from collector.live import LiveAgent, LiveMembership
 from kpi.board import BoardSnapshot, KpiSnapshot
-from kpi.definitions import CallKpis
+from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, CallKpis
 from kpi.live_state import AgentCounts, PauseCount, QueueLive
 from kpi.payloads import SCHEMA
 from kpi.topics import Topics, unescape
@@ -68,7 +68,10 @@ def _kpi(queue: str | None, fields: Mapping[str, Any]) -> KpiSnapshot:
     since = fields.get("since")
     window = (Window(name, float(since), end) if since is not None
               else live_window(name, end, _UTC))
-    return KpiSnapshot(queue, window, _call_kpis(fields), None)
+    # a publisher older than the field: the default target
+    target = fields.get("service_level_target")
+    return KpiSnapshot(queue, window, _call_kpis(fields), None,
+                       DEFAULT_SERVICE_LEVEL_TARGET if target is None else float(target))
 
 
 def _queue_live(queue: str | None, fields: Mapping[str, Any], at: float) -> QueueLive:

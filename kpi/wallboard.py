@@ -4,7 +4,8 @@ Pure: :func:`render` and :func:`kpi_line` take a :class:`~kpi.board.BoardSnapsho
 by the live board inside ``queuepulse demo``, read back from MQTT's retained topics or
 computed from a database file) and return what to show; ``queuepulse top`` and
 ``queuepulse demo`` refresh it every second. Every figure is the board's: nothing here
-computes a KPI.
+computes a KPI, but the all-queues row adds up the counts of the queue rows above it
+(see :func:`_total_cells`). A service level is coloured against its queue's target.
 """
 
 from __future__ import annotations
@@ -20,13 +21,9 @@ from rich.text import Text
 from collector.facts import AgentState
 from collector.live import LiveAgent
 from kpi.board import BoardSnapshot, KpiSnapshot
+from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, other_outcomes
+from kpi.formats import NO_DATA, duration, percent, sl_style
 from kpi.live_state import QueueLive
-
-NO_DATA = "-"
-SL_GOOD = 0.8
-"""Service level at or above this is shown green; a common call-center target (80/20)."""
-SL_POOR = 0.6
-"""Service level below this is shown red."""
 
 STATE_STYLES = {
     AgentState.AVAILABLE: "green",
@@ -42,27 +39,6 @@ _STATE_LABELS = {AgentState.ACW: "after-call work", AgentState.LOGGED_OUT: "logg
                  AgentState.HOLD: "on hold"}
 
 
-def duration(seconds: float | None) -> str:
-    """A duration as ``m:ss`` (``h:mm:ss`` from an hour on); ``-`` for no data."""
-    if seconds is None:
-        return NO_DATA
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def percent(ratio: float | None) -> str:
-    """A ratio as a whole percentage; ``-`` for no data."""
-    return NO_DATA if ratio is None else f"{ratio * 100:.0f}%"
-
-
-def _sl_style(ratio: float | None) -> str:
-    if ratio is None:
-        return ""
-    return "green" if ratio >= SL_GOOD else "yellow" if ratio >= SL_POOR else "red"
-
-
 def _kpis(snapshot: BoardSnapshot, window: str) -> dict[str | None, KpiSnapshot]:
     return {k.queue: k for k in snapshot.kpis if k.window.name == window}
 
@@ -76,6 +52,7 @@ def _window_label(kpi: KpiSnapshot | None, window: str, tz: ZoneInfo) -> str:
 
 
 _LIVE_COLUMNS = ("waiting", "longest", "agents")
+_COUNTS = ("offered", "answered", "abnd", "other")
 
 
 def _table() -> Table:
@@ -88,14 +65,16 @@ def _queue_table(snapshot: BoardSnapshot, window: str, live_state: bool) -> Tabl
     lives = {q.queue: q for q in snapshot.queues}
     names = sorted({q for q in kpis if q is not None} | {q for q in lives if q is not None})
     table = _table()
-    headings = [h for h in ("queue", "waiting", "longest", "offered", "answered", "abandoned",
-                            "SL", "ASA", "AHT", "abn%", "agents")
+    headings = [h for h in ("queue", "waiting", "longest", *_COUNTS, "SL", "ASA", "AHT",
+                            "abn%", "agents")
                 if live_state or h not in _LIVE_COLUMNS]
     for heading in headings:
         table.add_column(heading, justify="left" if heading == "queue" else "right",
                          no_wrap=True)
-    for name in [*names, None]:
-        cells = _queue_cells(name, kpis.get(name), lives.get(name))
+    rows: dict[str | None, dict[str, str | Text]] = {
+        name: _queue_cells(name, kpis.get(name), lives.get(name)) for name in names}
+    rows[None] = _total_cells(names, kpis, lives)
+    for name, cells in rows.items():
         table.add_row(*(cells[h] for h in headings), style="bold" if name is None else None,
                       end_section=name is not None and name == names[-1])
     return table
@@ -105,21 +84,51 @@ def _queue_cells(name: str | None, kpi: KpiSnapshot | None,
                  live: QueueLive | None) -> dict[str, str | Text]:
     calls = None if kpi is None else kpi.calls
     sl = None if calls is None else calls.service_level
+    target = DEFAULT_SERVICE_LEVEL_TARGET if kpi is None else kpi.service_level_target
     waiting = None if live is None else live.waiting
+    longest = live.longest_wait_s if live is not None and waiting else None
     return {
         "queue": "all queues" if name is None else name,
-        "waiting": Text(NO_DATA if waiting is None else str(waiting),
-                        style="bold yellow" if waiting else ""),
-        "longest": duration(live.longest_wait_s) if live is not None and waiting else NO_DATA,
+        **_live_cells(waiting, longest),
         "offered": NO_DATA if calls is None else str(calls.offered),
         "answered": NO_DATA if calls is None else str(calls.answered),
-        "abandoned": NO_DATA if calls is None else str(calls.abandoned),
-        "SL": Text(percent(sl), style=_sl_style(sl)),
+        "abnd": NO_DATA if calls is None else str(calls.abandoned),
+        "other": NO_DATA if calls is None else str(other_outcomes(calls)),
+        "SL": Text(percent(sl), style=sl_style(sl, target)),
         "ASA": duration(None if calls is None else calls.asa_s),
         "AHT": duration(None if calls is None else calls.aht_s),
         "abn%": percent(None if calls is None else calls.abandon_rate),
         "agents": NO_DATA if live is None else f"{live.agents.available}/{live.agents.logged_in}",
     }
+
+
+def _live_cells(waiting: int | None, longest: float | None) -> dict[str, str | Text]:
+    return {"waiting": Text(NO_DATA if waiting is None else str(waiting),
+                            style="bold yellow" if waiting else ""),
+            "longest": duration(longest)}
+
+
+def _total_cells(names: Sequence[str], kpis: dict[str | None, KpiSnapshot],
+                 lives: dict[str | None, QueueLive]) -> dict[str, str | Text]:
+    """The all-queues row: its counts are the sums of the queue rows above it.
+
+    Read from MQTT, each queue's topics and the all-queues topics arrive at their own
+    moments, so the all-queues figures may be a moment ahead of or behind some queue's;
+    counts that add up show what the rows above show. Its rates and times are the
+    all-queues figures, and so are its agents (an agent of two queues counts once).
+    """
+    cells = _queue_cells(None, kpis.get(None), lives.get(None))
+    counted = [kpis[name].calls for name in names if name in kpis]
+    if counted:
+        cells["offered"] = str(sum(c.offered for c in counted))
+        cells["answered"] = str(sum(c.answered for c in counted))
+        cells["abnd"] = str(sum(c.abandoned for c in counted))
+        cells["other"] = str(sum(other_outcomes(c) for c in counted))
+    waiting = [lives[name] for name in names if name in lives]
+    if waiting:
+        longest = [q.longest_wait_s for q in waiting if q.waiting and q.longest_wait_s is not None]
+        cells.update(_live_cells(sum(q.waiting for q in waiting), max(longest, default=None)))
+    return cells
 
 
 def _agent_table(agents: Sequence[LiveAgent], at: float) -> Table:

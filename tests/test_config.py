@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.config import ConfigError, load_config, parse_config
+from kpi.definitions import settings_from_config
 from tests.user_errors import files, one_line, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
@@ -31,6 +32,10 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
         ('[mqtt]\npassword_evn = "X"\n', "Did you mean 'password_env'?"),
         ('[ami]\npasswd = "x"\n', "Known keys: host, port, username, secret, secret_env, "
          "secret_file, tls"),
+        ('[kpi]\nservice_level_target = 0.8\n',
+         "'kpi.service_level_target': 0.8 is not a percentage from 1 to 100. Give the share"),
+        ('[queues.sales]\nservice_level_target = 120\n',
+         "'queues.sales.service_level_target': 120.0 is not a percentage from 1 to 100"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_fix(text: str, message: str) -> None:
@@ -58,6 +63,15 @@ def test_queue_wrapuptime_reaches_the_tracker() -> None:
     assert config.tracker_config().wrapuptime == {"sales": 6.0}
     assert config.service_level_s("sales") == 30
     assert config.service_level_s("support") == 20
+
+
+def test_service_level_targets_are_percentages_of_each_queue_or_of_all() -> None:
+    settings = settings_from_config(parse_config(
+        "[queues.sales]\nservice_level_target = 90\n[kpi]\nservice_level_target = 70\n"))
+    assert settings.target("sales") == pytest.approx(0.9)
+    assert settings.target("support") == pytest.approx(0.7)
+    assert settings.target(None) == pytest.approx(0.7)
+    assert settings_from_config(parse_config("")).target(None) == pytest.approx(0.8)
 
 
 def test_missing_file_says_where_the_example_is(tmp_path: Path) -> None:

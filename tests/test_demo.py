@@ -146,7 +146,7 @@ def test_the_demo_on_a_terminal_draws_the_wallboard(tmp_path: Path) -> None:
     os.close(leader)
     assert process.wait(timeout=10) == 0
     text = ANSI.sub("", screen.decode(errors="replace"))
-    assert re.search(r"queue +waiting +longest +offered +answered +abandoned +SL +ASA +AHT "
+    assert re.search(r"queue +waiting +longest +offered +answered +abnd +other +SL +ASA +AHT "
                      r"+abn% +agents", text)
     assert re.search(r"all queues +\d+", text)
     assert re.search(r"Agent \w+ +(available|talking|ringing|paused|after-call work)", text)

@@ -562,8 +562,9 @@ def test_home_assistant_examples_read_real_topics_and_fields() -> None:
 
 def test_home_assistant_entity_ids_are_the_discovered_ones() -> None:
     queues = tuple(sorted({k.queue for k in trace_snapshot().kpis if k.queue is not None}))
-    discovered = {json.loads(m.body)["object_id"]
-                  for m in discovery_messages(TOPICS, queues, "homeassistant", "test")}
+    discovered = {json.loads(m.body)["default_entity_id"].removeprefix("sensor.")
+                  for m in discovery_messages(TOPICS, (*queues, "all"), "homeassistant",
+                                              "test")}
     shown = set(re.findall(r"sensor\.(queuepulse_[a-z0-9_]+)", page("homeassistant.md")))
     assert shown and shown <= discovered, sorted(shown - discovered)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import re
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,18 +16,20 @@ from rich.console import Console
 
 from collector.cli import main
 from collector.commands.replay import replay_to_database
-from collector.commands.top import board_time
+from collector.commands.top import RetainedBoard, board_time
 from collector.facts import AgentState, CallRecord
 from collector.parser import FrameParser
 from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import KpiSettings
+from kpi.definitions import KpiSettings, other_outcomes
+from kpi.formats import duration, sl_style
 from kpi.publisher import snapshot_messages
 from kpi.retained import board_from_retained
 from kpi.topics import Topics
-from kpi.wallboard import duration, kpi_line, render
+from kpi.wallboard import kpi_line, render
 from tests.mosquitto import Mosquitto, free_port, mosquitto
+from tests.test_publisher import live_run, run_async, trace_config
 from tests.traces import TRACE_CONFIG, logged_calls, trace_dir
 
 __all__ = ["mosquitto"]
@@ -34,7 +37,9 @@ __all__ = ["mosquitto"]
 UTC = ZoneInfo("UTC")
 MID_TRACE = 7000
 """A frame of mixed-a at which callers wait and agents talk, ring and do after-call work."""
-SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
+SETTINGS = KpiSettings(queue_service_level_s={"sales": 30},
+                       queue_service_level_target={"sales": 0.6, "support": 0.99})
+"""Targets that put sales (67 % mid-trace) above its target and support (95 %) below."""
 TOPICS = Topics("queuepulse", "pbx")
 
 
@@ -64,6 +69,23 @@ def row(lines: list[str], first: str) -> list[str]:
     return found[0][len(first):].split()
 
 
+COLOURS = {"32": "green", "33": "yellow", "31": "red"}
+
+
+def sl_colours(snapshot: BoardSnapshot) -> dict[str, str]:
+    """The colour each queue's service level is drawn in, read from the terminal codes."""
+    console = Console(record=True, width=100, file=io.StringIO(), force_terminal=True,
+                      color_system="standard")
+    console.print(render(snapshot, timezone=UTC, source="test"))
+    found = {}
+    for line in console.export_text(styles=True).splitlines():
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", line)
+        level = re.search(r"\x1b\[(?:1;)?3([123])m(\d+%)", line)
+        if level is not None and plain.split():
+            found[plain.split("  ")[0]] = COLOURS["3" + level.group(1)]
+    return found
+
+
 def test_wallboard_shows_each_queues_kpis_and_who_waits() -> None:
     snapshot = mid_trace()
     lines = screen(snapshot)
@@ -74,14 +96,52 @@ def test_wallboard_shows_each_queues_kpis_and_who_waits() -> None:
         cells = row(lines, queue or "all queues")
         assert cells[0] == str(live.waiting)
         assert cells[1] == (duration(live.longest_wait_s) if live.waiting else "-")
-        assert cells[2:5] == [str(calls.offered), str(calls.answered), str(calls.abandoned)]
+        assert cells[2:6] == [str(calls.offered), str(calls.answered), str(calls.abandoned),
+                              str(other_outcomes(calls))]
         assert calls.service_level is not None and calls.asa_s is not None
-        assert cells[5] == f"{calls.service_level * 100:.0f}%"
-        assert cells[6] == duration(calls.asa_s)
+        assert cells[6] == f"{calls.service_level * 100:.0f}%"
+        assert cells[7] == duration(calls.asa_s)
         assert cells[-1] == f"{live.agents.available}/{live.agents.logged_in}"
     total = next(q for q in snapshot.queues if q.queue is None)
     assert total.waiting > 1
     assert lines[0].startswith("queuepulse  2026-11-24 ")
+
+
+def test_service_level_is_coloured_against_each_queues_own_target() -> None:
+    snapshot = mid_trace()
+    today = {k.queue: k for k in snapshot.kpis if k.window.name == "today"}
+    assert today["sales"].calls.service_level is not None
+    assert 0.6 <= today["sales"].calls.service_level < 0.8  # red against a fixed 80 %
+    assert today["support"].calls.service_level is not None
+    assert 0.8 <= today["support"].calls.service_level < 0.99
+    assert sl_colours(snapshot) == {"sales": "green", "support": "yellow",
+                                    "all queues": "green"}
+
+
+def test_a_service_level_far_below_its_target_is_red() -> None:
+    assert sl_style(0.95, 0.9) == "green"
+    assert sl_style(0.9, 0.9) == "green"
+    assert sl_style(0.7, 0.9) == "yellow"
+    assert sl_style(0.6, 0.9) == "red"
+    assert sl_style(0.45, 0.5) == "yellow"
+    assert sl_style(None, 0.8) == ""
+
+
+def test_the_other_column_shows_timeouts_and_callers_who_left_an_empty_queue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "calls.sqlite"
+    replay_to_database(trace_dir("lab-abandon") / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    assert main(["top", "--db", str(db), "--once"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    heading = next(line for line in lines if line.startswith("queue "))
+    column = heading.split().index("other") - 1
+    logged = list(logged_calls("lab-abandon").values())
+    others = [c for c in logged if c.outcome in ("timeout", "exit_empty", "exit_key")]
+    assert len(others) == 2
+    for queue in {c.queue for c in logged}:
+        assert int(row(lines, queue)[column]) == sum(1 for c in others if c.queue == queue)
+    assert int(row(lines, "all queues")[column]) == 2
 
 
 def test_wallboard_lists_every_agent_with_its_state_and_timer() -> None:
@@ -117,6 +177,9 @@ def test_retained_topics_give_back_the_board_they_were_published_from() -> None:
     retained = {m.topic: m.payload(snapshot.at) for m in snapshot_messages(TOPICS, snapshot)}
     again = board_from_retained(TOPICS, retained, snapshot.at)
     assert screen(again) == screen(snapshot)
+    assert sl_colours(again) == sl_colours(snapshot)
+    assert {(k.queue, k.window.name, k.service_level_target) for k in again.kpis} == {
+        (k.queue, k.window.name, k.service_level_target) for k in snapshot.kpis}
 
 
 def test_top_draws_the_board_from_a_broker_without_a_pbx(
@@ -193,3 +256,56 @@ def test_top_refuses_a_file_that_is_not_a_queuepulse_database(
     assert "is not a queuepulse database" in capsys.readouterr().err
     assert main(["top", "--db", str(tmp_path / "missing.sqlite"), "--once"]) == 2
     assert "no database at" in capsys.readouterr().err
+
+
+def test_every_redraw_from_mqtt_has_all_queues_counts_that_add_up(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """The queues' topics and the all-queues topics arrive at their own moments; whatever
+    the board has received, its all-queues row adds up the queue rows above it."""
+    config = trace_config(mosquitto.port)
+    counted = ("waiting", "offered", "answered", "abnd", "other")
+    redraws: list[list[str]] = []
+
+    async def scenario() -> None:
+        board = RetainedBoard(config, "127.0.0.1", mosquitto.port, config.pbx.id)
+        async with live_run(config, tmp_path) as (run, _):
+            reading = asyncio.create_task(board.run())
+            await board.connected.wait()
+            feeding = asyncio.create_task(run.feed("mixed-a", speed=100.0))
+            offered = len(logged_calls("mixed-a"))
+            while not (feeding.done() and redraws and row(redraws[-1], "all queues")[2]
+                       == str(offered)):
+                drawn = board.screen()
+                if drawn is not None:
+                    redraws.append(screen(drawn.snapshot))
+                await asyncio.sleep(0.005)
+            reading.cancel()
+
+    run_async(scenario)
+    assert len(redraws) > 100
+    for lines in redraws:
+        rows = board_rows(lines)
+        total = rows.pop("all queues")
+        assert set(rows) <= {"sales", "support"}
+        for name in counted:
+            assert count(total[name]) == sum(count(r[name]) for r in rows.values()), (
+                name, lines)
+
+
+def board_rows(lines: list[str]) -> dict[str, dict[str, str]]:
+    """The queue table of a drawn board: each row's cells by heading."""
+    first = next(i for i, line in enumerate(lines) if line.startswith("queue "))
+    headings = lines[first].split()[1:]
+    rows = {}
+    for line in lines[first + 1:]:
+        if not line.strip():
+            break
+        label = "all queues" if line.startswith("all queues ") else line.split()[0]
+        rows[label] = dict(zip(headings, line[len(label):].split(), strict=True))
+    return rows
+
+
+def count(cell: str) -> int:
+    """A count as drawn; ``-`` (no figures yet) is none."""
+    return 0 if cell == "-" else int(cell)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 
 from collector.config import load_config
 from collector.database import reading
@@ -20,6 +22,10 @@ from kpi.report import Report, build_report
 from kpi.report_output import report_csv, report_json, report_tables
 from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
+
+COMPACT_WIDTH = 100
+"""The widest a table of the default report may be."""
+_UNBOUNDED = 10_000
 
 
 def register(subparsers: Any) -> None:
@@ -44,11 +50,16 @@ def register(subparsers: Any) -> None:
                         help="one row per interval (default: one row for the whole range)")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table",
                         help="how to print the report (default: table)")
+    parser.add_argument("--wide", action="store_true",
+                        help="every column (short abandons, wait percentile, talk, hold, ACW, "
+                        "transfers, FCR), not only the main figures that fit 100 columns")
     parser.add_argument("--agents", action="store_true",
                         help="add the per-agent report (with --format csv: print it instead)")
     parser.add_argument("--chart", type=Path, metavar="FILE",
-                        help="also draw offered, answered, abandoned and service level per "
-                        "period into FILE.svg or FILE.html (with --interval: per interval)")
+                        help="also draw the offered, answered and abandoned calls and the "
+                        "service level per period (with --interval: per interval), a panel "
+                        "for all queues and one per queue with its target, into FILE.svg or "
+                        "FILE.html")
     parser.set_defaults(handler=run)
 
 
@@ -96,8 +107,20 @@ def run(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         sys.stdout.write(report_csv(report, agents=args.agents))
     else:
-        # rich falls back to 80 columns off a terminal, too narrow for the tables
-        console = Console(width=None if sys.stdout.isatty() else 180)
-        for table in report_tables(report):
-            console.print(table)
+        print_tables(report_tables(report, wide=args.wide), wide=args.wide)
     return 0
+
+
+def print_tables(tables: Iterable[RenderableType], wide: bool) -> None:
+    """Print each table as wide as its cells need: never wider than 100 columns (or the
+    terminal) unless ``wide``, where nothing is cut and a terminal wraps what is longer."""
+    terminal = Console()
+    for index, table in enumerate(tables):
+        if index:
+            terminal.print()
+        natural = Measurement.get(terminal, terminal.options.update_width(_UNBOUNDED),
+                                  table).maximum
+        width = natural if wide else min(natural, COMPACT_WIDTH)
+        if terminal.is_terminal and not wide:
+            width = min(width, terminal.width)
+        Console(width=width).print(table)
