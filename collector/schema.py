@@ -352,13 +352,15 @@ def _hold_rate_over_observed_hold(db: Database) -> None:
         db.execute(_kpi_period_view(name, size_s))
 
 
-@migrations(name="0005_kpi_settings_variant_and_costs")
-def _kpi_settings_variant_and_costs(db: Database) -> None:
+@migrations(name="0005_kpi_settings_variant_targets_and_costs")
+def _kpi_settings_variant_targets_and_costs(db: Database) -> None:
     # a report reads back the settings the daemon stored: all of them, not only the views'
     for column in ("service_level_variant TEXT NOT NULL DEFAULT 'answered'",
+                   "service_level_target REAL NOT NULL DEFAULT 0.8",
                    "agent_hourly REAL NOT NULL DEFAULT 0.0",
                    "trunk_per_minute REAL NOT NULL DEFAULT 0.0"):
         db.execute(f"ALTER TABLE kpi_settings ADD COLUMN {column}")
+    db.execute("ALTER TABLE kpi_queue_settings ADD COLUMN service_level_target REAL")
 
 
 def known_migrations() -> list[str]:

@@ -63,14 +63,17 @@ def store_kpi_settings(db: Database, settings: KpiSettings, timezone: str) -> No
              "short_abandon_s": settings.short_abandon_s,
              "repeat_window_s": settings.repeat_window_s,
              "service_level_variant": settings.service_level_variant,
+             "service_level_target": settings.service_level_target,
              "agent_hourly": settings.agent_hourly,
              "trunk_per_minute": settings.trunk_per_minute},
             pk="id",
         )
         db.execute("DELETE FROM kpi_queue_settings")
+        queues = sorted({*settings.queue_service_level_s, *settings.queue_service_level_target})
         db.table("kpi_queue_settings").insert_all(
-            {"queue": queue, "service_level_s": seconds}
-            for queue, seconds in sorted(settings.queue_service_level_s.items())
+            {"queue": queue, "service_level_s": settings.queue_service_level_s.get(queue),
+             "service_level_target": settings.queue_service_level_target.get(queue)}
+            for queue in queues
         )
         if old is None or old[0] != timezone:
             db.execute("DELETE FROM kpi_days")
@@ -86,9 +89,7 @@ def stored_kpi_settings(db: Database) -> tuple[KpiSettings, str]:
     row = next(db.query("SELECT * FROM kpi_settings WHERE id = 1"), None)
     if row is None:
         return defaults, "UTC"
-    per_queue = {r["queue"]: r["service_level_s"] for r in db.query(
-        "SELECT queue, service_level_s FROM kpi_queue_settings "
-        "WHERE service_level_s IS NOT NULL")}
+    per_queue = list(db.query("SELECT * FROM kpi_queue_settings"))
     timezone = str(row["timezone"])
     try:
         ZoneInfo(timezone)
@@ -97,11 +98,16 @@ def stored_kpi_settings(db: Database) -> tuple[KpiSettings, str]:
                         "Give --config with pbx.timezone, or install tzdata.") from error
     return KpiSettings(
         service_level_s=row["service_level_s"],
-        queue_service_level_s=per_queue,
+        queue_service_level_s={r["queue"]: r["service_level_s"] for r in per_queue
+                               if r["service_level_s"] is not None},
         service_level_variant=row.get("service_level_variant",
                                       defaults.service_level_variant),
         short_abandon_s=row["short_abandon_s"],
         repeat_window_s=row["repeat_window_s"],
+        service_level_target=row.get("service_level_target",
+                                     defaults.service_level_target),
+        queue_service_level_target={r["queue"]: r["service_level_target"] for r in per_queue
+                                    if r.get("service_level_target") is not None},
         agent_hourly=row.get("agent_hourly", defaults.agent_hourly),
         trunk_per_minute=row.get("trunk_per_minute", defaults.trunk_per_minute),
     ), timezone

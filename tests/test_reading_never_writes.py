@@ -39,8 +39,9 @@ DAY = "2026-11-24"
 SETTINGS_TOML = (
     '[pbx]\ntimezone = "America/Chicago"\n'
     '[kpi]\nservice_level_s = 12\nservice_level_variant = "offered"\nshort_abandon_s = 3\n'
-    "repeat_window_h = 2\n[kpi.cost]\nagent_hourly = 30\ntrunk_per_minute = 0.02\n"
-    "[queues.support]\nservice_level_s = 45\n"
+    "repeat_window_h = 2\nservice_level_target = 90\n"
+    "[kpi.cost]\nagent_hourly = 30\ntrunk_per_minute = 0.02\n"
+    "[queues.support]\nservice_level_s = 45\nservice_level_target = 70\n"
 )
 
 
@@ -74,6 +75,8 @@ def test_report_without_config_reads_the_thresholds_the_daemon_stored(
     everything = next(r for r in stored["rows"] if r["queue"] is None)["kpis"]
     assert everything["service_level"] == everything["service_level_offered"]
     assert stored["center"][0]["kpis"]["cost_per_call"] is not None
+    targets = {r["queue"]: r["service_level_target"] for r in stored["rows"]}
+    assert targets == {None: 0.9, "sales": 0.9, "support": 0.7}
     as_default = report_json(["--db", str(daemon_db), "--config", str(defaults), "--from",
                               DAY, "--agents"], capsys)
     assert as_default["rows"] != stored["rows"]
@@ -109,7 +112,7 @@ def test_reading_an_older_database_leaves_its_schema_as_it_was(
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         db = Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
-        migrations.apply(db, stop_before="0005_kpi_settings_variant_and_costs")
+        migrations.apply(db, stop_before="0005_kpi_settings_variant_targets_and_costs")
         write_facts(db, replayed_facts("mixed-a"), source="replay")
     before = files(tmp_path)
     report = report_json(["--db", str(db_path), "--from", DAY], capsys)

@@ -15,8 +15,8 @@ from rich.console import Console
 
 from collector.cli import main
 from collector.commands.replay import replay_to_database
+from collector.database import open_database
 from collector.facts import AgentState
-from collector.schema import open_database
 from collector.store import write_facts
 from collector.tracker import Tracker
 from kpi.definitions import KpiSettings
@@ -41,7 +41,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, 
     found = {}
     for name in TRACES:
         db = folder / f"{name}.sqlite"
-        calls = replay_to_database(trace_dir(name) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+        calls = replay_to_database(trace_dir(name) / "ami.jsonl", str(db),
+                                   Tracker(TRACE_CONFIG)).calls
         day = local_date(min(c.entered_at for c in calls), UTC)
         found[name] = (db, day.isoformat())
     return found
