@@ -81,7 +81,7 @@ class Collector:
     def __enter__(self) -> Collector:
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "collector.cli", "run", "--config", str(self.config)],
+                [sys.executable, "-m", "queuepulse", "run", "--config", str(self.config)],
                 stdout=log, stderr=log,
             )
         return self

@@ -32,9 +32,9 @@ from bench.pbx import SECRET, USERNAME, Playback, Played, SimulatedPbx
 from bench.stream import Stream, tracker
 from bench.table import Figure, Goal, Target
 from collector.ami_client import AmiConnection
-from collector.config import AmiConfig, Secret
 from collector.parser import FrameParser
 from kpi.definitions import percentile
+from queuepulse.config import AmiConfig, Secret
 
 END_TO_END_FACTOR = 3.0
 DURABILITY_LIMIT_MS = 1000.0

@@ -18,8 +18,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from collector.commands.import_queue_log import import_to_database
-from collector.config import parse_config
+from queuepulse.commands.import_queue_log import import_to_database
+from queuepulse.config import parse_config
 
 QUEUES = ("support", "sales", "billing")
 AGENTS = tuple(f"Agent {n:03d}" for n in range(1, 121))

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from itertools import compress, filterfalse
 from operator import itemgetter
 
-from collector.config import Config
 from collector.facts import CallRecord, Outcome
 from kpi.windows import Window
+from queuepulse.config import Config
 
 SERVICE_LEVEL_VARIANTS = ("answered", "offered", "sl2")
 DEFAULT_SERVICE_LEVEL_TARGET = 0.8

@@ -35,7 +35,6 @@ from typing import Self, TypeVar
 import aiomqtt
 import structlog
 
-from collector.config import Config
 from collector.errors import UserError
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
@@ -52,6 +51,7 @@ from kpi.payloads import (
 )
 from kpi.topics import Topics
 from kpi.windows import LIVE_WINDOWS
+from queuepulse.config import Config
 
 log = structlog.get_logger("queuepulse.mqtt")
 T = TypeVar("T")

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
-from collector.config import Config
 from collector.errors import UserError
 from kpi.definitions import KpiSettings, settings_from_config
 from kpi.windows import day_window
+from queuepulse.config import Config
 
 CALENDAR_FIRST = dt.date(2000, 1, 1)
 CALENDAR_LAST = dt.date(2079, 12, 31)

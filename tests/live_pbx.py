@@ -21,20 +21,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.config import parse_config
-from collector.daemon import Daemon, FactSink
 from collector.events import CallerJoin
 from collector.facts import CallRecord
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.replay import replay
-from collector.sd_notify import Notifier
 from collector.trace import Frame, read_frames
 from collector.tracker import Tracker
 from pbxsim.ami_server import AmiServer
 from pbxsim.faults import Faults
 from pbxsim.snapshot import Snapshot
 from pbxsim.trace_feed import TracePlayer
+from queuepulse.config import parse_config
+from queuepulse.daemon import Daemon, FactSink
+from queuepulse.sd_notify import Notifier
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
 
 SECRET = "Hush-4b2f-ami"

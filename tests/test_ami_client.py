@@ -17,9 +17,9 @@ from collector.ami_client import (
     Backoff,
     follow,
 )
-from collector.config import AmiConfig, Secret
 from collector.trace import Frame
 from pbxsim.ami_server import AmiServer
+from queuepulse.config import AmiConfig, Secret
 
 
 def config(port: int, secret: str = "queuepulse", **settings: float) -> AmiConfig:

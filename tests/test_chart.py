@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from collector.cli import main
-from collector.commands.replay import replay_to_database
-from collector.config import parse_config
 from collector.tracker import Tracker
 from kpi.chart import axis_step
 from kpi.definitions import settings_from_config
 from kpi.report import Report, build_report
 from kpi.windows import parse_date, parse_interval
+from queuepulse.cli import main
+from queuepulse.commands.replay import replay_to_database
+from queuepulse.config import parse_config
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, logged_calls, replayed_calls, trace_dir
 
 DAY = "2026-11-24"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from collector.cli import main
+from queuepulse.cli import main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, logged_calls, trace_dir
 
 

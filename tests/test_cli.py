@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collector.cli import main
+from queuepulse.cli import main
 
 
 def test_queuepulse_alone_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:

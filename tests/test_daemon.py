@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from collector.config import parse_config
-from collector.daemon import Daemon
 from collector.facts import CallRecord, Fact
 from collector.parser import RELEVANT_EVENTS
-from collector.sd_notify import Notifier
 from collector.trace import read_frames
 from pbxsim.ami_server import AmiServer
+from queuepulse.config import parse_config
+from queuepulse.daemon import Daemon
+from queuepulse.sd_notify import Notifier
 from tests.live_pbx import (
     SECRET,
     TracePbx,

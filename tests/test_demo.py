@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from collector.commands.demo import demo_config
-from collector.config import load_config, parse_config
-from collector.daemon import Daemon
-from collector.sd_notify import Notifier
 from pbxsim.demo import DEMO_CENTER, DemoPbx, opening_offset_h
+from queuepulse.commands.demo import demo_config
+from queuepulse.config import load_config, parse_config
+from queuepulse.daemon import Daemon
+from queuepulse.sd_notify import Notifier
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 
 __all__ = ["mosquitto"]

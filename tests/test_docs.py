@@ -42,9 +42,6 @@ import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
-from collector.cli import build_parser, main
-from collector.commands.replay import replay_to_database
-from collector.config import Config, QueueConfig, Secret
 from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.trace import read_frames
@@ -57,6 +54,9 @@ from kpi.publisher import snapshot_messages
 from kpi.topics import Topics
 from kpi.wallboard import render
 from pbxsim.demo import DEMO_SECRET, DemoPbx
+from queuepulse.cli import build_parser, main
+from queuepulse.commands.replay import replay_to_database
+from queuepulse.config import Config, QueueConfig, Secret
 from tests.mosquitto import Mosquitto
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
 

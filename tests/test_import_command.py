@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.cli import build_parser, main
+from queuepulse.cli import build_parser, main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, logged_calls, trace_dir
 from tests.user_errors import one_line, run_cli
 

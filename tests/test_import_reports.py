@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from collector.cli import main
 from kpi.definitions import CallKpis, KpiSettings, call_kpis
 from kpi.history import read_calls, read_intervals
 from kpi.occupancy import AgentKpis, agent_kpis
 from kpi.windows import Window
+from queuepulse.cli import main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, trace_dir
 
 EVERYTHING = Window("all", 0.0, 4e9)

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.config import parse_config
 from collector.facts import CallRecord, Outcome
 from kpi.definitions import (
     CallerIndex,
@@ -19,6 +18,7 @@ from kpi.definitions import (
     settings_from_config,
 )
 from kpi.windows import Window
+from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
 
 WINDOW = Window("test", 0.0, 3600.0)

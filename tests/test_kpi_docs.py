@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import CostConfig, KpiConfig
 from kpi.definitions import CallKpis
 from kpi.live_state import AgentCounts, QueueLive
 from kpi.occupancy import AgentKpis
+from queuepulse.config import CostConfig, KpiConfig
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "kpis.md").read_text(encoding="utf-8")
 

@@ -17,7 +17,6 @@ import aiomqtt
 import pytest
 from sqlite_utils import Database
 
-from collector.config import Config, parse_config
 from collector.database import open_database
 from collector.events import Tick
 from collector.facts import CallRecord, Fact
@@ -30,6 +29,7 @@ from kpi.definitions import settings_from_config
 from kpi.payloads import Message
 from kpi.publisher import RETAINED_CHUNK, MqttPublisher
 from kpi.topics import escape
+from queuepulse.config import Config, parse_config
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, LoggedCall, logged_calls, trace_dir
 

@@ -6,9 +6,9 @@ import asyncio
 import time
 from pathlib import Path
 
-from collector.config import parse_config
-from collector.daemon import Daemon
-from collector.sd_notify import Notifier
+from queuepulse.config import parse_config
+from queuepulse.daemon import Daemon
+from queuepulse.sd_notify import Notifier
 from tests.live_pbx import TracePbx, daemon_config_toml, stored_calls, until
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.test_publisher import BASE, Watcher, from_queue_log

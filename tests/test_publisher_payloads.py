@@ -8,13 +8,13 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.config import parse_config
 from collector.live import LiveView
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
 from kpi.payloads import SCHEMA, call_message, kpi_message
 from kpi.publisher import MqttPublisher, snapshot_messages
 from kpi.topics import Topics, escape, unescape
+from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
 
 TOPICS = Topics("queuepulse", "pbx")

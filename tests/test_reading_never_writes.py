@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from collector.cli import main
-from collector.commands.replay import replay_to_database
-from collector.commands.top import DatabaseBoard
 from collector.database import open_database
 from collector.facts import CallRecord
 from collector.schema import migrations
 from collector.store import write_facts
 from collector.tracker import Tracker
+from queuepulse.cli import main
+from queuepulse.commands.replay import replay_to_database
+from queuepulse.commands.top import DatabaseBoard
 from tests.live_pbx import TracePbx, run_live
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
 from tests.user_errors import files

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.cli import main
+from queuepulse.cli import main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, logged_calls, trace_dir
 from tests.user_errors import files, one_line, run_cli
 

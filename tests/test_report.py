@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from collector.cli import main
 from collector.database import open_database
 from collector.facts import AgentInterval, CallRecord
 from collector.live import LiveView
@@ -21,6 +20,7 @@ from kpi.definitions import KpiSettings
 from kpi.history import read_calls, read_intervals
 from kpi.report import build_report
 from kpi.windows import INTERVALS, local_date
+from queuepulse.cli import main
 from tests.kpi_records import answered, unanswered
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, replayed_facts, trace_dir
 from tests.user_errors import files, one_line, run_cli

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.cli import build_parser, main
 from collector.database import open_database
+from queuepulse.cli import build_parser, main
 from tests.traces import TRACE_CONFIG_TOML, trace_dir
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "reports.md").read_text(encoding="utf-8")

@@ -13,8 +13,6 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from collector.cli import main
-from collector.commands.replay import replay_to_database
 from collector.database import open_database
 from collector.facts import AgentState
 from collector.store import write_facts
@@ -24,6 +22,8 @@ from kpi.formats import duration
 from kpi.report import build_report
 from kpi.report_output import report_csv, report_tables
 from kpi.windows import local_date
+from queuepulse.cli import main
+from queuepulse.commands.replay import replay_to_database
 from tests.kpi_records import answered, interval
 from tests.traces import TRACE_CONFIG, replayed_calls, trace_dir
 

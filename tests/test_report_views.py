@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
-from collector.cli import main
 from collector.database import open_database
 from collector.facts import CallRecord
 from collector.store import write_facts
@@ -20,6 +19,7 @@ from kpi.definitions import CallKpis, KpiSettings
 from kpi.report import QueueRow, Report, build_report
 from kpi.views import store_kpi_settings
 from kpi.windows import INTERVALS, IntervalSize
+from queuepulse.cli import main
 from tests.kpi_records import answered, unanswered
 from tests.traces import TRACE_NAMES, replayed_facts, trace_dir
 

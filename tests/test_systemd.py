@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from collector.config import parse_config
-from collector.daemon import Daemon
-from collector.sd_notify import Notifier
+from queuepulse.config import parse_config
+from queuepulse.daemon import Daemon
+from queuepulse.sd_notify import Notifier
 from tests.live_pbx import TracePbx, daemon_config_toml, until
 
 ROOT = Path(__file__).resolve().parents[1]

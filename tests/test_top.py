@@ -14,9 +14,6 @@ import aiomqtt
 import pytest
 from rich.console import Console
 
-from collector.cli import main
-from collector.commands.replay import replay_to_database
-from collector.commands.top import RetainedBoard, board_time
 from collector.facts import AgentState, CallRecord
 from collector.parser import FrameParser
 from collector.trace import read_frames
@@ -28,6 +25,9 @@ from kpi.publisher import snapshot_messages
 from kpi.retained import board_from_retained
 from kpi.topics import Topics
 from kpi.wallboard import kpi_line, render
+from queuepulse.cli import main
+from queuepulse.commands.replay import replay_to_database
+from queuepulse.commands.top import RetainedBoard, board_time
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 from tests.test_publisher import live_run, run_async, trace_config
 from tests.traces import TRACE_CONFIG, logged_calls, trace_dir

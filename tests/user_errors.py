@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.cli import main
+from queuepulse.cli import main
 
 Files = dict[str, tuple[bytes, int]]
 

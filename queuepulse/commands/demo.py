@@ -22,15 +22,15 @@ from typing import Any
 
 from rich.console import Console
 
-from collector.commands.run import serve
-from collector.commands.top import Screen, broker_address, show_board
-from collector.config import Config, parse_config
-from collector.daemon import Daemon
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact, Outcome
-from collector.logs import configure_logging
-from collector.sd_notify import Notifier
 from pbxsim.demo import DEMO_SECRET, DemoPbx
+from queuepulse.commands.run import serve
+from queuepulse.commands.top import Screen, broker_address, show_board
+from queuepulse.config import Config, parse_config
+from queuepulse.daemon import Daemon
+from queuepulse.logs import configure_logging
+from queuepulse.sd_notify import Notifier
 
 DEFAULT_DB = "queuepulse-demo.sqlite"
 DEFAULT_SPEED = 10.0

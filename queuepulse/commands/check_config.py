@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from collector.config import Secret, load_config
+from queuepulse.config import Secret, load_config
 
 
 def register(subparsers: Any) -> None:

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 from rich.console import Console, RenderableType
 from rich.measure import Measurement
 
-from collector.config import load_config
 from collector.database import reading
 from collector.errors import UserError
 from kpi.chart import write_chart
@@ -22,6 +21,7 @@ from kpi.report import Report, build_report
 from kpi.report_output import report_csv, report_json, report_tables
 from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
+from queuepulse.config import load_config
 
 COMPACT_WIDTH = 100
 """The widest a table of the default report may be."""

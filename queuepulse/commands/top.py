@@ -28,7 +28,6 @@ from rich.live import Live
 from rich.text import Text
 from sqlite_utils import Database
 
-from collector.config import Config, load_config
 from collector.database import in_use, open_for_reading, unusable
 from collector.errors import UserError
 from collector.live import LiveView
@@ -39,6 +38,7 @@ from kpi.topics import Topics, unescape
 from kpi.views import kpi_settings_to_read
 from kpi.wallboard import kpi_line, render
 from kpi.windows import LIVE_WINDOWS, local_date, local_midnight
+from queuepulse.config import Config, load_config
 
 REFRESH_S = 1.0
 LINE_EVERY_S = 5.0

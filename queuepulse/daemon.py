@@ -32,14 +32,12 @@ import structlog
 
 from collector.ami_client import AmiConnection, AmiResponse, follow
 from collector.ami_protocol import Clock, FrameBatch, PrivilegeCheck
-from collector.config import Config
 from collector.database import unusable
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
 from collector.facts import Anomaly, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
-from collector.sd_notify import Notifier
 from collector.store import EventRow, Reference, prune
 from collector.tracker import Tracker
 from collector.writer import Writer
@@ -48,8 +46,10 @@ from kpi.definitions import settings_from_config
 from kpi.history import facts_of_live_windows
 from kpi.publisher import MqttPublisher
 from kpi.views import store_kpi_settings
+from queuepulse.config import Config
+from queuepulse.sd_notify import Notifier
 
-log = structlog.get_logger("collector.daemon")
+log = structlog.get_logger("queuepulse.daemon")
 
 FactSink = Callable[[Sequence[Fact]], None]
 """Receives every batch of facts, in order, as the tracker completes them."""

@@ -19,20 +19,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from collector.commands.import_queue_log import (
-    LIVE_SOURCES,
-    imported_facts,
-    open_inputs,
-    read_lines,
-    zone,
-)
-from collector.config import load_config
 from collector.crosscheck import Agreement, Stint, compare
 from collector.database import reading
 from collector.errors import UserError
 from collector.overlap import Span
 from collector.queue_log import QueueLogReader
 from collector.queue_log_import import ImportedCall, QueueLogImporter
+from queuepulse.commands.import_queue_log import (
+    LIVE_SOURCES,
+    imported_facts,
+    open_inputs,
+    read_lines,
+    zone,
+)
+from queuepulse.config import load_config
 
 
 def register(subparsers: Any) -> None:

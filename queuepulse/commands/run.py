@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from collector.config import check_ami_secret, load_config
-from collector.daemon import Daemon
-from collector.logs import configure_logging
+from queuepulse.config import check_ami_secret, load_config
+from queuepulse.daemon import Daemon
+from queuepulse.logs import configure_logging
 
 # The store's writer thread releases the GIL at every SQLite step, then waits for the
 # event loop's thread to hand it back: up to 5 ms each time by default, so a busy stream

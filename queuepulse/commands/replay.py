@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collector.config import load_config
 from collector.database import writing
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
@@ -23,6 +22,7 @@ from collector.replay import replay
 from collector.store import write_facts
 from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
 from collector.tracker import Tracker
+from queuepulse.config import load_config
 
 _BATCH = 5000
 _PROGRESS_FROM_BYTES = 20_000_000

@@ -15,10 +15,10 @@ from typing import Any, Protocol, TextIO
 
 from collector.ami_client import AmiConnection, AmiResponse, follow
 from collector.ami_protocol import Clock
-from collector.config import AmiConfig, check_ami_secret, load_config
 from collector.errors import UserError
-from collector.logs import configure_logging
 from collector.trace import frame_line
+from queuepulse.config import AmiConfig, check_ami_secret, load_config
+from queuepulse.logs import configure_logging
 
 
 def register(subparsers: Any) -> None:

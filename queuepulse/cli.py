@@ -1,6 +1,6 @@
 """The ``queuepulse`` command line.
 
-Each command lives in ``collector.commands.<name>`` and exposes ``register(subparsers)``,
+Each command lives in ``queuepulse.commands.<name>`` and exposes ``register(subparsers)``,
 which adds its parser and sets ``handler`` to a function taking the parsed arguments and
 returning an exit status. Expected trouble (a bad config, an unreadable file, a PBX that
 refuses the login) is a :class:`~collector.errors.UserError`: one readable line, exit 2.
@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-from collector.commands import (
+from collector.errors import UserError
+from queuepulse.commands import (
     check,
     check_config,
     demo,
@@ -24,7 +25,6 @@ from collector.commands import (
     run,
     top,
 )
-from collector.errors import UserError
 
 COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, demo, top)
 
@@ -66,6 +66,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     return status
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,1 @@
+"""queuepulse's wiring: the command line, the live daemon and its configuration file."""
