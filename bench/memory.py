@@ -1,6 +1,6 @@
 """Memory: the peak with a crowded call center, and growth over a long soak.
 
-**Peak.** A simulated call center (`pbxsim.callcenter`) with 2,000 agents in four
+**Peak.** A simulated call center (`queuepulse.pbxsim.callcenter`) with 2,000 agents in four
 queues, callers arriving faster than the agents can take them, long talks and patient
 callers, runs until 5,000 calls are in the queues at once: 2,000 talking, the rest
 waiting. Its frames (unfiltered, as Asterisk 20 writes them) go
@@ -42,9 +42,16 @@ from bench.table import Figure, Goal, Target
 from collector.parser import FrameParser
 from collector.trace import Frame, frame_line, read_frames
 from collector.tracker import Tracker
-from pbxsim.callcenter import CallCenter
-from pbxsim.scenario import FLAT_DAY, AgentSpec, Behaviour, CenterConfig, QueueSpec, Spread
-from pbxsim.trace_feed import TracePlayer
+from queuepulse.pbxsim.callcenter import CallCenter
+from queuepulse.pbxsim.scenario import (
+    FLAT_DAY,
+    AgentSpec,
+    Behaviour,
+    CenterConfig,
+    QueueSpec,
+    Spread,
+)
+from queuepulse.pbxsim.trace_feed import TracePlayer
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """The simulated PBX the benchmark talks to, in a process of its own.
 
-It serves the repeated trace over loopback TCP with :class:`pbxsim.ami_server.AmiServer`
+It serves the repeated trace over loopback TCP with :class:`queuepulse.pbxsim.ami_server.AmiServer`
 (at full speed, or paced to a steady rate), restamped as live so that the collector's
 clock and the events' agree, and notes when it handed each frame to the server: the
 moment the frame "leaves the PBX".
@@ -30,9 +30,9 @@ from bench.stream import Stream, tracker
 from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.trace import read_frames
-from pbxsim.ami_server import AmiServer, FrameBlock
-from pbxsim.snapshot import Snapshot
-from pbxsim.trace_feed import TracePlayer
+from queuepulse.pbxsim.ami_server import AmiServer, FrameBlock
+from queuepulse.pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.trace_feed import TracePlayer
 
 USERNAME = "bench"
 SECRET = "bench-secret"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.recordings import recording_dir
 from collector.tracker import Tracker, TrackerConfig
-from pbxsim.trace_feed import TracePlayer
+from queuepulse.pbxsim.trace_feed import TracePlayer
 
 
 def default_trace() -> Path:

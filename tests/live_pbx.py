@@ -28,12 +28,12 @@ from collector.parser import FrameParser, event_name
 from collector.replay import replay
 from collector.trace import Frame, read_frames
 from collector.tracker import Tracker
-from pbxsim.ami_server import AmiServer
-from pbxsim.faults import Faults
-from pbxsim.snapshot import Snapshot
-from pbxsim.trace_feed import TracePlayer
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon, FactSink
+from queuepulse.pbxsim.ami_server import AmiServer
+from queuepulse.pbxsim.faults import Faults
+from queuepulse.pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.trace_feed import TracePlayer
 from queuepulse.sd_notify import Notifier
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
 

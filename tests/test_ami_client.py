@@ -18,8 +18,8 @@ from collector.ami_client import (
     follow,
 )
 from collector.trace import Frame
-from pbxsim.ami_server import AmiServer
 from queuepulse.config import AmiConfig, Secret
+from queuepulse.pbxsim.ami_server import AmiServer
 
 
 def config(port: int, secret: str = "queuepulse", **settings: float) -> AmiConfig:

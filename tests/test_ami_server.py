@@ -14,10 +14,10 @@ import pytest
 
 from collector.parser import event_name, split_fields
 from collector.trace import Frame, read_frames
-from pbxsim.ami_server import AmiServer, Feed, FrameBlock
-from pbxsim.faults import GARBAGE, Faults
-from pbxsim.snapshot import Snapshot
-from pbxsim.trace_feed import TracePlayer
+from queuepulse.pbxsim.ami_server import AmiServer, Feed, FrameBlock
+from queuepulse.pbxsim.faults import GARBAGE, Faults
+from queuepulse.pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.trace_feed import TracePlayer
 from tests.traces import trace_dir
 
 SMOKE = trace_dir("smoke") / "ami.jsonl"

@@ -12,14 +12,16 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from collector import facts as tracked
 from collector.events import QueueEntry
-from collector.facts import AcwSource, Anomaly, CallRecord, EndReason, Outcome
+from collector.facts import Anomaly, CallRecord
 from collector.parser import FrameParser, event_name, split_fields
 from collector.replay import replay
 from collector.trace import Frame
 from collector.tracker import Tracker, TrackerConfig
-from pbxsim.callcenter import CallCenter, TrueStint
-from pbxsim.scenario import DEFAULT_CENTER, FLAT_DAY, AgentSpec, CenterConfig
+from queuepulse.pbxsim.callcenter import CallCenter
+from queuepulse.pbxsim.scenario import DEFAULT_CENTER, FLAT_DAY, AgentSpec, CenterConfig
+from queuepulse.pbxsim.truth import AcwSource, EndReason, Outcome, TrueStint
 from tests.traces import TRACE_NAMES, trace_dir
 
 NINE_AM = 1_800_000_000.0 - 1_800_000_000.0 % 86400 + 9 * 3600
@@ -85,7 +87,8 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def disagreements(truth: Iterable[TrueStint], records: Iterable[CallRecord]) -> list[str]:
-    """Every way the tracker's records differ from the simulation's truth, one line each."""
+    """Every way the tracker's records differ from the simulation's truth, one line each
+    (the simulation's own outcome, ACW source and end reason converted to the tracker's)."""
     by_stint: dict[tuple[str, str], list[CallRecord]] = {}
     for record in records:
         by_stint.setdefault((record.uniqueid, record.queue), []).append(record)
@@ -101,15 +104,16 @@ def disagreements(truth: Iterable[TrueStint], records: Iterable[CallRecord]) -> 
         candidates.remove(match)
         record = match
         same = {
-            "outcome": record.outcome == stint.outcome,
+            "outcome": record.outcome == tracked.Outcome(stint.outcome.value),
             "agent": record.agent == stint.agent,
             "wait": _close(record.wait_s, stint.wait_s),
             "talk": _close(record.talk_s, stint.talk_s),
             "hold": _close(record.hold_s, stint.hold_s),
             "hold_count": record.hold_count == stint.hold_count,
             "acw": _close(record.acw_s, stint.acw_s),
-            "acw_source": record.acw_source == stint.acw_source,
-            "end_reason": record.end_reason == stint.end_reason,
+            "acw_source": record.acw_source == tracked.AcwSource(stint.acw_source.value),
+            "end_reason": record.end_reason == (
+                None if stint.end_reason is None else tracked.EndReason(stint.end_reason.value)),
             "transfer_to": record.transfer_to == stint.transfer_to,
             "ring_noanswer": record.ring_noanswer == stint.ring_noanswer,
         }
@@ -136,7 +140,7 @@ def test_two_hours_of_traffic_contain_every_behaviour() -> None:
     truth = two_hours().center.truth
     events = Counter(name for name, _ in two_hours_events())
     outcomes = Counter(stint.outcome for stint in truth)
-    assert set(outcomes) == set(Outcome) - {Outcome.UNKNOWN}
+    assert set(outcomes) == set(Outcome)
     assert {stint.acw_source for stint in truth} == set(AcwSource)
     assert {stint.end_reason for stint in truth} == {*EndReason, None}
     queues = {q.extension for q in DEFAULT_CENTER.queues}
@@ -399,7 +403,7 @@ def test_queue_status_lists_who_waits_and_a_collector_joining_late_picks_them_up
         key = (entry.uniqueid, entry.queue)
         assert truth[key].entered_at <= at
         assert abs(records[key].entered_at - truth[key].entered_at) < 1.0
-        assert records[key].outcome == truth[key].outcome
+        assert records[key].outcome == tracked.Outcome(truth[key].outcome.value)
 
 
 # -- configuration and invariants -------------------------------------------------------------

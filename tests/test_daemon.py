@@ -14,9 +14,9 @@ from structlog.testing import capture_logs
 from collector.facts import CallRecord, Fact
 from collector.parser import RELEVANT_EVENTS
 from collector.trace import read_frames
-from pbxsim.ami_server import AmiServer
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
+from queuepulse.pbxsim.ami_server import AmiServer
 from queuepulse.sd_notify import Notifier
 from tests.live_pbx import (
     SECRET,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pbxsim.ami_server import AmiServer
 from queuepulse.cli import main
+from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import daemon_config_toml
 from tests.user_errors import one_line, run_cli
 

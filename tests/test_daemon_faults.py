@@ -11,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from collector.facts import CallRecord
-from pbxsim.faults import Faults
+from queuepulse.pbxsim.faults import Faults
 from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until
 from tests.traces import replayed_calls
 

@@ -53,10 +53,10 @@ from kpi.payloads import call_message, heartbeat_message
 from kpi.publisher import snapshot_messages
 from kpi.topics import Topics
 from kpi.wallboard import render
-from pbxsim.demo import DEMO_SECRET, DemoPbx
 from queuepulse.cli import build_parser, main
 from queuepulse.commands.replay import replay_to_database
 from queuepulse.config import Config, QueueConfig, Secret
+from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
 from tests.mosquitto import Mosquitto
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
 

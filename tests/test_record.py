@@ -14,9 +14,9 @@ from collector.parser import FrameParser
 from collector.replay import replay
 from collector.trace import frames_from_text, read_frames
 from collector.tracker import Tracker
-from pbxsim.ami_server import AmiServer
 from queuepulse.commands.record import record
 from queuepulse.config import parse_config
+from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, differences, until
 from tests.traces import TRACE_CONFIG, replayed_calls
 from tests.user_errors import files, one_line, run_cli

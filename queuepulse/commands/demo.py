@@ -1,6 +1,6 @@
 """``queuepulse demo``: queuepulse at work on a simulated call center, with no PBX at all.
 
-A simulated call center (:mod:`pbxsim.demo`) speaks real AMI on a loopback port, faster
+A simulated call center (:mod:`queuepulse.pbxsim.demo`) speaks real AMI on a loopback port, faster
 than life; the very daemon ``queuepulse run`` starts follows it with a generated
 configuration, stores the calls in a SQLite file, publishes over MQTT when a broker
 answers, and the wallboard of ``queuepulse top`` shows its live board.
@@ -24,12 +24,12 @@ from rich.console import Console
 
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact, Outcome
-from pbxsim.demo import DEMO_SECRET, DemoPbx
 from queuepulse.commands.run import serve
 from queuepulse.commands.top import Screen, broker_address, show_board
 from queuepulse.config import Config, parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
+from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
 from queuepulse.sd_notify import Notifier
 
 DEFAULT_DB = "queuepulse-demo.sqlite"

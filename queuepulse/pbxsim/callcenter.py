@@ -1,13 +1,13 @@
 """A simulated call center on simulated time, with the truth about every queue stint.
 
 `CallCenter` is a seeded discrete-event simulation of queues, agents and callers (see
-`pbxsim.scenario`). Callers arrive as a Poisson process whose rate follows the time of
-day, wait with a patience of their own, are rung to agents by each queue's strategy,
-talk, are put on hold, transferred, or give up; agents answer (or let it ring), do
-after-call work, pause, and log in and out. Every happening is rendered as the AMI frames
-Asterisk 20 sends (`pbxsim.frames`), and every finished queue stint is recorded as a
-`TrueStint`: what the simulation decided, which a collector reading the frames should
-derive.
+`queuepulse.pbxsim.scenario`). Callers arrive as a Poisson process whose rate follows the
+time of day, wait with a patience of their own, are rung to agents by each queue's
+strategy, talk, are put on hold, transferred, or give up; agents answer (or let it ring),
+do after-call work, pause, and log in and out. Every happening is rendered as the AMI
+frames Asterisk 20 sends (`queuepulse.pbxsim.frames`), and every finished queue stint is
+recorded as a `TrueStint` (`queuepulse.pbxsim.truth`): what the simulation decided, which
+a collector reading the frames should derive.
 
 Nothing here reads a clock or does I/O: ``advance(to_time)`` runs the simulation up to
 a simulated moment and returns the frames of what happened, so a caller can play them
@@ -21,13 +21,19 @@ import itertools
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from collector.facts import AcwSource, EndReason, Outcome
-from pbxsim.ami_objects import Bridge, Channel, Ids, Member
-from pbxsim.frames import AmiWriter, Consult, Leg
-from pbxsim.scenario import CALLER_NAMES, DEFAULT_CENTER, AgentSpec, CenterConfig, QueueSpec, Spread
-from pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.ami_objects import Bridge, Channel, Ids, Member
+from queuepulse.pbxsim.frames import AmiWriter, Consult, Leg
+from queuepulse.pbxsim.scenario import (
+    CALLER_NAMES,
+    DEFAULT_CENTER,
+    AgentSpec,
+    CenterConfig,
+    QueueSpec,
+    Spread,
+)
+from queuepulse.pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.truth import AcwSource, EndReason, Outcome, TrueStint
 
 _OUTCOMES = {
     "abandon": Outcome.ABANDONED,
@@ -46,37 +52,6 @@ _END_REASONS = {
 _GREETING, _WAITING, _RINGING, _CONNECTED, _GONE = range(5)
 # agent states
 _OFFLINE, _IDLE, _BUSY, _WRAPUP, _PAUSED = range(5)
-
-
-@dataclass(frozen=True, slots=True)
-class TrueStint:
-    """One caller's pass through one queue, as the simulation decided it.
-
-    Timings are what a collector should derive from the frames: ``wait_s`` from joining
-    the queue to being answered or leaving it; ``talk_s`` the connected time without
-    ``hold_s``; ``acw_s`` the after-call work that ``acw_source`` explains (an ACW pause,
-    the queue's wrapuptime, or none at all).
-    """
-
-    uniqueid: str
-    linkedid: str
-    queue: str
-    caller_num: str
-    caller_name: str
-    entered_at: float
-    outcome: Outcome
-    wait_s: float
-    answered_at: float | None
-    ended_at: float
-    agent: str | None
-    talk_s: float | None
-    hold_s: float | None
-    hold_count: int
-    acw_s: float | None
-    acw_source: AcwSource
-    end_reason: EndReason | None
-    transfer_to: str | None
-    ring_noanswer: int
 
 
 class _Queue:
@@ -180,7 +155,7 @@ class _Agent:
 class CallCenter:
     """A seeded simulation of a call center that speaks Asterisk 20 AMI.
 
-    * ``config``: the queues, agents, traffic and behaviour (`pbxsim.scenario`);
+    * ``config``: the queues, agents, traffic and behaviour (`queuepulse.pbxsim.scenario`);
     * ``seed``: the same seed and config give the same frames and truth;
     * ``start``: the simulated clock's starting epoch (Unix seconds);
     * ``keep_truth``: record a `TrueStint` per finished stint (turn off for volume runs).

@@ -1,10 +1,10 @@
 """An AMI server that speaks Asterisk 20's manager protocol over real TCP.
 
-It serves a feed of events (a `pbxsim.trace_feed.TracePlayer`, or frames pushed with
+It serves a feed of events (a `queuepulse.pbxsim.trace_feed.TracePlayer`, or frames pushed with
 `AmiServer.send`) to every client logged in with events on, answers the actions a
 collector uses (Login with plain or MD5 secret, Challenge, Logoff, Ping, Events,
-QueueStatus, QueueSummary) with the frames Asterisk sends (`pbxsim.ami_session`), and
-misbehaves on demand (`pbxsim.faults.Faults`, `AmiServer.restart`).
+QueueStatus, QueueSummary) with the frames Asterisk sends (`queuepulse.pbxsim.ami_session`), and
+misbehaves on demand (`queuepulse.pbxsim.faults.Faults`, `AmiServer.restart`).
 
 Each connection has one reader task that answers actions and one writer task that writes
 everything queued to it, in order, in batches: the feed never waits for a socket unless a
@@ -20,9 +20,9 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from types import TracebackType
 
-from pbxsim.ami_session import ServerStats, Session
-from pbxsim.faults import NO_FAULTS, Faults
-from pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.ami_session import ServerStats, Session
+from queuepulse.pbxsim.faults import NO_FAULTS, Faults
+from queuepulse.pbxsim.snapshot import Snapshot
 
 
 @dataclass(frozen=True, slots=True)

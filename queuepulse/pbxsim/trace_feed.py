@@ -19,9 +19,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from collector.parser import event_name, split_fields
-from collector.trace import read_frames
-from pbxsim.snapshot import Snapshot, without_action_id
+from queuepulse.pbxsim.ami_text import event_name, headers, read_recording
+from queuepulse.pbxsim.snapshot import Snapshot, without_action_id
 
 _ID_SUFFIXES = ("Uniqueid", "Linkedid")
 
@@ -99,7 +98,7 @@ def _fresh_id(value: str, seconds: int, repetition: int) -> str:
 
 
 class TracePlayer:
-    """Plays a recorded trace (`collector.trace.read_frames` format) as a server feed.
+    """Plays a recorded trace (the JSON Lines `queuepulse record` writes) as a server feed.
 
     Iterating yields event frames (text without the terminating blank line) and, where the
     trace recorded a QueueStatus or QueueSummary answer, the updated `Snapshot`.
@@ -134,13 +133,13 @@ class TracePlayer:
         first: dict[str, tuple[str, ...]] = {}
         partial: dict[tuple[str, str], list[str]] = {}
         received: list[float] = []
-        for frame in read_frames(path):
+        for frame in read_recording(path):
             received.append(frame.received_at)
             name = event_name(frame.text)
             if name is None or name == "FullyBooted":
                 continue
             action_id = (
-                split_fields(frame.text).get("ActionID") if "\nActionID:" in frame.text else None
+                headers(frame.text).get("ActionID") if "\nActionID:" in frame.text else None
             )
             if action_id is None:
                 template = _template(frame.text)

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pbxsim.faults import NO_FAULTS, Cut, Faults
-from pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.faults import NO_FAULTS, Cut, Faults
+from queuepulse.pbxsim.snapshot import Snapshot
 
 BANNER = "Asterisk Call Manager/9.0.0"
 _QUEUE_LIMIT = 4096  # frames queued to one client before the feed waits for it

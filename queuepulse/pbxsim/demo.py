@@ -1,7 +1,7 @@
 """The demo PBX: the simulated call center, played live on an AMI port, faster than life.
 
-`DemoPbx` runs a `pbxsim.callcenter.CallCenter` on a clock that goes ``speed`` times
-faster than real time and hands each step's frames to an `pbxsim.ami_server.AmiServer`,
+`DemoPbx` runs a `queuepulse.pbxsim.callcenter.CallCenter` on a clock that goes ``speed`` times
+faster than real time and hands each step's frames to an `queuepulse.pbxsim.ami_server.AmiServer`,
 whose QueueStatus and QueueSummary answers follow the simulation's own snapshot. A
 collector that logs in on `DemoPbx.port` sees what it would see on a busy Asterisk.
 
@@ -18,10 +18,10 @@ import time
 from collections.abc import AsyncIterator
 from types import TracebackType
 
-from pbxsim.ami_server import AmiServer
-from pbxsim.callcenter import CallCenter
-from pbxsim.scenario import DEFAULT_CENTER, CenterConfig
-from pbxsim.snapshot import Snapshot
+from queuepulse.pbxsim.ami_server import AmiServer
+from queuepulse.pbxsim.callcenter import CallCenter
+from queuepulse.pbxsim.scenario import DEFAULT_CENTER, CenterConfig
+from queuepulse.pbxsim.snapshot import Snapshot
 
 DEMO_USERNAME = "queuepulse"
 DEMO_SECRET = "demo"
@@ -45,7 +45,7 @@ class DemoPbx:
 
     * ``speed``: simulated seconds per real second;
     * ``seed``: the same seed gives the same calls;
-    * ``center``: the queues, agents and traffic (`pbxsim.scenario.CenterConfig`);
+    * ``center``: the queues, agents and traffic (`queuepulse.pbxsim.scenario.CenterConfig`);
     * ``start``: the simulated clock's first instant (default: now).
     """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from collector.parser import event_name, split_fields
+from queuepulse.pbxsim.ami_text import event_name, headers
 
 _FRESH_COUNTERS: dict[str, dict[str, str]] = {
     "QueueParams": {
@@ -59,7 +59,7 @@ def _list_answer(
     items: Iterable[str], message: str, complete: str, action_id: str, queue: str
 ) -> list[str]:
     suffix = f"\r\nActionID: {action_id}" if action_id else ""
-    chosen = [item for item in items if not queue or split_fields(item).get("Queue") == queue]
+    chosen = [item for item in items if not queue or headers(item).get("Queue") == queue]
     return [
         _response(action_id, message),
         *(item + suffix for item in chosen),
@@ -113,6 +113,6 @@ class Snapshot:
         summary = []
         for frame in self.queue_summary:
             fresh = dict(_FRESH_COUNTERS["QueueSummary"])
-            fresh["Available"] = split_fields(frame).get("LoggedIn", "0")
+            fresh["Available"] = headers(frame).get("LoggedIn", "0")
             summary.append(_with_values(frame, fresh))
         return Snapshot(tuple(status), tuple(summary))

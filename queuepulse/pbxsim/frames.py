@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from pbxsim.ami_objects import (
+from queuepulse.pbxsim.ami_objects import (
     INUSE,
     NOT_INUSE,
     RING,
