@@ -31,7 +31,7 @@ from bench.harness import TIMEOUT_S, Run, collector_run, until_quiet
 from bench.pbx import SECRET, USERNAME, Playback, Played, SimulatedPbx
 from bench.stream import Stream, tracker
 from bench.table import Figure, Goal, Target
-from collector.ami_client import AmiConnection
+from collector.ami.client import AmiConnection
 from collector.parser import FrameParser
 from kpi.definitions import percentile
 from queuepulse.config import AmiConfig, Secret

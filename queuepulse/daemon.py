@@ -2,7 +2,7 @@
 
 One TaskGroup, named tasks:
 
-* ``ami``: :func:`collector.ami_client.follow` keeps a connection open and hands each one
+* ``ami``: :func:`collector.ami.client.follow` keeps a connection open and hands each one
   to :meth:`Daemon._session`, which notes the gap since the last connection, asks for a
   QueueStatus/QueueSummary snapshot, then puts every frame, in arrival order, through
   the parser and the one tracker;
@@ -30,8 +30,8 @@ from functools import partial
 
 import structlog
 
-from collector.ami_client import AmiConnection, AmiResponse, follow
-from collector.ami_protocol import Clock, FrameBatch, PrivilegeCheck
+from collector.ami.client import AmiConnection, AmiResponse, follow
+from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.database import unusable
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from structlog.testing import capture_logs
 
-from collector.ami_client import (
+from collector.ami.client import (
     AmiConnection,
     AmiConnectionLost,
     AmiLoginRefused,

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.ami_protocol import FrameSplitter, PrivilegeCheck
+from collector.ami.protocol import FrameSplitter, PrivilegeCheck
 from collector.trace import read_frames
 from tests.traces import trace_dir
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from collector.ami_client import AmiConnection, AmiResponse, follow
-from collector.ami_protocol import Clock
+from collector.ami.client import AmiConnection, AmiResponse, follow
+from collector.ami.protocol import Clock
 from collector.errors import UserError
 from collector.trace import frame_line
 from queuepulse.config import AmiConfig, check_ami_secret, load_config

@@ -10,8 +10,8 @@ is noticed within two ping intervals.
 it ends wait a capped, jittered, exponentially growing delay and start again. A refused
 login ends it (:class:`AmiLoginRefused`): retrying a wrong password helps nobody.
 
-This module and :mod:`collector.ami_protocol` are the only ones that import panoramisk;
-what leaves them is our own types: :class:`~collector.ami_protocol.FrameBatch`,
+This module and :mod:`collector.ami.protocol` are the only ones that import panoramisk;
+what leaves them is our own types: :class:`~collector.ami.protocol.FrameBatch`,
 :class:`AmiResponse` and the exceptions below.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 import structlog
 from panoramisk import Manager
 
-from collector.ami_protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
+from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
 from collector.errors import UserError
 from queuepulse.config import AmiConfig
 
