@@ -17,10 +17,13 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from collector.facts import AgentInterval, CallRecord
+from collector.store.reads import Holdings, read_calls, read_intervals
 from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
-from kpi.history import read_calls, read_intervals
 from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis
-from kpi.windows import IntervalSize, Window, check_range, day_window, intervals
+from kpi.windows import IntervalSize, Window, check_range, day_window, intervals, local_date
+
+_QUEUES_NAMED = 12
+"""Queues named in a message about what a database holds; more are counted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +147,15 @@ def _whole_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> Window:
     start, end = day_window(first, tz), day_window(last, tz)
     name = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     return Window(name, start.start, end.end)
+
+
+def describe_holdings(held: Holdings, timezone: ZoneInfo) -> str:
+    """What a database holds in words, days local to ``timezone`` (for an error message)."""
+    if held.first_at is None or held.last_at is None:
+        return "it holds no calls yet"
+    first, last = local_date(held.first_at, timezone), local_date(held.last_at, timezone)
+    days = f"on {first}" if first == last else f"from {first} to {last}"
+    shown = ", ".join(held.queues[:_QUEUES_NAMED])
+    if len(held.queues) > _QUEUES_NAMED:
+        shown += f" and {len(held.queues) - _QUEUES_NAMED} more"
+    return f"it holds {held.calls:,} calls of the queues {shown} {days} ({timezone.key})"

@@ -32,20 +32,21 @@ import structlog
 
 from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
-from collector.database import unusable
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
 from collector.facts import Anomaly, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
-from collector.store import EventRow, Reference, prune
+from collector.store.opening import unusable
+from collector.store.reads import read_facts
+from collector.store.writer import Writer
+from collector.store.writes import EventRow, Reference, prune
 from collector.tracker import Tracker
-from collector.writer import Writer
 from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
-from kpi.history import facts_of_live_windows
 from kpi.publisher import MqttPublisher
 from kpi.views import store_kpi_settings
+from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.sd_notify import Notifier
 
@@ -353,8 +354,9 @@ class Daemon:
         mqtt = self.config.mqtt.enabled
         publisher = MqttPublisher(self.config, board, self.live) if mqtt else None
         self.sinks += [board.add] if publisher is None else [board.add, publisher.facts]
+        at = self._clock()
         board.add(await self._store().call(partial(
-            facts_of_live_windows, at=self._clock(), timezone=board.timezone)))
+            read_facts, start=earliest_live_start(at, board.timezone), end=at)))
         if publisher is not None:
             async with publisher:
                 await publisher.run()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from collector.store.reads import read_calls, read_intervals
 from kpi.definitions import CallKpis, KpiSettings, call_kpis
-from kpi.history import read_calls, read_intervals
 from kpi.occupancy import AgentKpis, agent_kpis
 from kpi.windows import Window
 from queuepulse.cli import main

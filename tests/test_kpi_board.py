@@ -7,18 +7,18 @@ from typing import TypeVar
 
 import pytest
 
-from collector.database import open_database
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.reads import read_facts
+from collector.store.writes import write_facts
 from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis
-from kpi.history import facts_of_live_windows
 from kpi.occupancy import agent_kpis
-from kpi.windows import live_window
+from kpi.windows import earliest_live_start, live_window
 from tests.traces import TRACE_CONFIG, replayed_facts, trace_dir
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30})
@@ -81,7 +81,7 @@ def test_a_board_primed_from_sqlite_equals_one_fed_live(tmp_path: Path) -> None:
     fed = KpiBoard(SETTINGS)
     fed.add(facts)
     primed = KpiBoard(SETTINGS)
-    primed.add(facts_of_live_windows(db, end, primed.timezone))
+    primed.add(read_facts(db, earliest_live_start(end, primed.timezone), end))
     assert primed.snapshot(live) == fed.snapshot(live)
 
 

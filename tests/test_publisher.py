@@ -17,11 +17,11 @@ import aiomqtt
 import pytest
 from sqlite_utils import Database
 
-from collector.database import open_database
 from collector.events import Tick
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.writes import write_facts
 from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import KpiBoard

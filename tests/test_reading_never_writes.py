@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from collector.database import open_database
 from collector.facts import CallRecord
-from collector.schema import migrations
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.schema import migrations
+from collector.store.writes import write_facts
 from collector.tracker import Tracker
 from queuepulse.cli import main
 from queuepulse.commands.replay import replay_to_database

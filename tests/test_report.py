@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from collector.database import open_database
 from collector.facts import AgentInterval, CallRecord
 from collector.live import LiveView
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.reads import read_calls, read_intervals
+from collector.store.writes import write_facts
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
-from kpi.history import read_calls, read_intervals
 from kpi.report import build_report
 from kpi.windows import INTERVALS, local_date
 from queuepulse.cli import main

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.database import open_database
+from collector.store.opening import open_database
 from queuepulse.cli import build_parser, main
 from tests.traces import TRACE_CONFIG_TOML, trace_dir
 

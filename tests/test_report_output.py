@@ -13,9 +13,9 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from collector.database import open_database
 from collector.facts import AgentState
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.writes import write_facts
 from collector.tracker import Tracker
 from kpi.definitions import KpiSettings
 from kpi.formats import duration

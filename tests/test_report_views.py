@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlite_utils import Database
 
-from collector.database import open_database
 from collector.facts import CallRecord
-from collector.store import write_facts
+from collector.store.opening import open_database
+from collector.store.writes import write_facts
 from kpi.definitions import CallKpis, KpiSettings
 from kpi.report import QueueRow, Report, build_report
 from kpi.views import store_kpi_settings

@@ -15,8 +15,8 @@ from structlog.testing import capture_logs
 
 from collector.facts import AcwSource, AgentState, CallRecord, Outcome
 from collector.live import LiveAgent, LiveQueue
-from collector.store import EventRow, Reference, prune
-from collector.writer import StoreError, Writer
+from collector.store.writer import StoreError, Writer
+from collector.store.writes import EventRow, Reference, prune
 
 
 def call(uid: str, entered: float = 1000.0, outcome: Outcome = Outcome.ANSWERED,

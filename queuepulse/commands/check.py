@@ -20,11 +20,11 @@ from rich.console import Console
 from rich.table import Table
 
 from collector.crosscheck import Agreement, Stint, compare
-from collector.database import reading
 from collector.errors import UserError
 from collector.overlap import Span
 from collector.queue_log import QueueLogReader
 from collector.queue_log_import import ImportedCall, QueueLogImporter
+from collector.store.opening import reading
 from queuepulse.commands.import_queue_log import (
     LIVE_SOURCES,
     imported_facts,

@@ -29,12 +29,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlite_utils import Database
 
-from collector.database import writing
 from collector.errors import UserError
 from collector.facts import AgentInterval, Outcome
 from collector.overlap import Span, StintIndex, merge_spans, uncovered
 from collector.queue_log import QueueLogLine, QueueLogReader, decoded
 from collector.queue_log_import import ImportedCall, ImportFact, QueueLogImporter
+from collector.store.opening import writing
 from queuepulse.config import Config, load_config
 
 SOURCE = "queue_log"

@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collector.database import writing
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.replay import replay
-from collector.store import write_facts
+from collector.store.opening import writing
+from collector.store.writes import write_facts
 from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
 from collector.tracker import Tracker
 from queuepulse.config import load_config

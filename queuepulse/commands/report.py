@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console, RenderableType
 from rich.measure import Measurement
 
-from collector.database import reading
 from collector.errors import UserError
+from collector.store.opening import reading
+from collector.store.reads import Holdings, holdings
 from kpi.chart import write_chart
-from kpi.history import Holdings, holdings
-from kpi.report import Report, build_report
+from kpi.report import Report, build_report, describe_holdings
 from kpi.report_output import report_csv, report_json, report_tables
 from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
@@ -74,7 +74,7 @@ def _nothing_to_report(db: str, held: Holdings, tz: ZoneInfo, what: str,
     if held.calls == 0:
         return UserError(f"{db} holds no calls yet. Fill it with 'queuepulse run', 'replay' "
                          "or 'import-queue-log' first, or check --db.")
-    return UserError(f"no calls {what} in {db}: {held.describe(tz)}. Give {fix}.")
+    return UserError(f"no calls {what} in {db}: {describe_holdings(held, tz)}. Give {fix}.")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,16 +28,16 @@ from rich.live import Live
 from rich.text import Text
 from sqlite_utils import Database
 
-from collector.database import in_use, open_for_reading, unusable
 from collector.errors import UserError
 from collector.live import LiveView
+from collector.store.opening import in_use, open_for_reading, unusable
+from collector.store.reads import read_facts
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.history import facts_of_live_windows
 from kpi.retained import board_from_retained, updated_at
 from kpi.topics import Topics, unescape
 from kpi.views import kpi_settings_to_read
 from kpi.wallboard import kpi_line, render
-from kpi.windows import LIVE_WINDOWS, local_date, local_midnight
+from kpi.windows import LIVE_WINDOWS, earliest_live_start, local_date, local_midnight
 from queuepulse.config import Config, load_config
 
 REFRESH_S = 1.0
@@ -207,7 +207,7 @@ class DatabaseBoard:
         at = board_time(_newest(self._db), time.time() if now is None else now, tz)
         if version != self._version:
             self._board = self._fresh_board()
-            self._board.add(facts_of_live_windows(self._db, at, tz))
+            self._board.add(read_facts(self._db, earliest_live_start(at, tz), at))
             self._version = version
         snapshot = self._board.snapshot(LiveView(at, (), (), ()))
         return Screen(snapshot, Path(self.path).name, live_state=False)

@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 import structlog
 from sqlite_utils import Database
 
-from collector.database import advice, open_database, unusable
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
-from collector.store import (
+from collector.store.opening import advice, open_database, unusable
+from collector.store.writes import (
     EventRow,
     Reference,
     insert_events,
@@ -36,7 +36,7 @@ from collector.store import (
     write_reference,
 )
 
-log = structlog.get_logger("collector.writer")
+log = structlog.get_logger("collector.store.writer")
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from collector.errors import UserError
-from collector.schema import known_migrations, migrations
+from collector.store.schema import known_migrations, migrations
 from collector.user_files import describe, head, is_sqlite, removed_on_failure
 
 COMPANIONS = ("-wal", "-shm", "-journal")

@@ -2,7 +2,7 @@
 
 Each migration is recorded in the database by sqlite-utils, so a database made by an older
 queuepulse is brought up to date when a newer one opens it for writing
-(:func:`collector.database.open_database`). Never edit a migration that has been released;
+(:func:`collector.store.opening.open_database`). Never edit a migration that has been released;
 add a new one. ``docs/schema.md`` documents every table and view.
 """
 

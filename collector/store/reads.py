@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -24,12 +23,9 @@ from collector.facts import (
     Fact,
     Outcome,
 )
-from kpi.windows import earliest_live_start, local_date
 
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
-_QUEUES_NAMED = 12
-"""Queues named in a message about what a database holds; more are counted."""
 
 
 def call_from_row(row: Mapping[str, Any]) -> CallRecord:
@@ -76,10 +72,10 @@ def read_intervals(db: Database, start: float, end: float) -> list[AgentInterval
     return [interval_from_row(row) for row in rows]
 
 
-def facts_of_live_windows(db: Database, at: float, timezone: ZoneInfo) -> list[Fact]:
-    """The stored facts the live windows still see at ``at``: what primes a fresh board."""
-    start = earliest_live_start(at, timezone)
-    return [*read_calls(db, start, at), *read_intervals(db, start, at)]
+def read_facts(db: Database, start: float, end: float) -> list[Fact]:
+    """The calls and agent intervals of ``[start, end)`` (as :func:`read_calls` and
+    :func:`read_intervals` find them): what primes a fresh KPI board."""
+    return [*read_calls(db, start, end), *read_intervals(db, start, end)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +86,6 @@ class Holdings:
     queues: tuple[str, ...]
     first_at: float | None
     last_at: float | None
-
-    def describe(self, timezone: ZoneInfo) -> str:
-        """The holdings in words, days local to ``timezone`` (for an error message)."""
-        if self.first_at is None or self.last_at is None:
-            return "it holds no calls yet"
-        first, last = local_date(self.first_at, timezone), local_date(self.last_at, timezone)
-        days = f"on {first}" if first == last else f"from {first} to {last}"
-        shown = ", ".join(self.queues[:_QUEUES_NAMED])
-        if len(self.queues) > _QUEUES_NAMED:
-            shown += f" and {len(self.queues) - _QUEUES_NAMED} more"
-        return f"it holds {self.calls:,} calls of the queues {shown} {days} ({timezone.key})"
 
 
 def holdings(db: Database) -> Holdings:
