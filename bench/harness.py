@@ -18,7 +18,7 @@ from bench.broker import Mosquitto
 from bench.collector_process import PBX_ID, PREFIX, Collector
 from bench.observer import Observer, Seen
 from bench.pbx import Playback, Played, SimulatedPbx
-from kpi.topics import Topics
+from kpi.mqtt.topics import Topics
 
 TOPICS = Topics(PREFIX, PBX_ID)
 TIMEOUT_S = 120.0

@@ -20,7 +20,7 @@ from types import TracebackType
 
 import aiomqtt
 
-from kpi.topics import Topics
+from kpi.mqtt.topics import Topics
 
 KPI_WINDOW = "60m"
 """The window whose ``offered`` count shows a call reaching the KPIs (a short run stays

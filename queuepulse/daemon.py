@@ -44,7 +44,7 @@ from collector.store.writes import EventRow, Reference, prune
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
-from kpi.publisher import MqttPublisher
+from kpi.mqtt.publisher import MqttPublisher
 from kpi.views import store_kpi_settings
 from kpi.windows import earliest_live_start
 from queuepulse.config import Config

@@ -11,9 +11,9 @@ import pytest
 from sqlite_utils import Database
 
 from collector.tracker import Tracker
-from kpi.chart import axis_step
 from kpi.definitions import settings_from_config
-from kpi.report import Report, build_report
+from kpi.present.chart import axis_step
+from kpi.present.report import Report, build_report
 from kpi.windows import parse_date, parse_interval
 from queuepulse.cli import main
 from queuepulse.commands.replay import replay_to_database

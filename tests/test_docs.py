@@ -48,11 +48,11 @@ from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import KpiSettings
-from kpi.homeassistant import discovery_messages
-from kpi.payloads import call_message, heartbeat_message
-from kpi.publisher import snapshot_messages
-from kpi.topics import Topics
-from kpi.wallboard import render
+from kpi.mqtt.homeassistant import discovery_messages
+from kpi.mqtt.payloads import call_message, heartbeat_message
+from kpi.mqtt.publisher import snapshot_messages
+from kpi.mqtt.topics import Topics
+from kpi.present.wallboard import render
 from queuepulse.cli import build_parser, main
 from queuepulse.commands.replay import replay_to_database
 from queuepulse.config import Config, QueueConfig, Secret

@@ -26,9 +26,9 @@ from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.definitions import settings_from_config
-from kpi.payloads import Message
-from kpi.publisher import RETAINED_CHUNK, MqttPublisher
-from kpi.topics import escape
+from kpi.mqtt.payloads import Message
+from kpi.mqtt.publisher import RETAINED_CHUNK, MqttPublisher
+from kpi.mqtt.topics import escape
 from queuepulse.config import Config, parse_config
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, LoggedCall, logged_calls, trace_dir

@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 from collector.live import LiveView
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
-from kpi.publisher import MqttPublisher
+from kpi.mqtt.publisher import MqttPublisher
 from tests.mosquitto import Mosquitto
 from tests.test_publisher import trace_config, until
 

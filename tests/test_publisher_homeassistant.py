@@ -12,8 +12,8 @@ import aiomqtt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpi.homeassistant import SENSORS, discovery_messages
-from kpi.topics import Topics
+from kpi.mqtt.homeassistant import SENSORS, discovery_messages
+from kpi.mqtt.topics import Topics
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.test_publisher import live_run, run_async, trace_config, until
 

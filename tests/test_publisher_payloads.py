@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from collector.live import LiveView
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
-from kpi.payloads import SCHEMA, call_message, kpi_message
-from kpi.publisher import MqttPublisher, snapshot_messages
-from kpi.topics import Topics, escape, unescape
+from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
+from kpi.mqtt.publisher import MqttPublisher, snapshot_messages
+from kpi.mqtt.topics import Topics, escape, unescape
 from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
 

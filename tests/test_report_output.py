@@ -18,9 +18,9 @@ from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from collector.tracker import Tracker
 from kpi.definitions import KpiSettings
-from kpi.formats import duration
-from kpi.report import build_report
-from kpi.report_output import report_csv, report_tables
+from kpi.present.formats import duration
+from kpi.present.report import build_report
+from kpi.present.report_output import report_csv, report_tables
 from kpi.windows import local_date
 from queuepulse.cli import main
 from queuepulse.commands.replay import replay_to_database

@@ -16,7 +16,7 @@ from collector.facts import CallRecord
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from kpi.definitions import CallKpis, KpiSettings
-from kpi.report import QueueRow, Report, build_report
+from kpi.present.report import QueueRow, Report, build_report
 from kpi.views import store_kpi_settings
 from kpi.windows import INTERVALS, IntervalSize
 from queuepulse.cli import main

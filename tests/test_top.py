@@ -20,11 +20,11 @@ from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import KpiSettings, other_outcomes
-from kpi.formats import duration, sl_style
-from kpi.publisher import snapshot_messages
-from kpi.retained import board_from_retained
-from kpi.topics import Topics
-from kpi.wallboard import kpi_line, render
+from kpi.mqtt.publisher import snapshot_messages
+from kpi.mqtt.retained import board_from_retained
+from kpi.mqtt.topics import Topics
+from kpi.present.formats import duration, sl_style
+from kpi.present.wallboard import kpi_line, render
 from queuepulse.cli import main
 from queuepulse.commands.replay import replay_to_database
 from queuepulse.commands.top import RetainedBoard, board_time

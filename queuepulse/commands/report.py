@@ -16,9 +16,9 @@ from rich.measure import Measurement
 from collector.errors import UserError
 from collector.store.opening import reading
 from collector.store.reads import Holdings, holdings
-from kpi.chart import write_chart
-from kpi.report import Report, build_report, describe_holdings
-from kpi.report_output import report_csv, report_json, report_tables
+from kpi.present.chart import write_chart
+from kpi.present.report import Report, build_report, describe_holdings
+from kpi.present.report_output import report_csv, report_json, report_tables
 from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
 from queuepulse.config import load_config

@@ -2,7 +2,7 @@
 
 The figures come from MQTT's retained topics (``--mqtt``, or ``--config`` with MQTT
 enabled): the same KPIs, live queue state and agent states the service publishes, read
-back into the board's own objects (:mod:`kpi.retained`). A database file (``--db``, or
+back into the board's own objects (:mod:`kpi.mqtt.retained`). A database file (``--db``, or
 ``--config`` without MQTT) holds finished calls but no live state, so from a file the
 board shows the KPIs alone. :func:`show_board` draws any source every second; ``queuepulse
 demo`` uses it for the board it runs in-process.
@@ -33,10 +33,10 @@ from collector.live import LiveView
 from collector.store.opening import in_use, open_for_reading, unusable
 from collector.store.reads import read_facts
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.retained import board_from_retained, updated_at
-from kpi.topics import Topics, unescape
+from kpi.mqtt.retained import board_from_retained, updated_at
+from kpi.mqtt.topics import Topics, unescape
+from kpi.present.wallboard import kpi_line, render
 from kpi.views import kpi_settings_to_read
-from kpi.wallboard import kpi_line, render
 from kpi.windows import LIVE_WINDOWS, earliest_live_start, local_date, local_midnight
 from queuepulse.config import Config, load_config
 

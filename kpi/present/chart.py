@@ -1,6 +1,6 @@
 """A report drawn as a chart: calls and service level per period, a panel per queue.
 
-Pure: :func:`chart_svg` turns a :class:`~kpi.report.Report` into one self-contained SVG
+Pure: :func:`chart_svg` turns a :class:`~kpi.present.report.Report` into one self-contained SVG
 and :func:`chart_html` wraps it in a page with the same figures as a table. The first
 panel is all queues together, then one per queue (a report of one queue has its panel
 alone); each has bars for the offered, answered and abandoned calls on its left axis, a
@@ -23,8 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from collector.errors import UserError
-from kpi.formats import percent, short_labels
-from kpi.report import QueueRow, Report
+from kpi.present.formats import percent, short_labels
+from kpi.present.report import QueueRow, Report
 from kpi.windows import Window
 
 WIDTH = 960

@@ -1,6 +1,6 @@
 """The MQTT shell: publishes the board's KPIs, live state, agent states and finished calls.
 
-Decisions live elsewhere (the board computes, :mod:`kpi.payloads` renders); this module
+Decisions live elsewhere (the board computes, :mod:`kpi.mqtt.payloads` renders); this module
 only keeps a connection and sends. Its reconnection is aiomqtt's documented pattern: a
 plain loop around ``async with Client(...)`` that catches :class:`aiomqtt.MqttError` and
 waits a growing, jittered delay. While the broker is away the daemon carries on (calls
@@ -39,8 +39,8 @@ from collector.errors import UserError
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.homeassistant import discovery_messages
-from kpi.payloads import (
+from kpi.mqtt.homeassistant import discovery_messages
+from kpi.mqtt.payloads import (
     Message,
     agent_kpi_message,
     agent_state_message,
@@ -49,7 +49,7 @@ from kpi.payloads import (
     kpi_message,
     live_message,
 )
-from kpi.topics import Topics
+from kpi.mqtt.topics import Topics
 from kpi.windows import LIVE_WINDOWS
 from queuepulse.config import Config
 

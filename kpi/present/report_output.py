@@ -2,7 +2,7 @@
 
 The tables come in two widths: by default the figures a supervisor asks for first, in
 tables that fit 100 columns; ``wide`` adds every other figure. Durations are ``m:ss``
-(``h:mm:ss`` from an hour on). The CSV rounds as :func:`kpi.formats.rounded` does, ratios
+(``h:mm:ss`` from an hour on). The CSV rounds as :func:`kpi.present.formats.rounded` does, ratios
 to 0.001 (0.1 %); JSON keeps every figure as computed.
 """
 
@@ -21,9 +21,9 @@ from rich.table import Table
 from rich.text import Text
 
 from kpi.definitions import CallKpis, other_outcomes
-from kpi.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
 from kpi.occupancy import AgentKpis, PauseTime
-from kpi.report import AgentRow, QueueRow, Report
+from kpi.present.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
+from kpi.present.report import AgentRow, QueueRow, Report
 
 CSV_RATIO_DIGITS = 3
 """Ratios in the CSV: 0.001, a tenth of a percent."""

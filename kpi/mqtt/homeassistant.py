@@ -17,8 +17,8 @@ import json
 import re
 from dataclasses import dataclass
 
-from kpi.payloads import Message
-from kpi.topics import Topics
+from kpi.mqtt.payloads import Message
+from kpi.mqtt.topics import Topics
 
 
 @dataclass(frozen=True, slots=True)

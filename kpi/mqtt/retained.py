@@ -4,7 +4,7 @@
 of each topic to :func:`board_from_retained`, which rebuilds the same objects the live
 board makes (:class:`~kpi.board.KpiSnapshot`, :class:`~kpi.live_state.QueueLive`,
 :class:`~collector.live.LiveAgent`), so one renderer serves both. Payloads follow
-docs/mqtt.md (schema :data:`kpi.payloads.SCHEMA`); a topic whose payload cannot be read
+docs/mqtt.md (schema :data:`kpi.mqtt.payloads.SCHEMA`); a topic whose payload cannot be read
 (another schema, not JSON) is left out. Agent KPI topics are not read: the wallboard
 does not show them.
 """
@@ -23,8 +23,8 @@ from collector.live import LiveAgent, LiveMembership
 from kpi.board import BoardSnapshot, KpiSnapshot
 from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, CallKpis
 from kpi.live_state import AgentCounts, PauseCount, QueueLive
-from kpi.payloads import SCHEMA
-from kpi.topics import Topics, unescape
+from kpi.mqtt.payloads import SCHEMA
+from kpi.mqtt.topics import Topics, unescape
 from kpi.windows import Window, live_window
 
 _UTC = ZoneInfo("UTC")

@@ -17,9 +17,9 @@ from typing import Any
 from collector.facts import CallRecord
 from collector.live import LiveAgent
 from kpi.board import AgentSnapshot, KpiSnapshot
-from kpi.formats import rounded
 from kpi.live_state import QueueLive
-from kpi.topics import Topics
+from kpi.mqtt.topics import Topics
+from kpi.present.formats import rounded
 
 SCHEMA = 1
 

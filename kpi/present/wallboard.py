@@ -22,8 +22,8 @@ from collector.facts import AgentState
 from collector.live import LiveAgent
 from kpi.board import BoardSnapshot, KpiSnapshot
 from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, other_outcomes
-from kpi.formats import NO_DATA, duration, percent, sl_style
 from kpi.live_state import QueueLive
+from kpi.present.formats import NO_DATA, duration, percent, sl_style
 
 STATE_STYLES = {
     AgentState.AVAILABLE: "green",
