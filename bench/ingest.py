@@ -32,9 +32,10 @@ from bench.pbx import SECRET, USERNAME, Playback, Played, SimulatedPbx
 from bench.stream import Stream, tracker
 from bench.table import Figure, Goal, Target
 from collector.ami.client import AmiConnection
+from collector.ami.settings import AmiConfig
 from collector.parser import FrameParser
+from collector.secret import Secret
 from kpi.definitions import percentile
-from queuepulse.config import AmiConfig, Secret
 
 END_TO_END_FACTOR = 3.0
 DURABILITY_LIMIT_MS = 1000.0

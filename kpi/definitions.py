@@ -28,7 +28,6 @@ from operator import itemgetter
 
 from collector.facts import CallRecord, Outcome
 from kpi.windows import Window
-from queuepulse.config import Config
 
 SERVICE_LEVEL_VARIANTS = ("answered", "offered", "sl2")
 DEFAULT_SERVICE_LEVEL_TARGET = 0.8
@@ -64,29 +63,6 @@ class KpiSettings:
     def costed(self) -> bool:
         """Whether cost rates are set, so that cost per call is reported."""
         return self.agent_hourly > 0 or self.trunk_per_minute > 0
-
-
-def settings_from_config(config: Config) -> KpiSettings:
-    """The KPI settings a configuration gives."""
-    return KpiSettings(
-        service_level_s=config.kpi.service_level_s,
-        queue_service_level_s={
-            name: queue.service_level_s
-            for name, queue in config.queues.items()
-            if queue.service_level_s is not None
-        },
-        service_level_target=config.kpi.service_level_target / 100.0,
-        queue_service_level_target={
-            name: queue.service_level_target / 100.0
-            for name, queue in config.queues.items()
-            if queue.service_level_target is not None
-        },
-        service_level_variant=config.kpi.service_level_variant,
-        short_abandon_s=config.kpi.short_abandon_s,
-        repeat_window_s=config.kpi.repeat_window_h * 3600.0,
-        agent_hourly=config.kpi.cost.agent_hourly,
-        trunk_per_minute=config.kpi.cost.trunk_per_minute,
-    )
 
 
 # -- the building blocks ---------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The configuration file: one TOML file, checked completely before anything starts.
 
-Every section is a frozen dataclass; the loader walks the TOML tables against the
-dataclass fields, so a misspelt key, a wrong type or a bad value is one
+Every section is a frozen dataclass (a component's own beside it: ``[ami]`` in
+:mod:`collector.ami.settings`, ``[mqtt]`` in :mod:`kpi.mqtt.settings`); the loader walks
+the TOML tables against the dataclass fields, so a misspelt key, a wrong type or a bad value is one
 :class:`ConfigError` that names the key and says how to fix it. Secrets may be given
 inline, through an environment variable (``*_env``) or a file (``*_file``, e.g. a systemd
 credential); they are kept in :class:`Secret`, whose ``repr`` never shows them.
@@ -20,28 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from collector.ami.settings import AmiConfig
 from collector.errors import UserError
+from collector.secret import Secret
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
+from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
 
 
 class ConfigError(UserError):
     """The configuration cannot be used; the message names the key and the fix."""
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A password or AMI secret; shown as ``***`` in logs and reprs."""
-
-    value: str = field(repr=False)
-    unread: str = ""
-    """Where the secret was to come from, when it was not read (``check-config
-    --no-secrets``): e.g. ``file /run/credentials/queuepulse.service/ami_secret``."""
-
-    def __repr__(self) -> str:
-        if self.unread:
-            return f"Secret(unread={self.unread!r})"
-        return "Secret('***')" if self.value else "Secret('')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,21 +39,6 @@ class PbxConfig:
 
     id: str = "pbx"
     timezone: str = "UTC"
-
-
-@dataclass(frozen=True, slots=True)
-class AmiConfig:
-    """How to reach the Asterisk Manager Interface."""
-
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = "queuepulse"
-    secret: Secret = Secret("")
-    tls: bool = False
-    connect_timeout_s: float = 10.0
-    ping_interval_s: float = 10.0
-    reconnect_max_s: float = 30.0
-    events: str = "agent,call,system"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,29 +87,6 @@ class DatabaseConfig:
     retention_days: int = 0
     events_retention_days: int = 30
     commit_interval_s: float = 0.5
-
-
-MIN_KPI_INTERVAL_S = 0.1
-"""The shortest gap between two publishes of one retained topic that may be configured."""
-
-
-@dataclass(frozen=True, slots=True)
-class MqttConfig:
-    """The MQTT broker that receives KPIs, agent states and finished calls."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str = ""
-    password: Secret = Secret("")
-    tls: bool = False
-    prefix: str = "queuepulse"
-    client_id: str = ""
-    keepalive_s: int = 60
-    heartbeat_s: float = 30.0
-    kpi_interval_s: float = 1.0
-    homeassistant: bool = True
-    homeassistant_prefix: str = "homeassistant"
 
 
 @dataclass(frozen=True, slots=True)

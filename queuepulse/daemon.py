@@ -43,11 +43,10 @@ from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference, prune
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
-from kpi.definitions import settings_from_config
 from kpi.mqtt.publisher import MqttPublisher
-from kpi.views import store_kpi_settings
 from kpi.windows import earliest_live_start
 from queuepulse.config import Config
+from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
 from queuepulse.sd_notify import Notifier
 
 log = structlog.get_logger("queuepulse.daemon")
@@ -352,7 +351,8 @@ class Daemon:
     async def _publish(self, board: KpiBoard) -> None:
         """KPIs: the board fed with facts (and today's stored ones), and its MQTT publisher."""
         mqtt = self.config.mqtt.enabled
-        publisher = MqttPublisher(self.config, board, self.live) if mqtt else None
+        publisher = (MqttPublisher(self.config.mqtt, self.config.pbx.id, board, self.live)
+                     if mqtt else None)
         self.sinks += [board.add] if publisher is None else [board.add, publisher.facts]
         at = self._clock()
         board.add(await self._store().call(partial(

@@ -17,8 +17,9 @@ from collector.ami.client import (
     Backoff,
     follow,
 )
+from collector.ami.settings import AmiConfig
+from collector.secret import Secret
 from collector.trace import Frame
-from queuepulse.config import AmiConfig, Secret
 from queuepulse.pbxsim.ami_server import AmiServer
 
 

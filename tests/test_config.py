@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kpi.definitions import settings_from_config
 from queuepulse.config import ConfigError, load_config, parse_config
+from queuepulse.kpi_settings import settings_from_config
 from tests.user_errors import files, one_line, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"

@@ -15,10 +15,10 @@ from kpi.definitions import (
     KpiSettings,
     call_kpis,
     percentile,
-    settings_from_config,
 )
 from kpi.windows import Window
 from queuepulse.config import parse_config
+from queuepulse.kpi_settings import settings_from_config
 from tests.kpi_records import answered, unanswered
 
 WINDOW = Window("test", 0.0, 3600.0)

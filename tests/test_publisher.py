@@ -25,11 +25,11 @@ from collector.store.writes import write_facts
 from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
-from kpi.definitions import settings_from_config
 from kpi.mqtt.payloads import Message
 from kpi.mqtt.publisher import RETAINED_CHUNK, MqttPublisher
 from kpi.mqtt.topics import escape
 from queuepulse.config import Config, parse_config
+from queuepulse.kpi_settings import settings_from_config
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, LoggedCall, logged_calls, trace_dir
 
@@ -124,7 +124,8 @@ async def live_run(config: Config, folder: Path,
     """A publisher task and a watcher task around a fresh tracker, board and database."""
     tracker = Tracker(config.tracker_config())
     board = KpiBoard(settings_from_config(config), config.pbx.timezone)
-    async with MqttPublisher(config, board, tracker.live, cycle_s=cycle_s) as publisher:
+    async with MqttPublisher(config.mqtt, config.pbx.id, board, tracker.live,
+                             cycle_s=cycle_s) as publisher:
         run = LiveRun(config, open_database(str(folder / "q.sqlite")), tracker, board, publisher)
         watcher = Watcher(config.mqtt.port)
         async with asyncio.TaskGroup() as tasks:
@@ -278,7 +279,7 @@ def test_a_resend_of_more_retained_messages_than_a_chunk_arrives_whole(
     async def scenario() -> None:
         tracker = Tracker(config.tracker_config())
         board = KpiBoard(settings_from_config(config), config.pbx.timezone)
-        async with (MqttPublisher(config, board, tracker.live) as publisher,
+        async with (MqttPublisher(config.mqtt, config.pbx.id, board, tracker.live) as publisher,
                     aiomqtt.Client("127.0.0.1", mosquitto.port) as client):
             await publisher._send_all(client, messages, at=None, now=0.0)
         seen: set[str] = set()

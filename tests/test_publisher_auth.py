@@ -25,7 +25,7 @@ def connect_with(tmp_path: Path,
     config = trace_config(broker.port, f'username = "queuepulse"\npassword = "{password}"\n')
 
     async def scenario() -> MqttPublisher:
-        async with MqttPublisher(config, KpiBoard(KpiSettings()),
+        async with MqttPublisher(config.mqtt, config.pbx.id, KpiBoard(KpiSettings()),
                                  lambda: LiveView(0.0, (), (), ())) as publisher:
             task = asyncio.create_task(publisher.run())
             with contextlib.suppress(AssertionError):  # refused: never connected

@@ -86,8 +86,8 @@ def test_finished_calls_wait_in_a_bounded_buffer_while_the_broker_is_away() -> N
 
     async def scenario() -> None:
         board = KpiBoard(KpiSettings())
-        async with MqttPublisher(config, board, lambda: LiveView(0.0, (), (), ()),
-                                 call_buffer=3) as publisher:
+        async with MqttPublisher(config.mqtt, config.pbx.id, board,
+                                 lambda: LiveView(0.0, (), (), ()), call_buffer=3) as publisher:
             for n in range(5):
                 publisher.call_finished(answered(float(n)))
             assert (publisher.calls_dropped, publisher.calls_sent) == (2, 0)

@@ -17,9 +17,9 @@ from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from kpi.definitions import CallKpis, KpiSettings
 from kpi.present.report import QueueRow, Report, build_report
-from kpi.views import store_kpi_settings
 from kpi.windows import INTERVALS, IntervalSize
 from queuepulse.cli import main
+from queuepulse.kpi_settings import store_kpi_settings
 from tests.kpi_records import answered, unanswered
 from tests.traces import TRACE_NAMES, replayed_facts, trace_dir
 

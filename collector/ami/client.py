@@ -32,8 +32,8 @@ import structlog
 from panoramisk import Manager
 
 from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
+from collector.ami.settings import AmiConfig
 from collector.errors import UserError
-from queuepulse.config import AmiConfig
 
 log = structlog.get_logger("collector.ami")
 

@@ -228,7 +228,7 @@ JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.p
 @migrations(name="0003_kpi_views")
 def _kpi_views(db: Database) -> None:
     # the thresholds and the PBX's calendar the views use; queuepulse run stores the
-    # configured ones (kpi.views.store_kpi_settings); until then, the defaults in UTC
+    # configured ones (collector.store.kpi_settings); until then, the defaults in UTC
     db.execute("""
         CREATE TABLE kpi_settings (
             id INTEGER PRIMARY KEY CHECK (id = 1),

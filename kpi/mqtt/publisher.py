@@ -49,9 +49,9 @@ from kpi.mqtt.payloads import (
     kpi_message,
     live_message,
 )
+from kpi.mqtt.settings import MqttConfig
 from kpi.mqtt.topics import Topics
 from kpi.windows import LIVE_WINDOWS
-from queuepulse.config import Config
 
 log = structlog.get_logger("queuepulse.mqtt")
 T = TypeVar("T")
@@ -136,18 +136,19 @@ class MqttPublisher:
     (``mqtt.kpi_interval_s`` unless given).
     """
 
-    def __init__(self, config: Config, board: KpiBoard, live: Callable[[], LiveView], *,
-                 cycle_s: float | None = None, reconnect_max_s: float = 3.0,
-                 call_buffer: int = CALL_BUFFER) -> None:
-        self.topics = Topics(config.mqtt.prefix, config.pbx.id)
+    def __init__(self, settings: MqttConfig, pbx_id: str, board: KpiBoard,
+                 live: Callable[[], LiveView], *, cycle_s: float | None = None,
+                 reconnect_max_s: float = 3.0, call_buffer: int = CALL_BUFFER) -> None:
+        self.topics = Topics(settings.prefix, pbx_id)
         self.connected = False
         self.calls_sent = 0
         self.calls_dropped = 0
         self.connections = 0
-        self._config = config
+        self._mqtt = settings
+        self._pbx_id = pbx_id
         self._board = board
         self._live = live
-        self._cycle_s = config.mqtt.kpi_interval_s if cycle_s is None else cycle_s
+        self._cycle_s = settings.kpi_interval_s if cycle_s is None else cycle_s
         self._reconnect_max_s = reconnect_max_s
         self._calls: deque[CallRecord] = deque()
         self._call_buffer = call_buffer
@@ -164,7 +165,7 @@ class MqttPublisher:
         self._started = time.monotonic()
 
     async def __aenter__(self) -> Self:
-        if self._config.mqtt.tls:
+        if self._mqtt.tls:
             try:
                 self._tls = ssl.create_default_context()
             except ssl.SSLError as error:
@@ -212,8 +213,8 @@ class MqttPublisher:
                 # one warning per outage; the retries of a long outage are debug detail
                 report = log.warning if attempt == 0 else log.debug
                 error = group.exceptions[0]
-                report("mqtt.unavailable", host=self._config.mqtt.host,
-                       port=self._config.mqtt.port, error=str(error) or type(error).__name__,
+                report("mqtt.unavailable", host=self._mqtt.host,
+                       port=self._mqtt.port, error=str(error) or type(error).__name__,
                        attempt=attempt + 1, fix=_fix_for(error))
             finally:
                 self.connected = False
@@ -225,13 +226,13 @@ class MqttPublisher:
             await asyncio.sleep(delay)
 
     def _client(self) -> aiomqtt.Client:
-        mqtt = self._config.mqtt
+        mqtt = self._mqtt
         return aiomqtt.Client(
             mqtt.host,
             mqtt.port,
             username=mqtt.username or None,
             password=mqtt.password.value or None,
-            identifier=mqtt.client_id or f"queuepulse-{self._config.pbx.id}",
+            identifier=mqtt.client_id or f"queuepulse-{self._pbx_id}",
             will=aiomqtt.Will(self.topics.status, OFFLINE, qos=QOS, retain=True),
             keepalive=mqtt.keepalive_s,
             timeout=OPERATION_TIMEOUT_S,
@@ -246,8 +247,8 @@ class MqttPublisher:
         self._sent.clear()
         self._sent_at.clear()
         self._held_until = math.inf
-        self._announce, self._announced = self._config.mqtt.homeassistant, ()
-        log.info("mqtt.connected", host=self._config.mqtt.host, port=self._config.mqtt.port,
+        self._announce, self._announced = self._mqtt.homeassistant, ()
+        log.info("mqtt.connected", host=self._mqtt.host, port=self._mqtt.port,
                  connections=self.connections)
         try:
             # the listener notices a lost connection at once, so it starts first: an
@@ -268,7 +269,7 @@ class MqttPublisher:
 
         It never waits for the broker itself, or it could not notice the broker is gone.
         """
-        ha_status = f"{self._config.mqtt.homeassistant_prefix}/status"
+        ha_status = f"{self._mqtt.homeassistant_prefix}/status"
         async for message in client.messages:
             payload = message.payload
             text = payload.decode(errors="replace") if isinstance(payload, bytes) else ""
@@ -284,13 +285,13 @@ class MqttPublisher:
         """Announce, then send calls as they finish and changed retained topics at most
         once a second each."""
         await _bounded(client.subscribe(self.topics.status, qos=QOS, timeout=math.inf))
-        if self._config.mqtt.homeassistant:
-            await _bounded(client.subscribe(f"{self._config.mqtt.homeassistant_prefix}/status",
+        if self._mqtt.homeassistant:
+            await _bounded(client.subscribe(f"{self._mqtt.homeassistant_prefix}/status",
                                             qos=QOS, timeout=math.inf))
         await _put(client, self.topics.status, ONLINE, retain=True)
         loop = asyncio.get_running_loop()
         next_cycle = loop.time()
-        next_heartbeat = loop.time() + self._config.mqtt.heartbeat_s
+        next_heartbeat = loop.time() + self._mqtt.heartbeat_s
         while True:
             if self._say_online and not self._closing:
                 self._say_online = False
@@ -302,7 +303,7 @@ class MqttPublisher:
                 next_cycle = now + self._cycle_s
             if now >= next_heartbeat:
                 await self._heartbeat(client)
-                next_heartbeat = now + self._config.mqtt.heartbeat_s
+                next_heartbeat = now + self._mqtt.heartbeat_s
             self._wake.clear()
             if self._calls or self._say_online:
                 continue
@@ -351,9 +352,9 @@ class MqttPublisher:
             log.exception("mqtt.snapshot_failed", at=live.at)
             return
         queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
-        if self._config.mqtt.homeassistant and (self._announce or queues != self._announced):
+        if self._mqtt.homeassistant and (self._announce or queues != self._announced):
             await self._send_all(client, discovery_messages(
-                self.topics, queues, self._config.mqtt.homeassistant_prefix, _version(),
+                self.topics, queues, self._mqtt.homeassistant_prefix, _version(),
                 _support_url()),
                 at=None, now=now)
             self._announce, self._announced = False, queues

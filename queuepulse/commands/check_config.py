@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from queuepulse.config import Secret, load_config
+from collector.secret import Secret
+from queuepulse.config import load_config
 
 
 def register(subparsers: Any) -> None:

@@ -15,9 +15,10 @@ from typing import Any, Protocol, TextIO
 
 from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.protocol import Clock
+from collector.ami.settings import AmiConfig
 from collector.errors import UserError
 from collector.trace import frame_line
-from queuepulse.config import AmiConfig, check_ami_secret, load_config
+from queuepulse.config import check_ami_secret, load_config
 from queuepulse.logs import configure_logging
 
 

@@ -19,9 +19,9 @@ from collector.store.reads import Holdings, holdings
 from kpi.present.chart import write_chart
 from kpi.present.report import Report, build_report, describe_holdings
 from kpi.present.report_output import report_csv, report_json, report_tables
-from kpi.views import kpi_settings_to_read
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
 from queuepulse.config import load_config
+from queuepulse.kpi_settings import kpi_settings_to_read
 
 COMPACT_WIDTH = 100
 """The widest a table of the default report may be."""

@@ -36,9 +36,9 @@ from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.retained import board_from_retained, updated_at
 from kpi.mqtt.topics import Topics, unescape
 from kpi.present.wallboard import kpi_line, render
-from kpi.views import kpi_settings_to_read
 from kpi.windows import LIVE_WINDOWS, earliest_live_start, local_date, local_midnight
 from queuepulse.config import Config, load_config
+from queuepulse.kpi_settings import kpi_settings_to_read
 
 REFRESH_S = 1.0
 LINE_EVERY_S = 5.0
