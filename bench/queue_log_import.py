@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from queuepulse.commands.import_queue_log import import_to_database
+from collector.store.queue_log_merge import import_to_database
 from queuepulse.config import parse_config
 
 QUEUES = ("support", "sales", "billing")
@@ -109,7 +109,7 @@ def main() -> None:
         print(f"generated {args.lines:,} lines in {time.perf_counter() - started:.1f} s")
         started = time.perf_counter()
         summary = import_to_database([str(source)], str(Path(tmp) / "import.sqlite"),
-                                     parse_config(CONFIG))
+                                     parse_config(CONFIG).tracker_config(), "UTC")
         elapsed = time.perf_counter() - started
     print(f"imported {summary.lines_read:,} lines in {elapsed:.1f} s: "
           f"{summary.lines_read / elapsed:,.0f} lines/s "

@@ -1,5 +1,5 @@
 """Files the user names on the command line: what a file given in the wrong place looks like,
-and outputs a failed command takes back.
+outputs a failed command takes back, and progress through a long input.
 
 Swapped arguments are the commonest mistake (a configuration given as ``--db``, a database
 given as the trace); an error that says what the file *is* makes the fix obvious.
@@ -8,13 +8,16 @@ given as the trace); an error that says what the file *is* makes the fix obvious
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 _HEAD_BYTES = 512
 _QUEUE_LOG_LINE = re.compile(r"^(\d+(\.\d+)?|\d{4}-\d\d-\d\d[ T][\d:.]+)\|[^|]*\|")
+
+Progress = Callable[[int, int], None]
+"""Told, now and then, how many bytes of a long input were read so far, and of how many."""
 
 
 def head(path: Path) -> bytes:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from collector.crosscheck import Stint
 from collector.facts import (
     AcwSource,
     AgentInterval,
@@ -24,6 +25,8 @@ from collector.facts import (
     Outcome,
 )
 
+LIVE_SOURCES = ("live", "replay")
+"""The ``source`` of calls the live collector stored (``queuepulse run``, ``replay``)."""
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
 
@@ -95,3 +98,21 @@ def holdings(db: Database) -> Holdings:
     queues = tuple(row[0] for row in db.execute(
         "SELECT DISTINCT queue FROM calls ORDER BY queue").fetchall())
     return Holdings(count, queues, first, last)
+
+
+def live_stints(db: Database, start: float, end: float) -> list[Stint]:
+    """The stints the live collector stored that entered by ``end`` and were still there
+    at ``start``, as :func:`collector.crosscheck.compare` takes them."""
+    marks = ", ".join("?" * len(LIVE_SOURCES))
+    return [_live_stint(row) for row in db.query(
+        "SELECT uniqueid, queue, entered_at, outcome, agent, wait_s, talk_s, hold_s, "
+        f"transferred FROM calls WHERE source IN ({marks}) AND entered_at <= ? "
+        "AND coalesce(ended_at, entered_at) >= ?",
+        [*LIVE_SOURCES, end, start])]
+
+
+def _live_stint(row: Mapping[str, Any]) -> Stint:
+    talk, hold = row["talk_s"], row["hold_s"]
+    connected = None if talk is None else talk + (hold or 0.0)
+    return Stint(row["uniqueid"], row["queue"], row["entered_at"], row["outcome"],
+                 row["agent"], row["wait_s"], connected, bool(row["transferred"]))
