@@ -1,13 +1,25 @@
-"""Run the tracker over a recorded stream: the same core the live daemon uses."""
+"""Run the tracker over a recorded stream: the same core the live daemon uses, into SQLite
+if asked."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from collector.facts import Fact
+from collector.errors import UserError
+from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
-from collector.trace import Frame
+from collector.store.opening import writing
+from collector.store.writes import write_facts
+from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
 from collector.tracker import Tracker
+from collector.user_files import Progress
+
+_BATCH = 5000
+_FRAME_OVERHEAD = 32
+"""About how many bytes longer a frame's line in a trace is than its text."""
 
 
 def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> Iterator[Fact]:
@@ -23,3 +35,57 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
         if event is not None:
             yield from tracker.feed(event)
     yield from tracker.finish(max(last, tracker.now))
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What a replay stored: its call records, and the torn last line it left out, if any."""
+
+    calls: tuple[CallRecord, ...]
+    torn_line: int | None
+
+
+def _reporting(frames: Iterator[Frame], size: int, progress: Progress) -> Iterator[Frame]:
+    done = 0
+    for frame in frames:
+        done += len(frame.text) + _FRAME_OVERHEAD
+        progress(done, size)
+        yield frame
+
+
+def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
+                       progress: Progress | None = None) -> Replayed:
+    """Replay a trace into the database, in one transaction; return what it stored.
+
+    A file that is not a trace is refused before the database is opened; a bad line in
+    the middle stores nothing (and a database this created is removed). ``progress``
+    hears how much of the file was replayed.
+    """
+    if not trace.is_file():
+        raise UserError(f"no trace file at {trace}. Give the path of a recorded AMI stream.")
+    reader = TraceReader(trace)
+    frames: Iterator[Frame] = iter(reader)
+    try:
+        first = next(frames, None)
+    except TraceFormatError as error:
+        raise UserError(str(error)) from error
+    if first is None:
+        raise UserError(str(not_a_trace(trace)))
+    frames = itertools.chain([first], frames)
+    if progress is not None:
+        frames = _reporting(frames, trace.stat().st_size, progress)
+    calls: list[CallRecord] = []
+    batch: list[Fact] = []
+    with writing(db_path) as db, db.atomic():
+        try:
+            for fact in replay(frames, tracker, FrameParser()):
+                batch.append(fact)
+                if isinstance(fact, CallRecord):
+                    calls.append(fact)
+                if len(batch) >= _BATCH:
+                    write_facts(db, batch, source="replay")
+                    batch.clear()
+        except TraceFormatError as error:
+            raise UserError(str(error)) from error
+        write_facts(db, batch, source="replay")
+    return Replayed(tuple(calls), reader.torn_line)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from collector.replay import replay_to_database
 from collector.tracker import Tracker
 from kpi.present.chart import axis_step
 from kpi.present.report import Report, build_report
 from kpi.windows import parse_date, parse_interval
 from queuepulse.cli import main
-from queuepulse.commands.replay import replay_to_database
 from queuepulse.config import parse_config
 from queuepulse.kpi_settings import settings_from_config
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, logged_calls, replayed_calls, trace_dir

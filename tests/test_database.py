@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.replay import replay_to_database
 from collector.tracker import Tracker
-from queuepulse.commands.replay import replay_to_database
 from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, daemon_config_toml
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir

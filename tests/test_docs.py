@@ -44,6 +44,7 @@ from rich.console import Console
 
 from collector.facts import CallRecord
 from collector.parser import FrameParser
+from collector.replay import replay_to_database
 from collector.secret import Secret
 from collector.trace import read_frames
 from collector.tracker import Tracker
@@ -55,7 +56,6 @@ from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.topics import Topics
 from kpi.present.wallboard import render
 from queuepulse.cli import build_parser, main
-from queuepulse.commands.replay import replay_to_database
 from queuepulse.config import Config, QueueConfig
 from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
 from tests.mosquitto import Mosquitto

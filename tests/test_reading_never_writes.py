@@ -22,12 +22,12 @@ import pytest
 from sqlite_utils import Database
 
 from collector.facts import CallRecord
+from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.schema import migrations
 from collector.store.writes import write_facts
 from collector.tracker import Tracker
 from queuepulse.cli import main
-from queuepulse.commands.replay import replay_to_database
 from queuepulse.commands.top import DatabaseBoard
 from tests.live_pbx import TracePbx, run_live
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir

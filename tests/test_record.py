@@ -11,10 +11,10 @@ import pytest
 
 from collector.facts import CallRecord
 from collector.parser import FrameParser
+from collector.recording import record
 from collector.replay import replay
 from collector.trace import frames_from_text, read_frames
 from collector.tracker import Tracker
-from queuepulse.commands.record import record
 from queuepulse.config import parse_config
 from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, differences, until

@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from collector.facts import AgentState
+from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from collector.tracker import Tracker
@@ -23,7 +24,6 @@ from kpi.present.report import build_report
 from kpi.present.report_output import report_csv, report_tables
 from kpi.windows import local_date
 from queuepulse.cli import main
-from queuepulse.commands.replay import replay_to_database
 from tests.kpi_records import answered, interval
 from tests.traces import TRACE_CONFIG, replayed_calls, trace_dir
 

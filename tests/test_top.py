@@ -16,6 +16,7 @@ from rich.console import Console
 
 from collector.facts import AgentState, CallRecord
 from collector.parser import FrameParser
+from collector.replay import replay_to_database
 from collector.trace import read_frames
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
@@ -26,7 +27,6 @@ from kpi.mqtt.topics import Topics
 from kpi.present.formats import duration, sl_style
 from kpi.present.wallboard import kpi_line, render
 from queuepulse.cli import main
-from queuepulse.commands.replay import replay_to_database
 from queuepulse.commands.top import RetainedBoard, board_time
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 from tests.test_publisher import live_run, run_async, trace_config

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from collector.errors import UserError
-from collector.facts import CallRecord, Fact
-from collector.parser import FrameParser
-from collector.replay import replay
-from collector.store.opening import writing
-from collector.store.writes import write_facts
-from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
+from collector.facts import CallRecord
+from collector.replay import replay_to_database
 from collector.tracker import Tracker
 from queuepulse.config import load_config
-
-_BATCH = 5000
-_PROGRESS_FROM_BYTES = 20_000_000
+from queuepulse.progress import ProgressBar
 
 
 def register(subparsers: Any) -> None:
@@ -44,60 +33,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--print", action="store_true", dest="show",
                         help="also print the calls as a table")
     parser.set_defaults(handler=run)
-
-
-def _with_progress(frames: Iterator[Frame], size: int, console: Console) -> Iterator[Frame]:
-    with Progress(TextColumn("replaying"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("replay", total=size)
-        for frame in frames:
-            progress.update(task, advance=len(frame.text) + 32)
-            yield frame
-
-
-@dataclass(frozen=True, slots=True)
-class Replayed:
-    """What a replay stored: its call records, and the torn last line it left out, if any."""
-
-    calls: tuple[CallRecord, ...]
-    torn_line: int | None
-
-
-def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
-                       console: Console | None = None) -> Replayed:
-    """Replay a trace into the database, in one transaction; return what it stored.
-
-    A file that is not a trace is refused before the database is opened; a bad line in
-    the middle stores nothing (and a database this created is removed).
-    """
-    if not trace.is_file():
-        raise UserError(f"no trace file at {trace}. Give the path of a recorded AMI stream.")
-    reader = TraceReader(trace)
-    frames: Iterator[Frame] = iter(reader)
-    try:
-        first = next(frames, None)
-    except TraceFormatError as error:
-        raise UserError(str(error)) from error
-    if first is None:
-        raise UserError(str(not_a_trace(trace)))
-    frames = itertools.chain([first], frames)
-    if console is not None and trace.stat().st_size >= _PROGRESS_FROM_BYTES:
-        frames = _with_progress(frames, trace.stat().st_size, console)
-    calls: list[CallRecord] = []
-    batch: list[Fact] = []
-    with writing(db_path) as db, db.atomic():
-        try:
-            for fact in replay(frames, tracker, FrameParser()):
-                batch.append(fact)
-                if isinstance(fact, CallRecord):
-                    calls.append(fact)
-                if len(batch) >= _BATCH:
-                    write_facts(db, batch, source="replay")
-                    batch.clear()
-        except TraceFormatError as error:
-            raise UserError(str(error)) from error
-        write_facts(db, batch, source="replay")
-    return Replayed(tuple(calls), reader.torn_line)
 
 
 def _fmt(value: float | None) -> str:
@@ -123,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     # rich falls back to 80 columns off a terminal, too narrow for the table
     console = Console(stderr=not args.show, width=None if sys.stdout.isatty() else 160)
-    replayed = replay_to_database(args.trace, args.db, Tracker(config.tracker_config()),
-                                  console)
+    with ProgressBar("replaying", console) as progress:
+        replayed = replay_to_database(args.trace, args.db, Tracker(config.tracker_config()),
+                                      progress)
     if replayed.torn_line is not None:
         print(f"queuepulse: warning: {args.trace}:{replayed.torn_line}: the last line is cut "
               "short (a recording stopped while writing); replayed the lines before it.",
