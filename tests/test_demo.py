@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from queuepulse.commands.demo import demo_config
 from queuepulse.config import load_config, parse_config
 from queuepulse.daemon import Daemon
+from queuepulse.demo import demo_config
 from queuepulse.pbxsim.demo import DEMO_CENTER, DemoPbx, opening_offset_h
 from queuepulse.sd_notify import Notifier
 from tests.mosquitto import Mosquitto, free_port, mosquitto

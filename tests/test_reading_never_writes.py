@@ -27,8 +27,9 @@ from collector.store.opening import open_database
 from collector.store.schema import migrations
 from collector.store.writes import write_facts
 from collector.tracker import Tracker
+from kpi.present.screens import DatabaseBoard
 from queuepulse.cli import main
-from queuepulse.commands.top import DatabaseBoard
+from queuepulse.kpi_settings import stored_kpi_settings
 from tests.live_pbx import TracePbx, run_live
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
 from tests.user_errors import files
@@ -198,7 +199,7 @@ def test_a_database_board_follows_a_writer_that_started_after_it(tmp_path: Path)
     with contextlib.closing(open_database(str(db))) as writer:
         write_facts(writer, first_half, source="replay")
     end = max(c.ended_at or c.entered_at for c in calls)
-    board = DatabaseBoard(str(db), None)
+    board = DatabaseBoard(str(db), stored_kpi_settings)
 
     def offered() -> int:
         snapshot = board.screen(now=end).snapshot

@@ -23,11 +23,12 @@ from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import KpiSettings, other_outcomes
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.retained import board_from_retained
+from kpi.mqtt.subscriber import RetainedBoard
 from kpi.mqtt.topics import Topics
 from kpi.present.formats import duration, sl_style
+from kpi.present.screens import board_time
 from kpi.present.wallboard import kpi_line, render
 from queuepulse.cli import main
-from queuepulse.commands.top import RetainedBoard, board_time
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 from tests.test_publisher import live_run, run_async, trace_config
 from tests.traces import TRACE_CONFIG, logged_calls, trace_dir
@@ -268,7 +269,7 @@ def test_every_redraw_from_mqtt_has_all_queues_counts_that_add_up(
     redraws: list[list[str]] = []
 
     async def scenario() -> None:
-        board = RetainedBoard(config, "127.0.0.1", mosquitto.port, config.pbx.id)
+        board = RetainedBoard(config.mqtt, "127.0.0.1", mosquitto.port, config.pbx.id)
         async with live_run(config, tmp_path) as (run, _):
             reading = asyncio.create_task(board.run())
             await board.connected.wait()

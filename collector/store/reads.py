@@ -116,3 +116,19 @@ def _live_stint(row: Mapping[str, Any]) -> Stint:
     connected = None if talk is None else talk + (hold or 0.0)
     return Stint(row["uniqueid"], row["queue"], row["entered_at"], row["outcome"],
                  row["agent"], row["wait_s"], connected, bool(row["transferred"]))
+
+
+def newest_moment(db: Database) -> float | None:
+    """The latest moment the file knows of: a call's end, an agent state's end, an event."""
+    queries = ["SELECT max(max(entered_at), coalesce(max(ended_at), 0)) FROM calls",
+               "SELECT max(ended_at) FROM agent_states"]
+    if "events" in db.table_names():
+        queries.append("SELECT max(coalesce(timestamp, received_at)) FROM events")
+    found = [row[0] for q in queries for row in db.execute(q).fetchall() if row[0] is not None]
+    return max(found, default=None)
+
+
+def data_version(db: Database) -> int:
+    """A number that changes whenever another connection commits to the file."""
+    version: int = db.execute("PRAGMA data_version").fetchone()[0]
+    return version

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from collector.errors import UserError
 from collector.secret import Secret
 
 MIN_KPI_INTERVAL_S = 0.1
@@ -27,3 +28,14 @@ class MqttConfig:
     kpi_interval_s: float = 1.0
     homeassistant: bool = True
     homeassistant_prefix: str = "homeassistant"
+
+
+def broker_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``HOST``, port 1883) as a host and a port."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep:
+        host, port = port, "1883"
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"cannot read MQTT broker address {text!r}. Write it as HOST:PORT, "
+                        "e.g. 127.0.0.1:1883.")
+    return host, int(port)

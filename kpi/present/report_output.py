@@ -12,11 +12,12 @@ import csv
 import dataclasses
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rich import box
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -29,6 +30,10 @@ CSV_RATIO_DIGITS = 3
 """Ratios in the CSV: 0.001, a tenth of a percent."""
 
 Cell = Callable[[QueueRow], str | Text]
+
+COMPACT_WIDTH = 100
+"""The widest a table of the default report may be."""
+_UNBOUNDED = 10_000
 
 
 def _count(field: str) -> Cell:
@@ -217,3 +222,18 @@ def report_csv(report: Report, agents: bool = False) -> str:
                          *(_csv_value(f, getattr(row.kpis, f)) for f in fields),
                          _csv_value("service_level_target", row.service_level_target)])
     return out.getvalue()
+
+
+def print_tables(tables: Iterable[RenderableType], wide: bool) -> None:
+    """Print each table as wide as its cells need: never wider than 100 columns (or the
+    terminal) unless ``wide``, where nothing is cut and a terminal wraps what is longer."""
+    terminal = Console()
+    for index, table in enumerate(tables):
+        if index:
+            terminal.print()
+        natural = Measurement.get(terminal, terminal.options.update_width(_UNBOUNDED),
+                                  table).maximum
+        width = natural if wide else min(natural, COMPACT_WIDTH)
+        if terminal.is_terminal and not wide:
+            width = min(width, terminal.width)
+        Console(width=width).print(table)

@@ -5,27 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-from rich.console import Console, RenderableType
-from rich.measure import Measurement
 
 from collector.errors import UserError
 from collector.store.opening import reading
 from collector.store.reads import Holdings, holdings
 from kpi.present.chart import write_chart
 from kpi.present.report import Report, build_report, describe_holdings
-from kpi.present.report_output import report_csv, report_json, report_tables
+from kpi.present.report_output import print_tables, report_csv, report_json, report_tables
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
 from queuepulse.config import load_config
 from queuepulse.kpi_settings import kpi_settings_to_read
-
-COMPACT_WIDTH = 100
-"""The widest a table of the default report may be."""
-_UNBOUNDED = 10_000
 
 
 def register(subparsers: Any) -> None:
@@ -109,18 +101,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_tables(report_tables(report, wide=args.wide), wide=args.wide)
     return 0
-
-
-def print_tables(tables: Iterable[RenderableType], wide: bool) -> None:
-    """Print each table as wide as its cells need: never wider than 100 columns (or the
-    terminal) unless ``wide``, where nothing is cut and a terminal wraps what is longer."""
-    terminal = Console()
-    for index, table in enumerate(tables):
-        if index:
-            terminal.print()
-        natural = Measurement.get(terminal, terminal.options.update_width(_UNBOUNDED),
-                                  table).maximum
-        width = natural if wide else min(natural, COMPACT_WIDTH)
-        if terminal.is_terminal and not wide:
-            width = min(width, terminal.width)
-        Console(width=width).print(table)
