@@ -82,9 +82,9 @@ async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line of ``python -m bench`` / ``queuepulse-bench``."""
+    """The command line of ``python -m bench``."""
     parser = argparse.ArgumentParser(
-        prog="queuepulse-bench",
+        prog="python -m bench",
         description="Measure queuepulse's throughput, latency and memory against its targets.",
     )
     parser.add_argument("--smoke", action="store_true",
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="queuepulse-bench-") as folder:
             figures = asyncio.run(run(names, sizes, args.trace or default_trace(), Path(folder)))
     except TraceMissing as error:
-        print(f"queuepulse-bench: {error}", file=sys.stderr)
+        print(f"bench: {error}", file=sys.stderr)
         return 2
     print(f"queuepulse bench{' (smoke: small inputs, not the figures)' if args.smoke else ''}: "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "

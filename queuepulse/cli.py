@@ -19,6 +19,7 @@ from queuepulse.commands import (
     check_config,
     demo,
     import_queue_log,
+    init,
     record,
     replay,
     report,
@@ -26,7 +27,8 @@ from queuepulse.commands import (
     top,
 )
 
-COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, demo, top)
+COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, demo, top,
+            init)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -201,9 +201,13 @@ def runnable(shown: Documented) -> Runnable:
             out.append("{trace}" if command == "replay" else "{out}/trace.jsonl")
         elif command == "check-config" and word.endswith(".toml"):
             out.append("{config}")
+        elif command == "init" and option == "" and word != "init":
+            out.append(f"{{out}}/{Path(word).name}")
         else:
             out.append(word)
         option = "--queue-log" if option == "--queue-log" else ""
+    if command == "init" and all(w.startswith("-") for w in out[1:]):
+        out.append("{out}")  # not the folder the tests run in
     if command == "top" and "--once" not in out:
         out.append("--once")
     if command == "report" and "--from" not in out and "--to" not in out:
@@ -375,7 +379,7 @@ def test_every_documented_command_runs(
 def test_commands_are_found_in_the_pages() -> None:
     shown = {c.words[0] for c in documented_commands() if c.words}
     assert {"demo", "top", "report", "run", "replay", "record", "check", "check-config",
-            "import-queue-log"} <= shown
+            "import-queue-log", "init"} <= shown
     readme = [c for c in documented_commands() if c.where.startswith("README.md")]
     assert readme[0].words == ("demo",)
 
