@@ -16,16 +16,14 @@ One TaskGroup, named tasks:
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
 :meth:`Daemon.live` is the tracker's view of the present. Those two are where further
-consumers (the MQTT publisher) plug in. :func:`serve` runs a daemon until SIGINT or
-SIGTERM (``queuepulse run`` and ``queuepulse demo``).
+consumers (the MQTT publisher) plug in. :func:`queuepulse.service.serve` runs a daemon
+until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,10 +55,6 @@ log = structlog.get_logger("queuepulse.daemon")
 FactSink = Callable[[Sequence[Fact]], None]
 """Receives every batch of facts, in order, as the tracker completes them."""
 
-# The store's writer thread releases the GIL at every SQLite step, then waits for the
-# event loop's thread to hand it back: up to 5 ms each time by default, so a busy stream
-# starves the writer. Switching every 0.5 ms lets it commit at the stream's pace.
-_SWITCH_INTERVAL_S = 0.0005
 _REFERENCE_EVERY_S = 60.0
 _PRUNE_EVERY_S = 3600.0
 _SNAPSHOT_FIX = (
@@ -402,18 +396,3 @@ class Daemon:
             if view.queues or view.agents:
                 self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
             await asyncio.sleep(_REFERENCE_EVERY_S)
-
-
-async def serve(daemon: Daemon) -> None:
-    """Run the daemon until SIGINT or SIGTERM asks it to stop."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, daemon.stop)
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(_SWITCH_INTERVAL_S)
-    try:
-        await daemon.run()
-    finally:
-        sys.setswitchinterval(switch_interval)
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)

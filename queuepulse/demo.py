@@ -24,10 +24,11 @@ from collector.errors import UserError
 from collector.facts import CallRecord, Fact, Outcome
 from kpi.present.screens import Screen, show_board
 from queuepulse.config import Config, parse_config
-from queuepulse.daemon import Daemon, serve
+from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
 from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
 from queuepulse.sd_notify import Notifier
+from queuepulse.service import serve
 
 
 def local_timezone() -> str:

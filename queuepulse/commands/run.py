@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from queuepulse.config import check_ami_secret, load_config
-from queuepulse.daemon import Daemon, serve
+from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
+from queuepulse.service import serve
 
 
 def register(subparsers: Any) -> None:
