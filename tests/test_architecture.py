@@ -4,13 +4,15 @@ Every module of the installed packages has a layer in :data:`LAYERS` (docs/archi
 explains them); a module may import its own layer and those below. The simulated PBX is
 the tests' independent oracle and imports nothing of ours; the installed code never
 imports the benchmark or the tests. Imports are read with ``ast``, those inside
-functions included.
+functions included. docs/architecture.md's module map names every module, with the same
+layer.
 """
 
 from __future__ import annotations
 
 import ast
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -207,3 +209,35 @@ def test_the_check_sees_through_from_package_import_module() -> None:
     assert [i.imported for i in found] == ["collector.facts", "collector.store.reads"]
     assert upward(found) == [
         "collector.tracker:2 imports collector.store.reads (CORE may not import SHELLS)"]
+
+
+def documented_layers() -> dict[Path, str]:
+    """The files docs/architecture.md's module map names, with the layer it gives each."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named: dict[Path, str] = {}
+    for row in re.findall(r"^\| (`.+?) \| (\w+) \|", text, re.MULTILINE):
+        first, *more = re.findall(r"`([^`]+)`", row[0])
+        for shown in (first, *(str(Path(first).parent / name) for name in more)):
+            for path in sorted(ROOT.glob(shown)) or [ROOT / shown]:
+                if path.name != "__init__.py":
+                    named[path] = row[1]
+    return named
+
+
+def test_the_module_map_names_every_module_with_its_layer() -> None:
+    named = documented_layers()
+    files = {path: name for name, path in modules(*INSTALLED).items()
+             if path.name != "__init__.py"}
+    assert sorted(str(p.relative_to(ROOT)) for p in files.keys() - named.keys()) == []
+    assert sorted(str(p.relative_to(ROOT)) for p in named.keys() - files.keys()) == []
+    wrong = [f"{files[path]}: {shown} in the doc, {label(layer(files[path]))} here"
+             for path, shown in named.items()
+             if path in files and shown != label(layer(files[path]))]
+    assert wrong == []
+
+
+def label(found: Layer | None) -> str:
+    """A layer as the module map's layer column writes it."""
+    if found is None:
+        return "none"
+    return "simulator" if found is Layer.SIMULATOR else str(int(found))
