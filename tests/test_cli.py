@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from queuepulse.cli import main
@@ -20,4 +23,12 @@ def test_version_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert done.value.code == 0
     name, version = capsys.readouterr().out.split()
+    assert name == "queuepulse" and version[0].isdigit()
+
+
+def test_python_m_queuepulse_runs_the_same_command_line() -> None:
+    done = subprocess.run([sys.executable, "-m", "queuepulse", "--version"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    name, version = done.stdout.split()
     assert name == "queuepulse" and version[0].isdigit()
