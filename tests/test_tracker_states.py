@@ -7,6 +7,7 @@ import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ ACW_STATES = {
 }
 
 
-def trigger(cue: Input, state: object) -> tuple[Event, ...]:
+def trigger(cue: Input, state: StrEnum) -> tuple[Event, ...]:
     """Events that make ``cue`` reach the machine in ``state`` at about ``T``."""
     other_queue = join(T, queue="sales")
     triggers: dict[Input, tuple[Event, ...]] = {
@@ -172,33 +173,43 @@ def trigger(cue: Input, state: object) -> tuple[Event, ...]:
     return triggers[cue]
 
 
-def _acw_trigger(cue: Input, state: AcwState) -> tuple[TrackerConfig, tuple[Event, ...],
+def scenario(state: StrEnum, cue: Input) -> tuple[Case, TrackerConfig, list[Event],
+                                                   tuple[Event, ...]]:
+    """How to test the move from ``state`` on ``cue``: the case that reaches the state,
+    the configuration, the events to reach it with, and the events that make the move."""
+    if isinstance(state, StintState):
+        case = STINT_STATES[state]
+    elif isinstance(state, HoldState):
+        case = HOLD_STATES[state]
+    else:
+        return _acw_scenario(cue, AcwState(state))
+    return case, case.config, list(case.setup), trigger(cue, state)
+
+
+def _acw_scenario(cue: Input, state: AcwState) -> tuple[Case, TrackerConfig, list[Event],
                                                         tuple[Event, ...]]:
-    """The ACW machine's cues about the agent, not the caller: (config, before, trigger)."""
+    # the after-call work's cues are about the agent, not the caller
     case = ACW_STATES[state]
     before: tuple[Event, ...] = ()
     config = case.config
+    triggered = trigger(cue, state)
     if cue is AgentCalled:
-        return config, before, (AgentCalled(T, Q, "c2", AGENT, "Agent"),)
-    if cue is AgentConnect:
-        return config, before, (join(T, "c2"), connect(T, "c2"))
-    if cue is AgentComplete:
+        triggered = (AgentCalled(T, Q, "c2", AGENT, "Agent"),)
+    elif cue is AgentConnect:
+        triggered = (join(T, "c2"), connect(T, "c2"))
+    elif cue is AgentComplete:
         # a second call the agent took before the first one ended
-        return config, (join(100.5, "c2"), connect(102.0, "c2")), (complete(T, "c2"),)
-    if cue is Lost:
-        return config, before, (PbxShutdown(T),)
-    if cue == UNPAUSE and state is not PAUSED:
+        before, triggered = (join(100.5, "c2"), connect(102.0, "c2")), (complete(T, "c2"),)
+    elif cue is Lost:
+        triggered = (PbxShutdown(T),)
+    elif cue == UNPAUSE and state is not PAUSED:
         before = (pause(105.0, True, "Lunch"),)
-    if cue == WRAPUP_OVER and state is WINDOW:
-        config = TrackerConfig()
-    return config, before, trigger(cue, state)
+    elif cue == WRAPUP_OVER and state is WINDOW:
+        config = DEFAULTS
+    return case, config, sorted([*case.setup, *before], key=lambda e: e.at), triggered
 
 
-def _insert(setup: tuple[Event, ...], before: tuple[Event, ...]) -> list[Event]:
-    return sorted([*setup, *before], key=lambda e: e.at)
-
-
-def _moves(machine: Machine[S]) -> list[tuple[S, Input, S]]:
+def _moves(machine: Machine[S]) -> list[tuple[StrEnum, Input, StrEnum]]:
     return [(s, cue, t) for s, moves in machine.moves.items() for cue, t in moves.items()]
 
 
@@ -206,44 +217,23 @@ def _id(value: object) -> str:
     return label(value) if isinstance(value, type | tuple) else str(value)
 
 
-def _reach(case: Case, config: TrackerConfig, events_: list[Event]) -> tuple[Tracker, object]:
+def _reach(case: Case, config: TrackerConfig,
+           events_: list[Event]) -> tuple[Tracker, Stint | Hold | AfterCallWork]:
     tracker = Tracker(config)
     for event in events_:
         tracker.feed(event)
     return tracker, case.instance(tracker.books)
 
 
-@pytest.mark.parametrize(("state", "cue", "target"), _moves(STINT), ids=_id)
-def test_every_stint_move_is_made_as_listed(state: StintState, cue: Input,
-                                            target: StintState) -> None:
-    case = STINT_STATES[state]
-    tracker, stint = _reach(case, case.config, list(case.setup))
-    assert isinstance(stint, Stint) and stint.state is state
-    for event in trigger(cue, state):
-        tracker.feed(event)
-    assert stint.state is target
-
-
-@pytest.mark.parametrize(("state", "cue", "target"), _moves(HOLD), ids=_id)
-def test_every_hold_move_is_made_as_listed(state: HoldState, cue: Input,
-                                           target: HoldState) -> None:
-    case = HOLD_STATES[state]
-    tracker, held = _reach(case, case.config, list(case.setup))
-    assert isinstance(held, Hold) and held.state is state
-    for event in trigger(cue, state):
-        tracker.feed(event)
-    assert held.state is target
-
-
-@pytest.mark.parametrize(("state", "cue", "target"), _moves(ACW), ids=_id)
-def test_every_after_call_work_move_is_made_as_listed(state: AcwState, cue: Input,
-                                                      target: AcwState) -> None:
-    config, before, triggered = _acw_trigger(cue, state)
-    tracker, work = _reach(ACW_STATES[state], config, _insert(ACW_STATES[state].setup, before))
-    assert isinstance(work, AfterCallWork) and work.state is state
+@pytest.mark.parametrize(("state", "cue", "target"),
+                         [*_moves(STINT), *_moves(HOLD), *_moves(ACW)], ids=_id)
+def test_every_move_is_made_as_listed(state: StrEnum, cue: Input, target: StrEnum) -> None:
+    case, config, setup, triggered = scenario(state, cue)
+    tracker, instance = _reach(case, config, setup)
+    assert instance.state is state
     for event in triggered:
         tracker.feed(event)
-    assert work.state is target
+    assert instance.state is target
 
 
 def test_every_start_is_made_as_listed() -> None:

@@ -7,7 +7,14 @@ left the waiting list and no AgentConnect followed.
 
 from __future__ import annotations
 
-from collector.events import CallerAbandon, CallerJoin, CallerLeave, Hangup, QueueStatusVar
+from collector.events import (
+    CallerAbandon,
+    CallerJoin,
+    CallerLeave,
+    Hangup,
+    QueueEntry,
+    QueueStatusVar,
+)
 from collector.facts import AcwSource, Fact, Outcome, span
 from collector.states import (
     STINT,
@@ -37,17 +44,22 @@ def join(b: Books, e: CallerJoin) -> list[Fact]:
             return refusal(cue, e.at, e.uniqueid, e.queue, old.state)
         facts += anomaly(e.at, "join_while_in_queue", e.uniqueid, old.queue)
         facts += lose(b, old, cue, b.now)
+    begin(b, e, e.at, e.position)
+    return facts
+
+
+def begin(b: Books, e: CallerJoin | QueueEntry, entered_at: float, position: int | None) -> None:
+    """A stint begins: the caller joined, or a QueueStatus answer shows it waiting."""
     b.stints[e.uniqueid] = Stint(
         uniqueid=e.uniqueid,
         linkedid=e.linkedid,
         queue=e.queue,
         caller_num=e.caller_num,
         caller_name=e.caller_name,
-        entered_at=e.at,
-        position_entered=e.position,
-        state=start(STINT, CallerJoin),
+        entered_at=entered_at,
+        position_entered=position,
+        state=start(STINT, type(e)),
     )
-    return facts
 
 
 def abandon(b: Books, e: CallerAbandon) -> list[Fact]:
@@ -61,25 +73,29 @@ def abandon(b: Books, e: CallerAbandon) -> list[Fact]:
 
 
 def hangup(b: Books, e: Hangup) -> list[Fact]:
-    """A hang-up (request) on a caller's channel: evidence the caller gave up."""
-    stint = b.stints.get(e.uniqueid)
-    if stint is None:
-        return []
-    if not move(STINT, stint, Hangup):
-        return refusal(Hangup, e.at, e.uniqueid, stint.queue, stint.state)
-    stint.hung_up = True
-    return _settle_if_conclusive(b, stint, e.at)
+    """A hang-up (or its request) on a caller's channel: evidence the caller gave up."""
+    return _evidence(b, e.uniqueid, Hangup, e.at, hung_up=True)
 
 
 def exit_status(b: Books, e: QueueStatusVar) -> list[Fact]:
     """The QUEUESTATUS VarSet: why app_queue let a caller go."""
-    stint = b.stints.get(e.uniqueid)
+    return _evidence(b, e.uniqueid, QueueStatusVar, e.at, status=e.value.strip().upper())
+
+
+def _evidence(
+    b: Books, uniqueid: str, cue: Input, at: float, hung_up: bool = False,
+    status: str | None = None,
+) -> list[Fact]:
+    """Keep what a channel event says about a caller; nothing when it is not one."""
+    stint = b.stints.get(uniqueid)
     if stint is None:
         return []
-    if not move(STINT, stint, QueueStatusVar):
-        return refusal(QueueStatusVar, e.at, e.uniqueid, stint.queue, stint.state)
-    stint.exit_status = e.value.strip().upper()
-    return _settle_if_conclusive(b, stint, e.at)
+    if not move(STINT, stint, cue):
+        return refusal(cue, at, uniqueid, stint.queue, stint.state)
+    stint.hung_up = stint.hung_up or hung_up
+    if status is not None:
+        stint.exit_status = status
+    return _settle_if_conclusive(b, stint, at)
 
 
 def leave(b: Books, e: CallerLeave) -> list[Fact]:

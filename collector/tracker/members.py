@@ -12,7 +12,7 @@ from collector.agents import Membership
 from collector.events import MemberChange, MemberUpdate, QueueEntry, QueueParams, SnapshotEnd
 from collector.facts import Fact
 from collector.live import LiveQueue
-from collector.states import STINT, Lost, StintState, move, start
+from collector.states import STINT, Lost, StintState, move
 from collector.tracker import acw, callers
 from collector.tracker.books import Books, Snapshot, Stint, TrackerConfig, anomaly, refusal
 
@@ -72,16 +72,7 @@ def queue_entry(b: Books, e: QueueEntry) -> list[Fact]:
         return []
     if e.wait is None:
         return anomaly(e.at, "entry_without_wait", e.uniqueid, e.queue)
-    b.stints[e.uniqueid] = Stint(
-        uniqueid=e.uniqueid,
-        linkedid=e.linkedid,
-        queue=e.queue,
-        caller_num=e.caller_num,
-        caller_name=e.caller_name,
-        entered_at=e.at - e.wait,
-        position_entered=None,
-        state=start(STINT, QueueEntry),
-    )
+    callers.begin(b, e, e.at - e.wait, None)
     return []
 
 
