@@ -179,9 +179,8 @@ class Roster:
         return facts
 
     def derive_now(self, agent: Agent, at: float) -> list[Fact]:
-        """Derive ``agent`` at ``at`` right away (a change that happened before the event
-        being applied); return the interval it closed, if any."""
-        self.touched.pop(agent.interface, None)
+        """Derive ``agent`` at ``at`` right away, for a change that happened before the
+        event being applied; return the interval it closed, if any."""
         return self._derive(agent, at)
 
     def _derive(self, agent: Agent, at: float) -> list[Fact]:

@@ -32,7 +32,7 @@ from collector.tracker.books import AfterCallWork, Books, Stint, refusal
 from collector.tracker.records import record
 
 
-def begin(b: Books, agent: Agent, stint: Stint, at: float) -> list[Fact]:
+def begin(b: Books, agent: Agent, stint: Stint, at: float) -> None:
     """The agent finished ``stint``'s call at ``at``: its after-call work starts."""
     membership = agent.memberships.get(stint.queue)
     paused = membership is not None and membership.paused and b.is_acw_pause(membership.reason)
@@ -46,7 +46,6 @@ def begin(b: Books, agent: Agent, stint: Stint, at: float) -> list[Fact]:
         _expect(b, work, AcwDue(agent.interface, at + b.config.acw_pause_window_s))
     b.acw[agent.interface] = work
     agent.acw_queue = stint.queue
-    return []
 
 
 def _wrapuptime(b: Books, agent: Agent, queue: str) -> float:

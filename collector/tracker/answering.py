@@ -90,7 +90,7 @@ def complete(b: Books, e: AgentComplete) -> list[Fact]:
     b.forget(stint)
     facts += _cross_check(stint, e)
     facts += acw.moved_on(b, agent, AgentComplete, e.at)
-    facts += acw.begin(b, agent, stint, e.at)
+    acw.begin(b, agent, stint, e.at)
     b.roster.touch(agent, e.at)
     return facts
 

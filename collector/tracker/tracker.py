@@ -83,7 +83,7 @@ class Tracker:
         # intervals first: what agents did after the last event was not seen
         facts += books.roster.close_all()
         facts += pbx.close_everything(books)
-        books.roster.derive_touched()
+        facts += books.roster.derive_touched()
         return facts
 
     def live(self) -> LiveView:
