@@ -189,7 +189,7 @@ class Roster:
         if current is None:
             agent.current = OpenInterval(state, queue, reason, at)
             return []
-        if (current.state, current.queue, current.reason) == (state, queue, reason):
+        if current.state is state and current.queue == queue and current.reason == reason:
             return []
         ended = max(at, current.started_at)
         agent.current = OpenInterval(state, queue, reason, ended)
