@@ -1,14 +1,18 @@
-"""Agents: what each one is doing, derived from what we know, and the intervals it spends.
+"""The agent machine: what each agent is doing, derived from what is known about it.
 
-An agent is a queue member's interface (``Local/agent1@agents/n``, ``PJSIP/201``). Its
-state is not stored but derived, in one function, from its memberships, pauses, ringing
-calls, current call and after-call work; each time the derived state changes, the
-interval that just ended becomes a fact.
+An agent is a queue member's interface (``Local/agent1@agents/n``, ``PJSIP/201``). Events
+do not move an agent from state to state; they change what is known about it (its
+memberships and pauses, the callers ringing it, its current call, its after-call work).
+Once per event, the agents that event touched are derived again by :data:`PRIORITY`, the
+first rule that holds wins; each time the derived state changes, the interval that just
+ended becomes a fact. Deriving once per event, not once per change, means that an event
+that moves an agent through several states at one instant leaves one interval, not a
+trail of empty ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from collector.facts import AgentInterval, AgentState, Fact
@@ -21,12 +25,11 @@ class Membership:
 
     paused: bool = False
     reason: str = ""
-    paused_at: float | None = None
     wrapuptime: float | None = None
     in_call: bool | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class OpenInterval:
     """The interval an agent is in now."""
 
@@ -44,35 +47,110 @@ class Agent:
     name: str
     memberships: dict[str, Membership] = field(default_factory=dict)
     ringing: dict[str, str] = field(default_factory=dict)
+    """The callers ringing this agent: uniqueid to queue."""
     call_queue: str | None = None
     on_hold: bool = False
     acw_queue: str | None = None
     current: OpenInterval | None = None
 
-    def derived(self, with_acw: bool = True) -> tuple[AgentState, str | None, str | None]:
-        """The agent's state, the queue it concerns and the pause reason, right now."""
-        if self.call_queue is not None:
-            return (AgentState.HOLD if self.on_hold else AgentState.TALKING), self.call_queue, None
-        if with_acw and self.acw_queue is not None:
-            membership = self.memberships.get(self.acw_queue)
-            reason = membership.reason if membership and membership.paused else None
-            return AgentState.ACW, self.acw_queue, reason or None
-        if self.ringing:
-            return AgentState.RINGING, next(iter(self.ringing.values())), None
-        if not self.memberships:
-            return AgentState.LOGGED_OUT, None, None
-        if all(m.paused for m in self.memberships.values()):
-            reasons = {m.reason for m in self.memberships.values()}
-            return AgentState.PAUSED, None, (reasons.pop() if len(reasons) == 1 else "") or None
-        return AgentState.AVAILABLE, None, None
+
+Concern = tuple[str | None, str | None]
+"""The queue an agent's state concerns, and its pause reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of the priority table: the state, when it holds, and what it concerns."""
+
+    state: AgentState
+    when: str
+    holds: Callable[[Agent], bool]
+    concerns: Callable[[Agent], Concern]
+
+
+def _on_held_call(agent: Agent) -> bool:
+    return agent.call_queue is not None and agent.on_hold
+
+
+def _on_call(agent: Agent) -> bool:
+    return agent.call_queue is not None
+
+
+def _in_acw(agent: Agent) -> bool:
+    return agent.acw_queue is not None
+
+
+def _rung(agent: Agent) -> bool:
+    return bool(agent.ringing)
+
+
+def _in_no_queue(agent: Agent) -> bool:
+    return not agent.memberships
+
+
+def _paused_everywhere(agent: Agent) -> bool:
+    return all(m.paused for m in agent.memberships.values())
+
+
+def _always(agent: Agent) -> bool:
+    return True
+
+
+def _call(agent: Agent) -> Concern:
+    return agent.call_queue, None
+
+
+def _acw(agent: Agent) -> Concern:
+    membership = agent.memberships.get(agent.acw_queue or "")
+    reason = membership.reason if membership and membership.paused else None
+    return agent.acw_queue, reason or None
+
+
+def _ringing_queue(agent: Agent) -> Concern:
+    return next(iter(agent.ringing.values())), None
+
+
+def _pause_reason(agent: Agent) -> Concern:
+    reasons = {m.reason for m in agent.memberships.values()}
+    return None, (reasons.pop() if len(reasons) == 1 else "") or None
+
+
+def _nothing(agent: Agent) -> Concern:
+    return None, None
+
+
+PRIORITY: tuple[Rule, ...] = (
+    Rule(AgentState.HOLD, "if on a call that is on hold", _on_held_call, _call),
+    Rule(AgentState.TALKING, "else if on a call", _on_call, _call),
+    Rule(AgentState.ACW, "else if in after-call work", _in_acw, _acw),
+    Rule(AgentState.RINGING, "else if a caller is ringing it", _rung, _ringing_queue),
+    Rule(AgentState.LOGGED_OUT, "else if a member of no queue", _in_no_queue, _nothing),
+    Rule(AgentState.PAUSED, "else if paused in every queue", _paused_everywhere, _pause_reason),
+    Rule(AgentState.AVAILABLE, "otherwise", _always, _nothing),
+)
+"""How an agent's state is derived: the first rule that holds wins."""
+
+
+_RULES = tuple((rule.state, rule.holds, rule.concerns) for rule in PRIORITY)
+
+
+def derive(agent: Agent) -> tuple[AgentState, str | None, str | None]:
+    """The agent's state, the queue it concerns and its pause reason, by :data:`PRIORITY`."""
+    for state, holds, concerns in _RULES:
+        if holds(agent):
+            queue, reason = concerns(agent)
+            return state, queue, reason
+    raise AssertionError("the last rule always holds")
 
 
 class Roster:
-    """All agents seen so far, and the intervals their state changes produce."""
+    """All agents seen so far, which of them an event touched, and their intervals."""
 
     def __init__(self, names: Mapping[str, str]) -> None:
         self._names = names
         self.agents: dict[str, Agent] = {}
+        self.touched: dict[str, float] = {}
+        """Agents an event changed, and when: derived once when the event is applied."""
 
     def get(self, interface: str, member_name: str) -> Agent:
         """The agent behind ``interface``, created on first sight."""
@@ -82,19 +160,36 @@ class Roster:
             self.agents[interface] = agent
         return agent
 
-    def find(self, interface: str) -> Agent | None:
+    def find(self, interface: str | None) -> Agent | None:
         """The agent behind ``interface``, if it has been seen."""
-        return self.agents.get(interface)
+        return self.agents.get(interface) if interface is not None else None
 
-    @staticmethod
-    def refresh(agent: Agent, at: float) -> list[Fact]:
-        """Re-derive the agent's state at ``at``; return the interval it closed, if any."""
-        state, queue, reason = agent.derived()
+    def touch(self, agent: Agent, at: float) -> None:
+        """What is known about ``agent`` changed at ``at``: derive it at the end of the event."""
+        touched = self.touched.get(agent.interface)
+        if touched is None or at > touched:
+            self.touched[agent.interface] = at
+
+    def derive_touched(self) -> list[Fact]:
+        """Derive every touched agent once; return the intervals that ended."""
+        touched, self.touched = self.touched, {}
+        facts: list[Fact] = []
+        for interface, at in touched.items():
+            facts.extend(self._derive(self.agents[interface], at))
+        return facts
+
+    def derive_now(self, agent: Agent, at: float) -> list[Fact]:
+        """Derive ``agent`` at ``at`` right away, for a change that happened before the
+        event being applied; return the interval it closed, if any."""
+        return self._derive(agent, at)
+
+    def _derive(self, agent: Agent, at: float) -> list[Fact]:
+        state, queue, reason = derive(agent)
         current = agent.current
         if current is None:
             agent.current = OpenInterval(state, queue, reason, at)
             return []
-        if (current.state, current.queue, current.reason) == (state, queue, reason):
+        if current.state is state and current.queue == queue and current.reason == reason:
             return []
         ended = max(at, current.started_at)
         agent.current = OpenInterval(state, queue, reason, ended)
@@ -108,8 +203,7 @@ class Roster:
         if current is not None and current.state is AgentState.ACW and (
             current.started_at >= started_at
         ):
-            state, queue, reason = agent.derived(with_acw=False)
-            current.state, current.queue, current.reason = state, queue, reason
+            agent.current = OpenInterval(*derive(agent), current.started_at)
 
     def close_all(self) -> list[Fact]:
         """The intervals still open, with no end (the stream ended before they did)."""

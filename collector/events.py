@@ -32,7 +32,6 @@ class CallerJoin:
     queue: str
     uniqueid: str
     linkedid: str
-    channel: str
     caller_num: str
     caller_name: str
     position: int | None
@@ -56,7 +55,6 @@ class CallerAbandon:
     queue: str
     uniqueid: str
     position: int | None
-    hold_time: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,21 +92,22 @@ class AgentDump:
 
 @dataclass(frozen=True, slots=True)
 class AgentConnect:
-    """AgentConnect: caller and member were bridged. ``wait_reported`` is Asterisk's HoldTime."""
+    """AgentConnect: caller and member were bridged; ``dest_uniqueid`` is the member's leg."""
 
     at: float
     queue: str
     uniqueid: str
-    linkedid: str
     interface: str
     member_name: str
     dest_uniqueid: str
-    wait_reported: int | None
 
 
 @dataclass(frozen=True, slots=True)
 class AgentComplete:
-    """AgentComplete: a connected call ended; ``reason`` is caller, agent or transfer."""
+    """AgentComplete: a connected call ended; ``reason`` is caller, agent or transfer.
+
+    ``wait_reported`` and ``talk_reported`` are Asterisk's HoldTime and TalkTime.
+    """
 
     at: float
     queue: str
@@ -153,10 +152,8 @@ class QueueEntry:
     queue: str
     uniqueid: str
     linkedid: str
-    channel: str
     caller_num: str
     caller_name: str
-    position: int | None
     wait: int | None
 
 
@@ -182,7 +179,6 @@ class Transfer:
     """BlindTransfer or AttendedTransfer that moved a caller away from an agent."""
 
     at: float
-    attended: bool
     success: bool
     transferer_uniqueid: str
     transferer_linkedid: str
@@ -196,8 +192,6 @@ class Hangup:
 
     at: float
     uniqueid: str
-    linkedid: str
-    requested: bool
 
 
 @dataclass(frozen=True, slots=True)

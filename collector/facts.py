@@ -139,6 +139,13 @@ class Anomaly:
 
 Fact = CallRecord | AgentInterval | Anomaly
 
+
+def span(start: float | None, end: float | None) -> float | None:
+    """A duration that was observed, or ``None``: never guessed, never negative."""
+    if start is None or end is None or end < start:
+        return None
+    return end - start
+
 # attrgetter reads every field in one C call: rows are built once per fact on the hot path
 _CALL_FIELDS = tuple(f.name for f in fields(CallRecord))
 _call_values = attrgetter(*_CALL_FIELDS)

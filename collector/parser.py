@@ -121,7 +121,6 @@ def _caller_join(f: Fields, at: float) -> Event:
         queue=f["Queue"],
         uniqueid=f["Uniqueid"],
         linkedid=f.get("Linkedid", f["Uniqueid"]),
-        channel=f.get("Channel", ""),
         caller_num=f.get("CallerIDNum", ""),
         caller_name=f.get("CallerIDName", ""),
         position=_int(f.get("Position")),
@@ -136,11 +135,7 @@ def _caller_leave(f: Fields, at: float) -> Event:
 
 def _caller_abandon(f: Fields, at: float) -> Event:
     return CallerAbandon(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        position=_int(f.get("Position")),
-        hold_time=_int(f.get("HoldTime")),
+        at=at, queue=f["Queue"], uniqueid=f["Uniqueid"], position=_int(f.get("Position"))
     )
 
 
@@ -169,11 +164,9 @@ def _agent_connect(f: Fields, at: float) -> Event:
         at=at,
         queue=f["Queue"],
         uniqueid=f["Uniqueid"],
-        linkedid=f.get("Linkedid", f["Uniqueid"]),
         interface=f["Interface"],
         member_name=_member_name(f),
         dest_uniqueid=f.get("DestUniqueid", ""),
-        wait_reported=_int(f.get("HoldTime")),
     )
 
 
@@ -223,10 +216,8 @@ def _queue_entry(f: Fields, at: float) -> Event:
         queue=f["Queue"],
         uniqueid=f["Uniqueid"],
         linkedid=f.get("Linkedid", f["Uniqueid"]),
-        channel=f.get("Channel", ""),
         caller_num=f.get("CallerIDNum", ""),
         caller_name=f.get("CallerIDName", ""),
-        position=_int(f.get("Position")),
         wait=_int(f.get("Wait")),
     )
 
@@ -246,7 +237,6 @@ def _hold(on_hold: bool) -> Callable[[Fields, float], Event]:
 def _blind_transfer(f: Fields, at: float) -> Event:
     return Transfer(
         at=at,
-        attended=False,
         success=f.get("Result", "Success") == "Success",
         transferer_uniqueid=f.get("TransfererUniqueid", ""),
         transferer_linkedid=f.get("TransfererLinkedid", ""),
@@ -264,7 +254,6 @@ def _attended_transfer(f: Fields, at: float) -> Event:
     )
     return Transfer(
         at=at,
-        attended=True,
         success=f.get("Result", "Success") == "Success",
         transferer_uniqueid=f.get("OrigTransfererUniqueid", ""),
         transferer_linkedid=f.get("OrigTransfererLinkedid", ""),
@@ -273,16 +262,8 @@ def _attended_transfer(f: Fields, at: float) -> Event:
     )
 
 
-def _hangup(requested: bool) -> Callable[[Fields, float], Event]:
-    def build(f: Fields, at: float) -> Event:
-        return Hangup(
-            at=at,
-            uniqueid=f["Uniqueid"],
-            linkedid=f.get("Linkedid", f["Uniqueid"]),
-            requested=requested,
-        )
-
-    return build
+def _hangup(f: Fields, at: float) -> Event:
+    return Hangup(at=at, uniqueid=f["Uniqueid"])
 
 
 def _var_set(f: Fields, at: float) -> Event:
@@ -325,9 +306,9 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "Unhold": _hold(False),
     "BlindTransfer": _blind_transfer,
     "AttendedTransfer": _attended_transfer,
-    "Hangup": _hangup(False),
-    "HangupRequest": _hangup(True),
-    "SoftHangupRequest": _hangup(True),
+    "Hangup": _hangup,
+    "HangupRequest": _hangup,
+    "SoftHangupRequest": _hangup,
     "VarSet": _var_set,
     "FullyBooted": _fully_booted,
     "Shutdown": _shutdown,

@@ -266,7 +266,7 @@ class QueueLogImporter:
         self._stints[(line.callid, line.queue)] = _Stint(entered_at)
         self._unobserved[(line.callid, line.queue, entered_at)] = frozenset(unobserved)
         return [CallerJoin(at=entered_at, queue=line.queue, uniqueid=line.callid,
-                           linkedid=line.callid, channel="", caller_num=caller_num or "",
+                           linkedid=line.callid, caller_num=caller_num or "",
                            caller_name=caller_name or "", position=position)]
 
     def _enter(self, line: QueueLogLine) -> list[Event]:
@@ -313,9 +313,8 @@ class QueueLogImporter:
             *events,
             *self._membership(agent, line.queue, stint.answered_at),
             AgentConnect(at=stint.answered_at, queue=line.queue, uniqueid=line.callid,
-                         linkedid=line.callid, interface=agent, member_name=agent,
-                         dest_uniqueid=line.data[1] if len(line.data) > 1 else "",
-                         wait_reported=holdtime),
+                         interface=agent, member_name=agent,
+                         dest_uniqueid=line.data[1] if len(line.data) > 1 else ""),
         ]
 
     def _connected(self, line: QueueLogLine, holdtime: int, calltime: int,
@@ -343,8 +342,7 @@ class QueueLogImporter:
         stint, events = self._connected(line, fields.holdtime, fields.calltime)
         assert stint.answered_at is not None
         ended_at = stint.answered_at + fields.calltime
-        events.append(Transfer(at=ended_at, attended=line.event == "ATTENDEDTRANSFER",
-                               success=True, transferer_uniqueid="",
+        events.append(Transfer(at=ended_at, success=True, transferer_uniqueid="",
                                transferer_linkedid="", transferee_uniqueid=line.callid,
                                target=fields.target))
         return events + self._end(line, stint, fields.calltime, "transfer")
@@ -378,9 +376,8 @@ class QueueLogImporter:
             return []
         at, events = left
         return [*events,
-                CallerAbandon(at=at, queue=line.queue, uniqueid=line.callid,
-                              position=position, hold_time=waited),
-                Hangup(at=at, uniqueid=line.callid, linkedid=line.callid, requested=True),
+                CallerAbandon(at=at, queue=line.queue, uniqueid=line.callid, position=position),
+                Hangup(at=at, uniqueid=line.callid),
                 CallerLeave(at=at, queue=line.queue, uniqueid=line.callid, position=position)]
 
     def _gone(self, status: str | None, wait_at: int = 2,

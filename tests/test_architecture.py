@@ -45,7 +45,7 @@ LAYERS: dict[str, Layer] = {
     # a key names one module; ``.*`` names a package and everything in it
     "collector": Layer.CORE,
     "collector.agents": Layer.CORE,
-    "collector.call_states": Layer.CORE,
+    "collector.diagram": Layer.CORE,
     "collector.crosscheck": Layer.CORE,
     "collector.errors": Layer.CORE,
     "collector.events": Layer.CORE,
@@ -56,7 +56,8 @@ LAYERS: dict[str, Layer] = {
     "collector.queue_log": Layer.CORE,
     "collector.queue_log_import": Layer.CORE,
     "collector.secret": Layer.CORE,
-    "collector.tracker": Layer.CORE,
+    "collector.states": Layer.CORE,
+    "collector.tracker.*": Layer.CORE,
     "collector.ami.*": Layer.SHELLS,
     "collector.queue_log_check": Layer.SHELLS,
     "collector.queue_log_files": Layer.SHELLS,

@@ -41,8 +41,9 @@ def test_the_wheel_installs_collector_kpi_and_queuepulse_with_the_simulator(
     packages = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(
         ".dist-info")}
     assert packages == {"collector", "kpi", "queuepulse"}
-    for module in ("collector/tracker.py", "collector/store/writer.py", "kpi/mqtt/publisher.py",
-                   "queuepulse/__main__.py", "queuepulse/pbxsim/callcenter.py"):
+    for module in ("collector/tracker/tracker.py", "collector/store/writer.py",
+                   "kpi/mqtt/publisher.py", "queuepulse/__main__.py",
+                   "queuepulse/pbxsim/callcenter.py"):
         assert module in names
 
 

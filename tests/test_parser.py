@@ -18,7 +18,7 @@ def test_timestamp_header_wins_over_receive_time() -> None:
     event = FrameParser().parse(CONNECT, received_at=1795484999.0)
     assert isinstance(event, AgentConnect)
     assert event.at == 1795484832.296239
-    assert event.wait_reported == 1 and event.member_name == "Agent One"
+    assert event.dest_uniqueid == "1795484831.2" and event.member_name == "Agent One"
 
 
 def test_receive_time_is_used_when_asterisk_sends_no_timestamp() -> None:

@@ -1,8 +1,15 @@
-"""Invariants of the tracker under any order, duplicate or garbage input."""
+"""Invariants of the tracker under any order, duplicate or garbage input.
+
+Whatever comes in: each stint that began yields exactly one call record by the end, each
+agent's intervals tile time, and an event a machine refuses changes nothing.
+"""
 
 from __future__ import annotations
 
+import copy
+import itertools
 import random
+from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,8 +38,9 @@ from collector.events import (
     Tick,
     Transfer,
 )
-from collector.facts import AgentInterval, CallRecord, Fact
+from collector.facts import AgentInterval, Anomaly, CallRecord, Fact
 from collector.parser import FrameParser
+from collector.states import REFUSED
 from collector.trace import read_frames
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import replayed_facts, trace_dir
@@ -44,31 +52,34 @@ agents = st.sampled_from(["PJSIP/201", "PJSIP/202"])
 text = st.text(max_size=8)
 
 events: st.SearchStrategy[Event] = st.one_of(
-    st.builds(CallerJoin, times, queues, uids, uids, text, text, text, st.none() | st.integers()),
+    st.builds(CallerJoin, times, queues, uids, uids, text, text, st.none() | st.integers()),
     st.builds(CallerLeave, times, queues, uids, st.none() | st.integers()),
-    st.builds(CallerAbandon, times, queues, uids, st.none(), st.none() | st.integers()),
+    st.builds(CallerAbandon, times, queues, uids, st.none() | st.integers()),
     st.builds(AgentCalled, times, queues, uids, agents, text),
     st.builds(AgentRingNoAnswer, times, queues, uids, agents, text),
     st.builds(AgentDump, times, queues, uids, agents, text),
-    st.builds(AgentConnect, times, queues, uids, uids, agents, text, uids, st.none()),
+    st.builds(AgentConnect, times, queues, uids, agents, text, uids),
     st.builds(AgentComplete, times, queues, uids, agents, text,
               st.sampled_from(["agent", "caller", "transfer", "?"]), st.none(), st.none()),
     st.builds(MemberUpdate, times, st.sampled_from(list(MemberChange)), queues, agents, text,
               st.none() | st.booleans(), st.sampled_from(["", "ACW", "Lunch"]),
               st.none() | st.booleans(), st.none() | st.floats(0, 60)),
     st.builds(QueueParams, times, queues, text, st.none() | st.integers(0, 60)),
-    st.builds(QueueEntry, times, queues, uids, uids, text, text, text, st.none(),
-              st.none() | st.integers(0, 500)),
+    st.builds(QueueEntry, times, queues, uids, uids, text, text, st.none() | st.integers(0, 500)),
     st.builds(SnapshotEnd, times),
     st.builds(HoldChange, times, uids, uids, st.booleans()),
-    st.builds(Transfer, times, st.booleans(), st.booleans(), uids, uids, uids, text),
-    st.builds(Hangup, times, uids, uids, st.booleans()),
+    st.builds(Transfer, times, st.booleans(), uids, uids, uids, text),
+    st.builds(Hangup, times, uids),
     st.builds(QueueStatusVar, times, uids, st.sampled_from(["TIMEOUT", "LEAVEEMPTY", "x"])),
     st.builds(PbxBooted, times, st.none() | st.floats(0, 1e6)),
     st.builds(PbxShutdown, times),
     st.builds(StreamGap, times, times),
     st.builds(Tick, times),
 )
+
+
+REFUSALS = frozenset(REFUSED.values())
+Stint = tuple[str, str, float]
 
 
 def _assert_sane(facts: list[Fact]) -> None:
@@ -81,28 +92,79 @@ def _assert_sane(facts: list[Fact]) -> None:
             assert fact.ended_at >= fact.started_at, fact
 
 
-@settings(max_examples=400, deadline=None)
+def _observed(tracker: Tracker, facts: list[Fact], end: float) -> tuple[object, ...]:
+    return (facts, tracker.live(), tracker.finish(end))
+
+
+def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
+    """Every fact of the stream, after checking on the way that each stint that began is
+    recorded once and that each refused event changed nothing but the anomaly."""
+    end = max((e.at for e in stream), default=0.0) + 1000.0
+    tracker = Tracker(config)
+    began: Counter[Stint] = Counter()
+    facts: list[Fact] = []
+    for event in stream:
+        waiting = {c.uniqueid for c in tracker.live().calls}
+        before = copy.deepcopy(tracker)
+        out = tracker.feed(event)
+        refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSALS]
+        if refused:
+            rest = [f for f in out if f not in refused]
+            assert _observed(copy.deepcopy(tracker), rest, end) == _observed(
+                before, before.feed(Tick(event.at)), end
+            ), event
+        elif isinstance(event, CallerJoin):
+            began[(event.uniqueid, event.queue, event.at)] += 1
+        elif isinstance(event, QueueEntry) and event.wait is not None and (
+            event.uniqueid not in waiting
+        ):
+            began[(event.uniqueid, event.queue, event.at - event.wait)] += 1
+        facts += out
+    facts += tracker.finish(end)
+    records = Counter((f.uniqueid, f.queue, f.entered_at) for f in facts
+                      if isinstance(f, CallRecord))
+    assert records == began
+    return facts
+
+
+def _assert_intervals_tile_time(facts: list[Fact]) -> None:
+    by_agent: dict[str, list[AgentInterval]] = {}
+    for fact in facts:
+        if isinstance(fact, AgentInterval):
+            by_agent.setdefault(fact.interface, []).append(fact)
+    for spans in by_agent.values():
+        spans.sort(key=lambda i: i.started_at)
+        for before, after in itertools.pairwise(spans):
+            assert before.ended_at == after.started_at, (before, after)
+        for span in spans:
+            assert span.ended_at is None or span.ended_at >= span.started_at, span
+        assert all(span.ended_at is not None for span in spans[:-1])
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.lists(events, max_size=60), st.sampled_from([{}, {"support": 10.0}]))
-def test_any_sequence_of_events_never_crashes_or_goes_negative(
+def test_any_sequence_of_events_keeps_the_invariants(
     sequence: list[Event], wrapuptime: dict[str, float]
 ) -> None:
-    tracker = Tracker(TrackerConfig(wrapuptime=wrapuptime))
-    facts: list[Fact] = []
-    for event in sequence:
-        facts += tracker.feed(event)
-    facts += tracker.finish(max((e.at for e in sequence), default=0.0))
+    facts = _replay_checked(sequence, TrackerConfig(wrapuptime=wrapuptime))
     _assert_sane(facts)
-    tracker.live()
+    _assert_intervals_tile_time(facts)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.randoms(use_true_random=False), st.floats(0.0, 0.3), st.floats(0.0, 0.2))
-def test_real_trace_shuffled_and_duplicated_never_crashes_or_goes_negative(
-    rng: random.Random, shuffle_share: float, duplicate_share: float
-) -> None:
+def _recorded_events(name: str) -> list[Event]:
     parser = FrameParser()
-    frames = read_frames(trace_dir("smoke") / "ami.jsonl")
-    stream = [e for e in (parser.parse(f.text, f.received_at) for f in frames) if e is not None]
+    frames = read_frames(trace_dir(name) / "ami.jsonl")
+    return [e for e in (parser.parse(f.text, f.received_at) for f in frames) if e is not None]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["smoke", "hold-a"]), st.randoms(use_true_random=False),
+       st.floats(0.0, 0.3), st.floats(0.0, 0.2), st.lists(events, max_size=10))
+def test_real_traces_shuffled_duplicated_and_salted_keep_the_invariants(
+    name: str, rng: random.Random, shuffle_share: float, duplicate_share: float,
+    garbage: list[Event],
+) -> None:
+    stream = _recorded_events(name)
     assert len(stream) > 100
     for _ in range(int(len(stream) * shuffle_share)):
         i, j = rng.randrange(len(stream)), rng.randrange(len(stream))
@@ -110,12 +172,11 @@ def test_real_trace_shuffled_and_duplicated_never_crashes_or_goes_negative(
     for _ in range(int(len(stream) * duplicate_share)):
         i = rng.randrange(len(stream))
         stream.insert(rng.randrange(len(stream)), stream[i])
-    tracker = Tracker()
-    facts: list[Fact] = []
-    for event in stream:
-        facts += tracker.feed(event)
-    facts += tracker.finish(tracker.now)
+    for event in garbage:
+        stream.insert(rng.randrange(len(stream)), event)
+    facts = _replay_checked(stream, TrackerConfig())
     _assert_sane(facts)
+    _assert_intervals_tile_time(facts)
 
 
 @settings(max_examples=300, deadline=None)
@@ -128,6 +189,8 @@ def test_garbage_frames_are_counted_never_raised(garbage: str) -> None:
     assert parser.stats.events + parser.stats.ignored + parser.stats.malformed == 3
 
 
-def test_a_clean_trace_yields_sane_facts() -> None:
+def test_a_clean_trace_yields_sane_facts_whose_intervals_tile_time() -> None:
     for name in ("smoke", "mixed-a", "hold-a"):
-        _assert_sane(list(replayed_facts(name)))
+        facts = list(replayed_facts(name))
+        _assert_sane(facts)
+        _assert_intervals_tile_time(facts)

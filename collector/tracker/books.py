@@ -1,0 +1,194 @@
+"""What the tracker keeps between events: its books.
+
+One :class:`Books` holds every stint, after-call work, agent, index and deadline; the
+handler modules are plain functions over it. Machine states are only ever set by
+:func:`collector.states.move` (and :func:`~collector.states.start`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from collector.agents import Roster
+from collector.facts import Anomaly, EndReason, Fact
+from collector.live import LiveQueue
+from collector.states import (
+    AcwDue,
+    AcwState,
+    HoldState,
+    Input,
+    SettleDue,
+    StintState,
+    refused_kind,
+)
+
+DEFAULT_ACW_REASONS = frozenset({"acw", "wrapup", "wrap-up"})
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """What the tracker cannot learn from AMI.
+
+    ``wrapuptime`` maps a queue to its ``wrapuptime`` in queues.conf: no AMI event or
+    answer carries a queue's wrapuptime, so it has to come from our own configuration.
+    """
+
+    acw_reasons: frozenset[str] = DEFAULT_ACW_REASONS
+    acw_pause_window_s: float = 5.0
+    wrapuptime: Mapping[str, float] = field(default_factory=dict)
+    settle_s: float = 1.0
+    agent_names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Hold:
+    """The hold of a connected call: on hold while any of its channels is."""
+
+    state: HoldState
+    legs: set[str] = field(default_factory=set)
+    started_at: float | None = None
+    seconds: float = 0.0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Stint:
+    """A caller's pass through one queue, as far as it has been seen."""
+
+    uniqueid: str
+    linkedid: str
+    queue: str
+    caller_num: str
+    caller_name: str
+    entered_at: float
+    position_entered: int | None
+    state: StintState
+    left_at: float | None = None
+    position_left: int | None = None
+    settle_due: SettleDue | None = None
+    # the evidence an unanswered stint's outcome is decided from
+    abandoned: bool = False
+    hung_up: bool = False
+    exit_status: str | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    interface: str | None = None
+    agent: str | None = None
+    agent_channel: str | None = None
+    hold: Hold | None = None
+    ring_attempts: int = 0
+    ring_noanswer: int = 0
+    transfer_to: str | None = None
+    end_reason: EndReason | None = None
+
+
+@dataclass(slots=True)
+class AfterCallWork:
+    """The after-call work of the call an agent just finished."""
+
+    stint: Stint
+    started_at: float
+    wrapup_s: float
+    state: AcwState
+    due: AcwDue | None = None
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """A QueueStatus answer being read: what it listed so far."""
+
+    started_at: float | None = None
+    entries: set[str] = field(default_factory=set)
+    members: dict[str, set[str]] = field(default_factory=dict)
+
+
+class Books:
+    """Everything the tracker holds between events."""
+
+    def __init__(self, config: TrackerConfig) -> None:
+        self.config = config
+        self.now = 0.0
+        self.roster = Roster(config.agent_names)
+        self.stints: dict[str, Stint] = {}
+        self.by_channel: dict[str, str] = {}
+        self.by_linkedid: dict[str, str] = {}
+        self.ringing: dict[str, set[str]] = {}
+        """Uniqueid of a waiting caller to the interfaces it rings."""
+        self.acw: dict[str, AfterCallWork] = {}
+        self.queues: dict[str, LiveQueue] = {}
+        self.snapshot = Snapshot()
+        self.boot_at: float | None = None
+        self.deadlines: list[tuple[float, int, SettleDue | AcwDue]] = []
+        self._scheduled = 0
+
+    def schedule(self, due: SettleDue | AcwDue) -> None:
+        """Apply ``due`` once an event shows its time has come."""
+        self._scheduled += 1
+        heapq.heappush(self.deadlines, (due.at, self._scheduled, due))
+
+    def due_until(self, until: float) -> SettleDue | AcwDue | None:
+        """The next deadline at or before ``until`` that is still awaited, if any."""
+        while self.deadlines and self.deadlines[0][0] <= until:
+            due = heapq.heappop(self.deadlines)[2]
+            if isinstance(due, SettleDue):
+                stint = self.stints.get(due.uniqueid)
+                if stint is not None and stint.settle_due is due:
+                    return due
+            else:
+                acw = self.acw.get(due.interface)
+                if acw is not None and acw.due is due:
+                    return due
+        return None
+
+    def stint(self, uniqueid: str, queue: str) -> Stint | None:
+        """The open stint of caller ``uniqueid`` in ``queue``."""
+        stint = self.stints.get(uniqueid)
+        if stint is None or stint.queue != queue:
+            return None
+        return stint
+
+    def connected(self, *uniqueids: str) -> Stint | None:
+        """The connected stint one of these channels belongs to (caller's or agent's leg)."""
+        for uid in uniqueids:
+            key = self.by_channel.get(uid) or (uid if uid in self.stints else None)
+            stint = self.stints.get(key) if key else None
+            if stint is not None and stint.state is StintState.CONNECTED:
+                return stint
+        return None
+
+    def forget(self, stint: Stint) -> None:
+        """The stint no longer takes events of its own (it ended or waits for its ACW)."""
+        self.stints.pop(stint.uniqueid, None)
+        if stint.agent_channel:
+            self.by_channel.pop(stint.agent_channel, None)
+        if self.by_linkedid.get(stint.linkedid) == stint.uniqueid:
+            del self.by_linkedid[stint.linkedid]
+
+    def stop_ringing(self, stint: Stint, at: float) -> None:
+        """No agent rings for this caller any more."""
+        for interface in self.ringing.pop(stint.uniqueid, ()):
+            agent = self.roster.agents[interface]
+            agent.ringing.pop(stint.uniqueid, None)
+            self.roster.touch(agent, at)
+
+    def is_acw_pause(self, reason: str) -> bool:
+        """Whether a pause reason is one of the configured after-call work reasons."""
+        return reason.strip().lower() in self.config.acw_reasons
+
+
+def anomaly(at: float, kind: str, uniqueid: str | None, detail: str) -> list[Fact]:
+    """One anomaly, as the list of facts a handler returns."""
+    return [Anomaly(at=at, kind=kind, uniqueid=uniqueid, detail=detail)]
+
+
+def refusal(
+    cue: Input, at: float, uniqueid: str | None, detail: str, state: StrEnum | None = None
+) -> list[Fact]:
+    """The anomaly of an event a machine refused (in ``state``), or that names no instance
+    of the machine it is for: nothing else changes."""
+    if state is not None:
+        detail = f"{detail} ({state})"
+    return anomaly(at, refused_kind(cue), uniqueid, detail)

@@ -1,0 +1,64 @@
+"""The PBX and the connection: restarts, shutdowns and gaps in the stream.
+
+A call whose end was not seen (a restart, a lost connection) is closed as ``unknown``
+with only the timings that were observed.
+"""
+
+from __future__ import annotations
+
+from collector.events import PbxBooted, PbxShutdown, StreamGap
+from collector.facts import Fact
+from collector.states import Lost, StintState
+from collector.tracker import acw, callers
+from collector.tracker.books import Books, anomaly
+
+# FullyBooted's uptime is in whole seconds and arrives a moment after the boot it counts
+_SAME_BOOT_S = 5.0
+
+
+def booted(b: Books, e: PbxBooted) -> list[Fact]:
+    """FullyBooted: at login, or after Asterisk started again (then everything ended)."""
+    if e.uptime is None:
+        return []
+    boot_at = e.at - e.uptime
+    restarted = b.boot_at is not None and boot_at > b.boot_at + _SAME_BOOT_S
+    b.boot_at = boot_at
+    if not restarted:
+        return []
+    return anomaly(e.at, "pbx_restarted", None, f"booted {e.uptime:.0f}s ago") + (
+        close_everything(b)
+    )
+
+
+def shutdown(b: Books, e: PbxShutdown) -> list[Fact]:
+    """Asterisk is stopping: its calls end unseen, its members are gone until it is back."""
+    facts = close_everything(b)
+    for agent in b.roster.agents.values():
+        agent.memberships.clear()
+        b.roster.touch(agent, e.at)
+    return facts
+
+
+def gap(b: Books, e: StreamGap) -> list[Fact]:
+    """Events were lost; the QueueStatus answer that follows a reconnection settles what
+    the gap hid."""
+    return anomaly(e.at, "stream_gap", None, f"{max(0.0, e.at - e.since):.3f}s")
+
+
+def close_everything(b: Books) -> list[Fact]:
+    """Nothing open will be seen to end: decide what can be decided, close the rest."""
+    facts: list[Fact] = []
+    for stint in list(b.stints.values()):
+        if stint.state is StintState.LEFT:
+            facts += callers.settle(b, stint, b.now)
+        else:
+            facts += callers.lose(b, stint, Lost, b.now)
+    for interface, work in list(b.acw.items()):
+        facts += acw.step(b, b.roster.agents[interface], work, Lost, b.now)
+    b.ringing.clear()
+    for agent in b.roster.agents.values():
+        agent.ringing.clear()
+        agent.call_queue = None
+        agent.on_hold = False
+        b.roster.touch(agent, b.now)
+    return facts
