@@ -9,6 +9,10 @@ from collector.secret import Secret
 
 MIN_KPI_INTERVAL_S = 0.1
 """The shortest gap between two publishes of one retained topic that may be configured."""
+FIRST_RETRY_S = 0.25
+"""The first reconnect to a broker waits at most a quarter of a second (the later ones
+up to ``reconnect_max_s``): a broker restarted on the same host is back within that, and
+figures should not stay stale for longer. Not a setting: the cap is the one to tune."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,7 @@ class MqttConfig:
     prefix: str = "queuepulse"
     client_id: str = ""
     keepalive_s: int = 60
+    reconnect_max_s: float = 3.0
     heartbeat_s: float = 30.0
     kpi_interval_s: float = 1.0
     homeassistant: bool = True

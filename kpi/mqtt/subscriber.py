@@ -14,9 +14,10 @@ from typing import Any
 
 import aiomqtt
 
+from collector.backoff import Backoff
 from collector.errors import UserError
 from kpi.mqtt.retained import board_from_retained, updated_at
-from kpi.mqtt.settings import MqttConfig
+from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics, unescape
 from kpi.present.screens import Screen
 
@@ -51,11 +52,13 @@ class RetainedBoard:
 
     async def run(self) -> None:
         """Follow the broker until cancelled; raises :class:`UserError` if it is never reached."""
+        backoff = Backoff(cap_s=self._mqtt.reconnect_max_s, first_s=FIRST_RETRY_S)
         while True:
             try:
                 async with self._client() as client:
                     await client.subscribe(f"{self._prefix}/#", qos=1)
                     self.connected.set()
+                    backoff.reset()
                     async for message in client.messages:
                         self._take(message.topic.value, message.payload)
             except aiomqtt.MqttError as error:
@@ -65,7 +68,7 @@ class RetainedBoard:
                         "it, or give the broker queuepulse publishes to (--mqtt HOST:PORT "
                         "or mqtt.host in --config)."
                     ) from error
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(backoff.next())
 
     def _take(self, topic: str, payload: Any) -> None:
         self.last_message = time.monotonic()
