@@ -159,7 +159,7 @@ class DemoRun:
 
     async def _show(self, daemon: Daemon, config: Config) -> None:
         def log_above_the_board() -> None:
-            configure_logging(config.log.level, config.log.format, stream=sys.stderr)
+            configure_logging(config.log, stream=sys.stderr)
 
         await show_board(self._screen, self.console,
                          timezone=zoneinfo.ZoneInfo(config.pbx.timezone),

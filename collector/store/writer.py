@@ -132,7 +132,7 @@ class Writer:
         self,
         path: str,
         *,
-        commit_interval_s: float = 0.5,
+        commit_interval_s: float,
         source: str = "live",
         retry_max_s: float = _RETRY_MAX_S,
         stop_timeout_s: float = 10.0,

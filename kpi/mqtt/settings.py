@@ -36,10 +36,10 @@ class MqttConfig:
 
 
 def broker_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (or ``HOST``, port 1883) as a host and a port."""
+    """``HOST:PORT`` (or ``HOST``, on the default port) as a host and a port."""
     host, sep, port = text.strip().rpartition(":")
     if not sep:
-        host, port = port, "1883"
+        host, port = port, str(MqttConfig().port)
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"cannot read MQTT broker address {text!r}. Write it as HOST:PORT, "
                         "e.g. 127.0.0.1:1883.")
