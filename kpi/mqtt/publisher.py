@@ -132,13 +132,10 @@ class MqttPublisher:
     """Keeps the broker up to date with the board; run :meth:`run` as a task.
 
     ``live`` returns the tracker's current live view; its time is the KPIs' "now".
-    ``cycle_s`` is the shortest gap between two publishes of a retained topic
-    (``mqtt.kpi_interval_s`` unless given).
     """
 
     def __init__(self, settings: MqttConfig, pbx_id: str, board: KpiBoard,
-                 live: Callable[[], LiveView], *, cycle_s: float | None = None,
-                 call_buffer: int = CALL_BUFFER) -> None:
+                 live: Callable[[], LiveView]) -> None:
         self.topics = Topics(settings.prefix, pbx_id)
         self.connected = False
         self.calls_sent = 0
@@ -148,9 +145,8 @@ class MqttPublisher:
         self._pbx_id = pbx_id
         self._board = board
         self._live = live
-        self._cycle_s = settings.kpi_interval_s if cycle_s is None else cycle_s
+        self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
-        self._call_buffer = call_buffer
         self._sent: dict[str, str] = {}
         self._sent_at: dict[str, float] = {}
         self._changed: set[str | None] = set()
@@ -193,7 +189,7 @@ class MqttPublisher:
 
     def call_finished(self, record: CallRecord) -> None:
         """Queue a finished call for its ``call`` event; never blocks."""
-        if len(self._calls) >= self._call_buffer:
+        if len(self._calls) >= CALL_BUFFER:
             self._calls.popleft()
             self.calls_dropped += 1
         self._calls.append(record)
