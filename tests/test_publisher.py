@@ -22,7 +22,7 @@ from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.mqtt.payloads import Message
@@ -104,7 +104,7 @@ class LiveRun:
         """Feed a trace paced at ``speed`` times real time, then let pending rules fire;
         or stop ``stop_after_s`` trace seconds in, leaving the calls of that moment open."""
         parser = FrameParser()
-        frames = list(read_frames(trace_dir(name) / "ami.jsonl"))
+        frames = list(TraceReader(trace_dir(name) / "ami.jsonl"))
         loop = asyncio.get_running_loop()
         start, first = loop.time(), frames[0].received_at
         for frame in frames:

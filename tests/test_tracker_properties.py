@@ -33,7 +33,7 @@ from collector.events import (
 )
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.parser import FrameParser
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import replayed_facts, trace_dir
 
@@ -101,7 +101,7 @@ def test_real_trace_shuffled_and_duplicated_never_crashes_or_goes_negative(
     rng: random.Random, shuffle_share: float, duplicate_share: float
 ) -> None:
     parser = FrameParser()
-    frames = read_frames(trace_dir("smoke") / "ami.jsonl")
+    frames = TraceReader(trace_dir("smoke") / "ami.jsonl")
     stream = [e for e in (parser.parse(f.text, f.received_at) for f in frames) if e is not None]
     assert len(stream) > 100
     for _ in range(int(len(stream) * shuffle_share)):
