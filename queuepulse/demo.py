@@ -49,10 +49,15 @@ def local_timezone() -> str:
     return "UTC"
 
 
-def broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
+_PROBE_S = 0.5
+"""How long the demo waits for its broker to accept a connection: a broker on this host
+or the LAN takes milliseconds, and the demo must not seem to hang before it starts."""
+
+
+def broker_answers(host: str, port: int) -> bool:
     """Whether something accepts TCP connections at ``host:port``."""
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=_PROBE_S):
             return True
     except OSError:
         return False

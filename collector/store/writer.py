@@ -51,6 +51,13 @@ _RETRY_MAX_S = 5.0
 5 s: a lock another program holds briefly costs no more than that, and once a full disk
 or a read-only file is fixed the facts are on disk within 5 s. A failed attempt costs one
 local transaction and nothing on the PBX, so there is nothing for a setting to tune."""
+_BUSY_TIMEOUT_MS = 1000
+"""How long one commit waits for another program's lock before it fails and is retried:
+long enough for a reader's transaction, short enough that a lock held on is logged."""
+_STOP_TIMEOUT_S = 10.0
+"""How long stopping waits for the last commit, then for the thread: both together stay
+under the systemd unit's TimeoutStopSec=30s, so that an unwritable database is reported
+(``store.unsaved``) rather than the process killed."""
 
 
 class StoreError(UserError):
@@ -135,7 +142,6 @@ class Writer:
         commit_interval_s: float,
         source: str = "live",
         retry_max_s: float = _RETRY_MAX_S,
-        stop_timeout_s: float = 10.0,
     ) -> None:
         self.path = path
         self.source = source
@@ -143,7 +149,6 @@ class Writer:
         # half the interval for gathering leaves the other half for the commit itself
         self._window = commit_interval_s / 2
         self._retry_max = retry_max_s
-        self._stop_timeout = stop_timeout_s
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="queuepulse-writer", daemon=True)
         self._opened: Future[None] = Future()
@@ -165,14 +170,14 @@ class Writer:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            await asyncio.wait_for(self.flush(), self._stop_timeout)
+            await asyncio.wait_for(self.flush(), _STOP_TIMEOUT_S)
         except TimeoutError:
             log.error("store.unsaved", path=self.path, facts=self.stats.facts,
                       error=self.stats.last_error,
                       fix="the database stayed unwritable while stopping; the facts listed "
                           "as pending were not stored")
         self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join, self._stop_timeout)
+        await asyncio.to_thread(self._thread.join, _STOP_TIMEOUT_S)
 
     def add_facts(self, facts: Sequence[Fact]) -> None:
         """Queue facts for the next commit."""
@@ -204,7 +209,7 @@ class Writer:
         try:
             db = open_database(self.path, option="database.path")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=1000")
+            db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         except sqlite3.Error as error:
             _settle(self._opened, error=StoreError(str(unusable(self.path, error,
                                                                 "database.path"))))

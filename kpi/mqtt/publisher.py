@@ -62,9 +62,16 @@ QOS = 1
 # CONNACK refusals for credentials: MQTT 3.1.1 codes, and their MQTT 5 reason names
 _REFUSALS = {"4", "5", "Bad user name or password", "Not authorized"}
 OPERATION_TIMEOUT_S = 10.0
-"""How long the broker may take to acknowledge a publish or a subscription."""
+"""How long the broker may take to acknowledge a publish or a subscription. A broker that
+takes longer is stuck or cut off: the connection is dropped and made again (which
+resends every retained topic), so a longer wait would only keep the figures stale."""
 CALL_BUFFER = 10_000
-"""Finished calls kept for the broker while it is away; older ones are dropped first."""
+"""Finished calls kept for the broker while it is away; older ones are dropped first.
+Every call is in SQLite regardless: the buffer only bounds the memory an outage costs
+(a few MB), so it is not a setting."""
+_OFFLINE_WITHIN_S = 2.0
+"""How long stopping waits to tell the broker ``offline``; a broker that does not take it
+by then gets the last will instead, and stopping stays well within TimeoutStopSec."""
 RETAINED_CHUNK = 500
 """Retained messages in flight at once: a full resend (thousands of agents' topics) goes
 out in chunks, so that it never holds thousands of publishes and their buffers at once."""
@@ -256,7 +263,8 @@ class MqttPublisher:
             self._closing = True
             # a graceful disconnect discards the last will, so say offline ourselves
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await _put(client, self.topics.status, OFFLINE, retain=True, within_s=2.0)
+                await _put(client, self.topics.status, OFFLINE, retain=True,
+                           within_s=_OFFLINE_WITHIN_S)
             raise
 
     async def _listen(self, client: aiomqtt.Client) -> None:

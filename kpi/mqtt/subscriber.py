@@ -23,7 +23,9 @@ from kpi.present.screens import Screen
 
 _SETTLE_S = 1.0
 """With --once, retained messages are taken as complete after this long without one."""
-_ONCE_TIMEOUT_S = 5.0
+_ANSWER_S = 5.0
+"""How long ``top`` waits for the broker to answer, and with --once for the first figures:
+someone is watching the terminal, and a broker that is not there is better said soon."""
 
 
 class RetainedBoard:
@@ -47,7 +49,7 @@ class RetainedBoard:
     def _client(self) -> aiomqtt.Client:
         mqtt = self._mqtt
         return aiomqtt.Client(self.host, self.port, username=mqtt.username or None,
-                              password=mqtt.password.value or None, timeout=5,
+                              password=mqtt.password.value or None, timeout=_ANSWER_S,
                               tls_context=ssl.create_default_context() if mqtt.tls else None)
 
     async def run(self) -> None:
@@ -121,8 +123,8 @@ class RetainedBoard:
 
     async def settled(self) -> None:
         """Wait until the retained messages have arrived (a short quiet spell after them)."""
-        await asyncio.wait_for(self.connected.wait(), _ONCE_TIMEOUT_S)
-        deadline = time.monotonic() + _ONCE_TIMEOUT_S
+        await asyncio.wait_for(self.connected.wait(), _ANSWER_S)
+        deadline = time.monotonic() + _ANSWER_S
         start = time.monotonic()
         while time.monotonic() < deadline:
             await asyncio.sleep(0.1)
