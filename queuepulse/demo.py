@@ -26,7 +26,7 @@ from kpi.present.screens import Screen, show_board
 from queuepulse.config import Config, parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
-from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
+from queuepulse.pbxsim.demo import DEMO_SECRET, DEMO_USERNAME, DemoPbx
 from queuepulse.sd_notify import Notifier
 from queuepulse.service import serve
 
@@ -81,7 +81,7 @@ def demo_config(pbx: DemoPbx, db: Path, broker: tuple[str, int] | None,
         "# Written by 'queuepulse demo' for its simulated PBX; the reference is\n"
         "# config/queuepulse.toml.\n"
         f'[pbx]\nid = "demo"\ntimezone = "{timezone}"\n\n'
-        f'[ami]\nhost = "127.0.0.1"\nport = {pbx.port}\nusername = "queuepulse"\n'
+        f'[ami]\nhost = "127.0.0.1"\nport = {pbx.port}\nusername = "{DEMO_USERNAME}"\n'
         f'secret = "{DEMO_SECRET}"\nreconnect_max_s = 1.0\n'
         f"{queues}\n[agents]\n{agents}\n"
         f'[database]\npath = "{db}"\n\n'
