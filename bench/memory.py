@@ -40,7 +40,7 @@ from bench.pbx import Playback, Written
 from bench.stream import Stream, tracker
 from bench.table import Figure, Goal, Target
 from collector.parser import FrameParser
-from collector.trace import Frame, frame_line, read_frames
+from collector.trace import Frame, TraceReader, frame_line
 from collector.tracker import Tracker
 from queuepulse.pbxsim.callcenter import CallCenter
 from queuepulse.pbxsim.scenario import (
@@ -131,7 +131,7 @@ def core_peak(written: Written) -> Memory:
     """The crowd's frames through the parser and the tracker; this process's memory."""
     parser, core = FrameParser(), tracker()
     _feed(core, parser, written.snapshot.status_answer(""), 0.0)
-    for frame in read_frames(written.path):
+    for frame in TraceReader(written.path):
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
             core.feed(event)

@@ -29,7 +29,7 @@ from types import TracebackType
 from bench.stream import Stream, tracker
 from collector.facts import CallRecord
 from collector.parser import FrameParser
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from queuepulse.pbxsim.ami_server import AmiServer, FrameBlock
 from queuepulse.pbxsim.snapshot import Snapshot
 from queuepulse.pbxsim.trace_feed import TracePlayer
@@ -139,7 +139,7 @@ def _child(playback: Playback, conn: Connection) -> None:
 
 
 async def _written(source: Written) -> AsyncIterator[str]:
-    for frame in read_frames(source.path):
+    for frame in TraceReader(source.path):
         yield frame.text
 
 

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from collector.facts import Outcome
 from collector.overlap import Span, StintIndex
 
+TOLERANCE_S = 1.0
+"""The tolerance ``queuepulse check`` uses unless told: queue_log's whole seconds."""
+
 
 @dataclass(frozen=True, slots=True)
 class Stint:
@@ -91,8 +94,7 @@ def _timings(live: Stint, logged: Stint, tolerance: float) -> list[tuple[str, st
 
 
 def compare(live: Sequence[Stint], logged: Sequence[Stint], window: Span,
-            unfinished: Sequence[tuple[str, str, float]], tolerance: float = 1.0,
-            ) -> Agreement:
+            unfinished: Sequence[tuple[str, str, float]], tolerance: float) -> Agreement:
     """Pair the stints of ``window`` and list how each pair, or lone stint, disagrees.
 
     ``unfinished`` are the stints queue_log shows still going on where it ends: their

@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from pathlib import Path
 from typing import IO
 
 GARBAGE = "not a queue_log line"
@@ -75,20 +74,6 @@ def decoded(raw: io.BufferedReader) -> IO[str]:
     if raw.peek(2)[:2] == b"\x1f\x8b":
         return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="replace")
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
-
-
-def open_text(path: Path) -> IO[str]:
-    """A queue_log file as text, gzip'd or not (told by its content, not its name)."""
-    return decoded(path.open("rb"))
-
-
-def read_queue_log(path: Path, timezone: tzinfo = UTC) -> Iterator[QueueLogLine]:
-    """The queue_log lines of one file, skipping any that do not parse."""
-    with open_text(path) as stream:
-        for line in stream:
-            parsed = parse_line(line, timezone)
-            if parsed is not None:
-                yield parsed
 
 
 @dataclass(slots=True)

@@ -14,7 +14,6 @@ writing) ends at the line before: :class:`TraceReader` says which line it left o
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -70,12 +69,9 @@ def _timestamp_of(text: str) -> float | None:
         return None
 
 
-def frames_from_text(text: str) -> Iterator[Frame]:
-    """The frames of AMI text (blank-line separated), as from a plain capture."""
-    yield from _raw_frames(io.StringIO(text))
-
-
-def _raw_frames(stream: IO[str]) -> Iterator[Frame]:
+def capture_frames(stream: IO[str]) -> Iterator[Frame]:
+    """The frames of a plain capture of AMI text (blank-line separated), each at the time
+    of the last ``Timestamp`` header seen."""
     clock = 0.0
     lines: list[str] = []
     for raw_line in stream:
@@ -111,7 +107,7 @@ class TraceReader:
             if first.lstrip().startswith("{"):
                 yield from self._jsonl_frames(stream)
                 return
-            frames = _raw_frames(stream)
+            frames = capture_frames(stream)
             opening = next(frames, None)
             if opening is None or not _AMI_FIRST_LINE.match(opening.text):
                 raise not_a_trace(self.path)
@@ -136,12 +132,6 @@ class TraceReader:
             if bad[0] == 1 or bad[1].endswith("\n"):
                 raise _bad_line(self.path, bad[0], bad[2])
             self.torn_line = bad[0]
-
-
-def read_frames(path: Path) -> Iterator[Frame]:
-    """Yield the frames of a recorded trace in the order they arrived (see
-    :class:`TraceReader`; a torn last line is left out)."""
-    return iter(TraceReader(path))
 
 
 def frame_line(frame: Frame) -> str:

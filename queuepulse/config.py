@@ -1,8 +1,15 @@
 """The configuration file: one TOML file, checked completely before anything starts.
 
-Every section is a frozen dataclass (a component's own beside it: ``[ami]`` in
-:mod:`collector.ami.settings`, ``[mqtt]`` in :mod:`kpi.mqtt.settings`); the loader walks
-the TOML tables against the dataclass fields, so a misspelt key, a wrong type or a bad value is one
+Every section is a frozen dataclass, and each default is written once, by the component
+that uses it. Where a component's settings are the section, the section is that dataclass:
+``[ami]`` is :class:`collector.ami.settings.AmiConfig`, ``[database]``
+:class:`collector.store.settings.DatabaseConfig`, ``[mqtt]``
+:class:`kpi.mqtt.settings.MqttConfig`, ``[log]`` :class:`queuepulse.logs.LogConfig`.
+``[tracking]`` and ``[kpi]`` are written the way people think of them (reasons as a
+list, targets in percent, hours) and take their defaults from the tracker's
+:class:`~collector.tracker.TrackerConfig` and the definitions'
+:class:`~kpi.definitions.KpiSettings`. The loader walks the TOML tables against the
+dataclass fields, so a misspelt key, a wrong type or a bad value is one
 :class:`ConfigError` that names the key and says how to fix it. Secrets may be given
 inline, through an environment variable (``*_env``) or a file (``*_file``, e.g. a systemd
 credential); they are kept in :class:`Secret`, whose ``repr`` never shows them.
@@ -24,9 +31,15 @@ from typing import Any
 from collector.ami.settings import AmiConfig
 from collector.errors import UserError
 from collector.secret import Secret
+from collector.store.settings import DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
+from kpi.definitions import SERVICE_LEVEL_VARIANTS, KpiSettings
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
+from queuepulse.logs import FORMATS, LEVELS, LogConfig
+
+_TRACKER = TrackerConfig()
+_KPI = KpiSettings()
 
 
 class ConfigError(UserError):
@@ -54,47 +67,30 @@ class QueueConfig:
 class TrackingConfig:
     """How calls are followed: the after-call work rules and the settling delay."""
 
-    acw_reasons: tuple[str, ...] = ("ACW", "Wrap-up", "Wrapup")
-    acw_pause_window_s: float = 5.0
-    settle_s: float = 1.0
+    acw_reasons: tuple[str, ...] = tuple(sorted(_TRACKER.acw_reasons))
+    acw_pause_window_s: float = _TRACKER.acw_pause_window_s
+    settle_s: float = _TRACKER.settle_s
 
 
 @dataclass(frozen=True, slots=True)
 class CostConfig:
     """Rates for cost per call; both zero means cost is not reported."""
 
-    agent_hourly: float = 0.0
-    trunk_per_minute: float = 0.0
+    agent_hourly: float = _KPI.agent_hourly
+    trunk_per_minute: float = _KPI.trunk_per_minute
 
 
 @dataclass(frozen=True, slots=True)
 class KpiConfig:
     """Thresholds and windows of the KPI definitions (see docs/kpis.md)."""
 
-    service_level_s: int = 20
-    service_level_target: float = 80.0
-    service_level_variant: str = "answered"
-    short_abandon_s: float = 5.0
-    repeat_window_h: float = 24.0
+    service_level_s: int = _KPI.service_level_s
+    service_level_target: float = _KPI.service_level_target * 100.0
+    """In percent; the definitions take a ratio."""
+    service_level_variant: str = _KPI.service_level_variant
+    short_abandon_s: float = _KPI.short_abandon_s
+    repeat_window_h: float = _KPI.repeat_window_s / 3600.0
     cost: CostConfig = CostConfig()
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseConfig:
-    """Where facts are stored and for how long."""
-
-    path: str = "queuepulse.sqlite"
-    retention_days: int = 0
-    events_retention_days: int = 30
-    commit_interval_s: float = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class LogConfig:
-    """How much to log and in which form (``auto``: JSON unless on a terminal)."""
-
-    level: str = "info"
-    format: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +126,9 @@ class Config:
 
 
 _CHOICES = {
-    "kpi.service_level_variant": ("answered", "offered", "sl2"),
-    "log.level": ("debug", "info", "warning", "error"),
-    "log.format": ("auto", "json", "console"),
+    "kpi.service_level_variant": SERVICE_LEVEL_VARIANTS,
+    "log.level": LEVELS,
+    "log.format": FORMATS,
 }
 
 

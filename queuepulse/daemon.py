@@ -35,7 +35,7 @@ from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
-from collector.facts import Anomaly, CallRecord, Fact
+from collector.facts import CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.store.opening import unusable
@@ -210,9 +210,8 @@ class Daemon:
             since = self._last_received
             self.stats.gaps.append(now - since)
             log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
+            # the tracker answers the gap with its stream_gap anomaly: the one stored
             self._apply(StreamGap(at=now, since=since))
-            self._emit([Anomaly(at=now, kind="stream_gap", uniqueid=None,
-                                detail=f"{now - since:.1f} s without AMI frames (reconnected)")])
         self._booted_seen = False
         self._replaced = 0
         self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")

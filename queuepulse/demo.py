@@ -26,7 +26,7 @@ from kpi.present.screens import Screen, show_board
 from queuepulse.config import Config, parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
-from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
+from queuepulse.pbxsim.demo import DEMO_SECRET, DEMO_USERNAME, DemoPbx
 from queuepulse.sd_notify import Notifier
 from queuepulse.service import serve
 
@@ -49,10 +49,15 @@ def local_timezone() -> str:
     return "UTC"
 
 
-def broker_answers(host: str, port: int, timeout_s: float = 0.5) -> bool:
+_PROBE_S = 0.5
+"""How long the demo waits for its broker to accept a connection: a broker on this host
+or the LAN takes milliseconds, and the demo must not seem to hang before it starts."""
+
+
+def broker_answers(host: str, port: int) -> bool:
     """Whether something accepts TCP connections at ``host:port``."""
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
+        with socket.create_connection((host, port), timeout=_PROBE_S):
             return True
     except OSError:
         return False
@@ -76,7 +81,7 @@ def demo_config(pbx: DemoPbx, db: Path, broker: tuple[str, int] | None,
         "# Written by 'queuepulse demo' for its simulated PBX; the reference is\n"
         "# config/queuepulse.toml.\n"
         f'[pbx]\nid = "demo"\ntimezone = "{timezone}"\n\n'
-        f'[ami]\nhost = "127.0.0.1"\nport = {pbx.port}\nusername = "queuepulse"\n'
+        f'[ami]\nhost = "127.0.0.1"\nport = {pbx.port}\nusername = "{DEMO_USERNAME}"\n'
         f'secret = "{DEMO_SECRET}"\nreconnect_max_s = 1.0\n'
         f"{queues}\n[agents]\n{agents}\n"
         f'[database]\npath = "{db}"\n\n'
@@ -159,7 +164,7 @@ class DemoRun:
 
     async def _show(self, daemon: Daemon, config: Config) -> None:
         def log_above_the_board() -> None:
-            configure_logging(config.log.level, config.log.format, stream=sys.stderr)
+            configure_logging(config.log, stream=sys.stderr)
 
         await show_board(self._screen, self.console,
                          timezone=zoneinfo.ZoneInfo(config.pbx.timezone),

@@ -14,7 +14,7 @@ from functools import cache
 
 from collector.facts import Fact
 from collector.parser import split_fields
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import TrackerConfig
 from tests.scenarios import run
 from tests.traces import trace_dir
@@ -56,7 +56,7 @@ def replay_table(table: str, config: TrackerConfig | None = None) -> list[Fact]:
 @cache
 def _recorded(name: str) -> dict[tuple[str, str], list[Headers]]:
     frames: dict[tuple[str, str], list[Headers]] = {}
-    for frame in read_frames(trace_dir(name) / "ami.jsonl"):
+    for frame in TraceReader(trace_dir(name) / "ami.jsonl"):
         headers = split_fields(frame.text)
         key = (headers.get("Event", ""), headers.get("Timestamp", ""))
         frames.setdefault(key, []).append(headers)

@@ -26,7 +26,7 @@ from collector.facts import CallRecord
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.replay import replay
-from collector.trace import Frame, read_frames
+from collector.trace import Frame, TraceReader
 from collector.tracker import Tracker
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon, FactSink
@@ -73,7 +73,7 @@ class TracePbx:
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
                  uptime: float = 86400.0) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
-        self.frames = list(read_frames(self.path))
+        self.frames = list(TraceReader(self.path))
         self.limit = limit
         self.hooks: dict[int, Hook] = {}
         self.sent = 0

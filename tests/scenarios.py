@@ -7,11 +7,19 @@ on the wire; headers a rule does not read are left out.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
+
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.parser import FrameParser
 from collector.replay import replay
-from collector.trace import frames_from_text
+from collector.trace import Frame, capture_frames
 from collector.tracker import Tracker, TrackerConfig
+
+
+def frames_from_text(text: str) -> Iterator[Frame]:
+    """The frames of AMI text, read as a plain capture is."""
+    return capture_frames(io.StringIO(text))
 
 
 def run(ami_text: str, config: TrackerConfig | None = None) -> list[Fact]:

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.ami.protocol import FrameSplitter, PrivilegeCheck
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from tests.traces import trace_dir
 
 BANNER = "Asterisk Call Manager/9.0.0"
@@ -25,7 +25,7 @@ def _in(script: str, text: str) -> bool:
 
 def _joins_with_names() -> list[str]:
     """One real QueueCallerJoin frame per script of caller name: Hebrew, Arabic, Chinese."""
-    joins = [f.text for f in read_frames(trace_dir("mixed-a") / "ami.jsonl")
+    joins = [f.text for f in TraceReader(trace_dir("mixed-a") / "ami.jsonl")
              if f.text.startswith("Event: QueueCallerJoin")]
     return [next(text for text in joins if _in(script, text)) for script in SCRIPTS]
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from collector.parser import event_name, split_fields
-from collector.trace import Frame, read_frames
+from collector.trace import Frame, TraceReader
 from queuepulse.pbxsim.ami_server import AmiServer, Feed, FrameBlock
 from queuepulse.pbxsim.faults import GARBAGE, Faults
 from queuepulse.pbxsim.snapshot import Snapshot
@@ -113,7 +113,7 @@ def recorded_answer(action_id: str) -> list[str]:
     """The frames the recorded PBX sent in answer to one of the recording client's actions."""
     return [
         frame.text
-        for frame in read_frames(SMOKE)
+        for frame in TraceReader(SMOKE)
         if split_fields(frame.text).get("ActionID") == action_id
     ]
 
@@ -321,7 +321,7 @@ def stream_frames() -> list[Frame]:
     """The smoke trace's events meant for any listener, in the order they were recorded."""
     return [
         frame
-        for frame in read_frames(SMOKE)
+        for frame in TraceReader(SMOKE)
         if frame.text.startswith("Event: ")
         and "\r\nActionID: " not in frame.text
         and not frame.text.startswith("Event: FullyBooted")
@@ -415,7 +415,7 @@ async def test_a_client_resetting_mid_stream_does_not_disturb_another() -> None:
 @on_loop
 async def test_paced_playback_keeps_the_recorded_gaps() -> None:
     speed = 500.0
-    origin = next(iter(read_frames(SMOKE))).received_at
+    origin = next(iter(TraceReader(SMOKE))).received_at
     async with server(feed=TracePlayer(SMOKE, speed=speed)) as pbx:
         client = await Client.logged_in(pbx.port)
         started = time.monotonic()
@@ -456,7 +456,7 @@ def test_live_timestamps_start_now_and_keep_the_recorded_gaps() -> None:
     started = time.time()
     frames = asyncio.run(played(TracePlayer(SMOKE, live_timestamps=True)))
     original = stream_events()
-    origin = next(iter(read_frames(SMOKE))).received_at
+    origin = next(iter(TraceReader(SMOKE))).received_at
     assert timestamp(frames[0]) == pytest.approx(
         started + timestamp(original[0]) - origin, abs=1.0
     )

@@ -45,6 +45,7 @@ LAYERS: dict[str, Layer] = {
     # a key names one module; ``.*`` names a package and everything in it
     "collector": Layer.CORE,
     "collector.agents": Layer.CORE,
+    "collector.backoff": Layer.CORE,
     "collector.diagram": Layer.CORE,
     "collector.crosscheck": Layer.CORE,
     "collector.errors": Layer.CORE,

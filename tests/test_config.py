@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from queuepulse.config import ConfigError, load_config, parse_config
+from collector.tracker import TrackerConfig
+from kpi.definitions import KpiSettings
+from queuepulse.config import Config, ConfigError, load_config, parse_config
 from queuepulse.kpi_settings import settings_from_config
 from tests.user_errors import files, one_line, run_cli
 
@@ -81,6 +83,15 @@ def test_missing_file_says_where_the_example_is(tmp_path: Path) -> None:
 
 def test_the_example_config_file_is_valid_and_matches_the_defaults() -> None:
     assert load_config(EXAMPLE) == load_config(None)
+
+
+def test_an_empty_file_gives_the_tracker_and_the_kpis_their_own_defaults() -> None:
+    # [tracking] and [kpi] restate nothing: a default changed in the component is the
+    # file's default too (and docs/configuration.md's, which test_docs compares)
+    config = parse_config("")
+    assert config == Config()
+    assert config.tracker_config() == TrackerConfig()
+    assert settings_from_config(config) == KpiSettings()
 
 
 def test_a_byte_order_mark_at_the_start_is_accepted(tmp_path: Path) -> None:

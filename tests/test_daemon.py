@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from collector.facts import CallRecord, Fact
 from collector.parser import RELEVANT_EVENTS
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.pbxsim.ami_server import AmiServer
@@ -74,7 +74,7 @@ async def _feed(frames: list[str]) -> AsyncIterator[str]:
 
 
 def test_a_user_without_the_agent_class_is_told_so(tmp_path: Path) -> None:
-    frames = [f.text for f in read_frames(trace_dir("smoke") / "ami.jsonl")
+    frames = [f.text for f in TraceReader(trace_dir("smoke") / "ami.jsonl")
               if f.text.startswith("Event: ") and "Privilege: agent" not in f.text
               and "ActionID" not in f.text]
 

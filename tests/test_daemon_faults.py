@@ -4,6 +4,8 @@ counted twice, and the calls whose end went unseen stored as ``unknown``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 
@@ -59,6 +61,19 @@ def test_a_dropped_connection_with_nothing_lost_changes_no_call(tmp_path: Path) 
     assert len(run.daemon.stats.gaps) == 1 and 0 < run.daemon.stats.gaps[0] < 2.0
     assert set(run.calls) == set(clean()) and run.rows == len(clean())
     assert_same(run, set(clean()))
+
+
+def test_each_reconnect_stores_one_stream_gap_anomaly(tmp_path: Path) -> None:
+    second_drop = 200
+    pbx = TracePbx("smoke", faults=(Faults(drop_after=DROP_AT), Faults(drop_after=second_drop)))
+    reconnect_after(pbx, DROP_AT)
+    reconnect_after(pbx, DROP_AT + second_drop)
+    run = asyncio.run(run_live(pbx, tmp_path / "live.sqlite"))
+    with contextlib.closing(sqlite3.connect(tmp_path / "live.sqlite")) as conn:
+        gaps = conn.execute("SELECT at FROM anomalies WHERE kind = 'stream_gap' "
+                            "ORDER BY at").fetchall()
+    assert run.daemon.stats.connections == 3 and len(run.daemon.stats.gaps) == 2
+    assert len(gaps) == 2 and gaps[0] != gaps[1]
 
 
 def test_calls_whose_end_fell_into_the_gap_are_unknown_and_counted_once(

@@ -46,7 +46,7 @@ from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.replay import replay_to_database
 from collector.secret import Secret
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import KpiSettings
@@ -502,7 +502,7 @@ def trace_snapshot() -> BoardSnapshot:
     """The live board at the end of the trace, with the live view of that moment."""
     tracker, parser = Tracker(TRACE_CONFIG), FrameParser()
     board = KpiBoard(KpiSettings(queue_service_level_s={"sales": 30}))
-    for frame in read_frames(trace_dir(TRACE) / "ami.jsonl"):
+    for frame in TraceReader(trace_dir(TRACE) / "ami.jsonl"):
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
             board.add(tracker.feed(event))

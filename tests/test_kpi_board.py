@@ -13,7 +13,7 @@ from collector.parser import FrameParser
 from collector.store.opening import open_database
 from collector.store.reads import read_facts
 from collector.store.writes import write_facts
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis
@@ -41,7 +41,7 @@ def test_snapshots_while_replaying_equal_the_definitions_over_the_calls_so_far()
     seen: list[CallRecord] = []
     checked = 0
     events = (parser.parse(f.text, f.received_at)
-              for f in read_frames(trace_dir("mixed-a") / "ami.jsonl"))
+              for f in TraceReader(trace_dir("mixed-a") / "ami.jsonl"))
     for n, event in enumerate(e for e in events if e is not None):
         facts = tracker.feed(event)
         board.add(facts)

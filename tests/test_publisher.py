@@ -22,7 +22,7 @@ from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.mqtt.payloads import Message
@@ -104,7 +104,7 @@ class LiveRun:
         """Feed a trace paced at ``speed`` times real time, then let pending rules fire;
         or stop ``stop_after_s`` trace seconds in, leaving the calls of that moment open."""
         parser = FrameParser()
-        frames = list(read_frames(trace_dir(name) / "ami.jsonl"))
+        frames = list(TraceReader(trace_dir(name) / "ami.jsonl"))
         loop = asyncio.get_running_loop()
         start, first = loop.time(), frames[0].received_at
         for frame in frames:
@@ -119,13 +119,11 @@ class LiveRun:
 
 
 @contextlib.asynccontextmanager
-async def live_run(config: Config, folder: Path,
-                   cycle_s: float = 1.0) -> AsyncIterator[tuple[LiveRun, Watcher]]:
+async def live_run(config: Config, folder: Path) -> AsyncIterator[tuple[LiveRun, Watcher]]:
     """A publisher task and a watcher task around a fresh tracker, board and database."""
     tracker = Tracker(config.tracker_config())
     board = KpiBoard(settings_from_config(config), config.pbx.timezone)
-    async with MqttPublisher(config.mqtt, config.pbx.id, board, tracker.live,
-                             cycle_s=cycle_s) as publisher:
+    async with MqttPublisher(config.mqtt, config.pbx.id, board, tracker.live) as publisher:
         run = LiveRun(config, open_database(str(folder / "q.sqlite")), tracker, board, publisher)
         watcher = Watcher(config.mqtt.port)
         async with asyncio.TaskGroup() as tasks:
@@ -241,11 +239,11 @@ def test_every_finished_call_is_published_with_its_full_record(
 def test_a_quiet_queues_kpis_go_out_at_once_and_a_busy_topic_at_most_once_a_cycle(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    config = trace_config(mosquitto.port)
     cycle_s = 3.0  # long, so that a change going out at once is not the periodic cycle
+    config = trace_config(mosquitto.port, f"kpi_interval_s = {cycle_s}\n")
 
     async def scenario() -> None:
-        async with live_run(config, tmp_path, cycle_s) as (run, watcher):
+        async with live_run(config, tmp_path) as (run, watcher):
             await asyncio.sleep(0.3)  # the watcher subscribes before the first call
             await run.feed("mixed-a", speed=100.0)
             topic = f"{BASE}/all/kpi/today"

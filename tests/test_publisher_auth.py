@@ -1,4 +1,5 @@
-"""A broker that wants a password: queuepulse logs in, or says which setting to fix."""
+"""A broker that wants a password, or is not there: queuepulse logs in, or says which
+setting to fix and when it tries again."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
 from kpi.mqtt.publisher import MqttPublisher
 from tests.mosquitto import Mosquitto
+from tests.test_daemon_commands import free_port
 from tests.test_publisher import trace_config, until
 
 
@@ -53,3 +55,21 @@ def test_a_wrong_password_is_logged_with_the_settings_to_fix(tmp_path: Path) -> 
     (refused, *_) = [e for e in logs if e["event"] == "mqtt.unavailable"]
     assert "mqtt.username and mqtt.password" in str(refused["fix"])
     assert "wrong" not in repr(logs)
+
+
+def test_while_the_broker_is_away_a_retry_waits_at_most_mqtt_reconnect_max_s() -> None:
+    config = trace_config(free_port(), "reconnect_max_s = 0.05\n")
+
+    async def scenario() -> None:
+        async with MqttPublisher(config.mqtt, config.pbx.id, KpiBoard(KpiSettings()),
+                                 lambda: LiveView(0.0, (), (), ())) as publisher:
+            task = asyncio.create_task(publisher.run())
+            await until(lambda: any(e["event"] == "mqtt.unavailable" for e in logs), 5)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    with capture_logs() as logs:
+        asyncio.run(scenario())
+    (away, *_) = [e for e in logs if e["event"] == "mqtt.unavailable"]
+    assert away["attempt"] == 1 and 0.0 <= away["retry_in_s"] <= 0.05
+    assert "mqtt.host and mqtt.port" in str(away["fix"])

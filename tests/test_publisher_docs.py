@@ -11,7 +11,7 @@ import pytest
 
 from collector.facts import CallRecord
 from collector.parser import FrameParser
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
@@ -43,7 +43,7 @@ def sent() -> dict[str, dict[str, Any]]:
     tracker, parser = Tracker(TRACE_CONFIG), FrameParser()
     board = KpiBoard(KpiSettings())
     calls: list[CallRecord] = []
-    frames = list(read_frames(trace_dir("smoke") / "ami.jsonl"))
+    frames = list(TraceReader(trace_dir("smoke") / "ami.jsonl"))
     for frame in frames:
         if frame.received_at - frames[0].received_at > 60:
             break

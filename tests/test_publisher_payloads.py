@@ -12,7 +12,7 @@ from collector.live import LiveView
 from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
 from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
-from kpi.mqtt.publisher import MqttPublisher, snapshot_messages
+from kpi.mqtt.publisher import CALL_BUFFER, MqttPublisher, snapshot_messages
 from kpi.mqtt.topics import Topics, escape, unescape
 from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
@@ -87,8 +87,8 @@ def test_finished_calls_wait_in_a_bounded_buffer_while_the_broker_is_away() -> N
     async def scenario() -> None:
         board = KpiBoard(KpiSettings())
         async with MqttPublisher(config.mqtt, config.pbx.id, board,
-                                 lambda: LiveView(0.0, (), (), ()), call_buffer=3) as publisher:
-            for n in range(5):
+                                 lambda: LiveView(0.0, (), (), ())) as publisher:
+            for n in range(CALL_BUFFER + 2):
                 publisher.call_finished(answered(float(n)))
             assert (publisher.calls_dropped, publisher.calls_sent) == (2, 0)
 

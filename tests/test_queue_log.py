@@ -13,12 +13,10 @@ from collector.queue_log import (
     DUPLICATE,
     GARBAGE,
     QueueLogReader,
-    open_text,
     parse_line,
     parse_stamp,
-    read_queue_log,
 )
-from tests.traces import trace_dir
+from tests.traces import open_queue_log, read_queue_log, trace_dir
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -75,7 +73,7 @@ def _log(path: Path, lines: list[str], compress: bool = False) -> Path:
 
 def _read(*paths: Path) -> tuple[list[str], QueueLogReader]:
     reader = QueueLogReader()
-    streams = [open_text(p) for p in paths]
+    streams = [open_queue_log(p) for p in paths]
     try:
         lines = [f"{line.at:.0f}|{line.callid}|{line.event}" for line in reader.read(streams)]
     finally:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.facts import AcwSource, AgentInterval, AgentState, EndReason, Outcome
-from collector.queue_log import QueueLogReader, read_queue_log
+from collector.queue_log import QueueLogReader
 from collector.queue_log_import import (
     BAD_DATA,
     NEVER_ENTERED,
@@ -28,7 +28,14 @@ from collector.queue_log_import import (
     QueueLogImporter,
 )
 from collector.tracker import TrackerConfig
-from tests.traces import TRACE_CONFIG, TRACE_NAMES, logged_calls, replayed_calls, trace_dir
+from tests.traces import (
+    TRACE_CONFIG,
+    TRACE_NAMES,
+    logged_calls,
+    read_queue_log,
+    replayed_calls,
+    trace_dir,
+)
 
 T = 1_795_484_800
 

@@ -13,11 +13,12 @@ from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.recording import record
 from collector.replay import replay
-from collector.trace import frames_from_text, read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from queuepulse.config import parse_config
 from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, differences, until
+from tests.scenarios import frames_from_text
 from tests.traces import TRACE_CONFIG, replayed_calls
 from tests.user_errors import files, one_line, run_cli
 
@@ -49,7 +50,7 @@ def test_a_recording_replays_to_the_same_calls_as_the_original_trace(tmp_path: P
     asyncio.run(asyncio.wait_for(body(), 20))
     path = tmp_path / "recorded.jsonl"
     path.write_text(out.getvalue(), encoding="utf-8")
-    frames = list(read_frames(path))
+    frames = list(TraceReader(path))
     assert frames[0].text == "Asterisk Call Manager/9.0.0"
     texts = [f.text for f in frames]
     assert any(t.startswith("Event: QueueStatusComplete") for t in texts)
@@ -87,7 +88,7 @@ def test_record_on_the_command_line_stops_after_its_duration(tmp_path: Path) -> 
 
     status, err = asyncio.run(body())
     assert status == 0, err
-    frames = list(read_frames(out))
+    frames = list(TraceReader(out))
     assert err.strip().endswith(f"{len(frames)} frames recorded to {out}")
     assert frames[-1].text.endswith("CallerIDName: 王芳")
     assert frames_from_text("\r\n\r\n".join(f.text for f in frames[1:]))

@@ -17,7 +17,7 @@ from rich.console import Console
 from collector.facts import AgentState, CallRecord
 from collector.parser import FrameParser
 from collector.replay import replay_to_database
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import KpiSettings, other_outcomes
@@ -49,7 +49,7 @@ def mid_trace() -> BoardSnapshot:
     """The live board of mixed-a, stopped at frame ``MID_TRACE``."""
     tracker, parser = Tracker(TRACE_CONFIG), FrameParser()
     board = KpiBoard(SETTINGS)
-    for frame in list(read_frames(trace_dir("mixed-a") / "ami.jsonl"))[:MID_TRACE]:
+    for frame in list(TraceReader(trace_dir("mixed-a") / "ami.jsonl"))[:MID_TRACE]:
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
             board.add(tracker.feed(event))

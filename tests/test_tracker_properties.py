@@ -41,7 +41,7 @@ from collector.events import (
 from collector.facts import AgentInterval, Anomaly, CallRecord, Fact
 from collector.parser import FrameParser
 from collector.states import REFUSED
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import replayed_facts, trace_dir
 
@@ -153,7 +153,7 @@ def test_any_sequence_of_events_keeps_the_invariants(
 
 def _recorded_events(name: str) -> list[Event]:
     parser = FrameParser()
-    frames = read_frames(trace_dir(name) / "ami.jsonl")
+    frames = TraceReader(trace_dir(name) / "ami.jsonl")
     return [e for e in (parser.parse(f.text, f.received_at) for f in frames) if e is not None]
 
 

@@ -227,7 +227,7 @@ def test_local_time_views_follow_the_servers_time_zone(
 def test_a_database_in_a_missing_directory_is_one_clear_error(tmp_path: Path) -> None:
     async def body() -> None:
         with pytest.raises(StoreError, match=r"check database\.path: the folder of .* must exist"):
-            async with Writer(str(tmp_path / "absent" / "q.sqlite")):
+            async with Writer(str(tmp_path / "absent" / "q.sqlite"), commit_interval_s=0.05):
                 pass
 
     run(body)

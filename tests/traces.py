@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bench.recordings import recording_dir
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
-from collector.queue_log import read_queue_log
+from collector.queue_log import QueueLogLine, decoded, parse_line
 from collector.replay import replay
-from collector.trace import read_frames
+from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
 
 TRACE_NAMES = ("smoke", "mixed-a", "hold-a")
@@ -26,6 +27,20 @@ TRACE_CONFIG_TOML = "[queues.sales]\nwrapuptime_s = 6\n"
 def trace_dir(name: str) -> Path:
     """The folder of one recorded trace, as plain files (see :mod:`bench.recordings`)."""
     return recording_dir(name)
+
+
+def open_queue_log(path: Path) -> IO[str]:
+    """A queue_log file as text, gzip'd or not (told by its content, not its name)."""
+    return decoded(path.open("rb"))
+
+
+def read_queue_log(path: Path) -> Iterator[QueueLogLine]:
+    """The queue_log lines of one file (epoch stamps), skipping any that do not parse."""
+    with open_queue_log(path) as stream:
+        for line in stream:
+            parsed = parse_line(line)
+            if parsed is not None:
+                yield parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +96,7 @@ def truth(name: str) -> list[dict[str, Any]]:
 @cache
 def replayed_facts(name: str) -> tuple[Fact, ...]:
     """The facts the tracker derives from a trace (computed once per test run)."""
-    frames = read_frames(trace_dir(name) / "ami.jsonl")
+    frames = TraceReader(trace_dir(name) / "ami.jsonl")
     return tuple(replay(frames, Tracker(TRACE_CONFIG), FrameParser()))
 
 

@@ -7,7 +7,7 @@ ping interval aborts the connection, so a PBX that vanished without closing the 
 is noticed within two ping intervals.
 
 :func:`follow` is the reconnect loop: connect, hand the connection to a session, and when
-it ends wait a capped, jittered, exponentially growing delay and start again. A refused
+it ends wait a :class:`~collector.backoff.Backoff` delay and start again. A refused
 login ends it (:class:`AmiLoginRefused`): retrying a wrong password helps nobody.
 
 This module and :mod:`collector.ami.protocol` are the only ones that import panoramisk;
@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from panoramisk import Manager
 
 from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
 from collector.ami.settings import AmiConfig
+from collector.backoff import Backoff
 from collector.errors import UserError
 
 log = structlog.get_logger("collector.ami")
@@ -42,6 +42,11 @@ log = structlog.get_logger("collector.ami")
 _PANORAMISK_LOG = logging.getLogger("collector.ami.panoramisk")
 _PANORAMISK_LOG.addHandler(logging.NullHandler())
 _PANORAMISK_LOG.propagate = False
+
+_FIRST_RETRY_S = 1.0
+"""The first reconnect waits up to a second: Asterisk restarting takes seconds, and a PBX
+that takes each login and drops it again is not worth hammering. The cap is
+``ami.reconnect_max_s``."""
 
 _REACH_FIX = (
     "Check ami.host and ami.port, that Asterisk is running, and that manager.conf has "
@@ -276,30 +281,6 @@ class AmiConnection:
                 return
 
 
-@dataclass(slots=True)
-class Backoff:
-    """Capped exponential backoff with jitter.
-
-    Delays double from ``first`` up to ``cap``; each is scaled by a random factor between
-    0.5 and 1, so that collectors restarted together do not reconnect in step, and never
-    drops to zero, so that a PBX that accepts and drops connections is not hammered.
-    """
-
-    cap: float
-    first: float = 1.0
-    attempt: int = 0
-
-    def next(self, rand: Callable[[], float] = random.random) -> float:
-        """The next delay, in seconds."""
-        ceiling = min(self.cap, self.first * 2.0**self.attempt)
-        self.attempt += 1
-        return ceiling * (0.5 + 0.5 * rand())
-
-    def reset(self) -> None:
-        """Start again from the first delay (after a successful login)."""
-        self.attempt = 0
-
-
 Session = Callable[[AmiConnection], Awaitable[None]]
 
 
@@ -316,7 +297,7 @@ async def follow(
     attempt, delay) and the loop waits before reconnecting. It returns when ``session``
     returns, and raises :class:`AmiLoginRefused` when the PBX refuses the login.
     """
-    backoff = Backoff(cap=config.reconnect_max_s, first=min(1.0, config.reconnect_max_s))
+    backoff = Backoff(cap_s=config.reconnect_max_s, first_s=_FIRST_RETRY_S)
     while True:
         try:
             async with AmiConnection(config, clock) as ami:

@@ -28,6 +28,9 @@ from collector.user_files import describe, head, is_sqlite, removed_on_failure
 COMPANIONS = ("-wal", "-shm", "-journal")
 """The files SQLite keeps beside a database while it is in use."""
 _LOCK_WAIT_S = 5.0
+"""How long opening waits for another program's write lock before it refuses the file,
+naming the lock: a migration or an import finishes its transaction within that, and a
+lock held longer is one the user has to end."""
 
 
 def advice(error: sqlite3.Error, path: str, option: str = "database.path") -> str:

@@ -4,8 +4,9 @@ The event loop never waits for SQLite: it hands facts, raw events and reference 
 :class:`Writer`, which commits them from its own thread in batches, so that every fact
 is on disk within ``commit_interval_s`` of being handed over. When a commit fails (the
 file is locked by another program, read-only, or the disk is full) the batch stays in
-memory, the error is logged with its fix, and the commit is retried with a growing
-delay until it succeeds: a fact is never dropped, and the daemon carries on meanwhile.
+memory, the error is logged with its fix, and the commit is retried after a
+:class:`~collector.backoff.Backoff` delay until it succeeds: a fact is never dropped,
+and the daemon carries on meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 import structlog
 from sqlite_utils import Database
 
+from collector.backoff import Backoff
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
 from collector.store.opening import advice, open_database, unusable
@@ -43,6 +45,19 @@ T = TypeVar("T")
 _MAX_PENDING_EVENTS = 200_000
 """Raw frames kept in memory while the database cannot be written (facts are all kept)."""
 _STILL_FAILING_EVERY_S = 60.0
+_FIRST_RETRY_S = 0.05
+_RETRY_MAX_S = 5.0
+"""Failed commits are retried within 50 ms at first, then with the ceiling doubling up to
+5 s: a lock another program holds briefly costs no more than that, and once a full disk
+or a read-only file is fixed the facts are on disk within 5 s. A failed attempt costs one
+local transaction and nothing on the PBX, so there is nothing for a setting to tune."""
+_BUSY_TIMEOUT_MS = 1000
+"""How long one commit waits for another program's lock before it fails and is retried:
+long enough for a reader's transaction, short enough that a lock held on is logged."""
+_STOP_TIMEOUT_S = 10.0
+"""How long stopping waits for the last commit, then for the thread: both together stay
+under the systemd unit's TimeoutStopSec=30s, so that an unwritable database is reported
+(``store.unsaved``) rather than the process killed."""
 
 
 class StoreError(UserError):
@@ -124,10 +139,9 @@ class Writer:
         self,
         path: str,
         *,
-        commit_interval_s: float = 0.5,
+        commit_interval_s: float,
         source: str = "live",
-        retry_max_s: float = 5.0,
-        stop_timeout_s: float = 10.0,
+        retry_max_s: float = _RETRY_MAX_S,
     ) -> None:
         self.path = path
         self.source = source
@@ -135,7 +149,6 @@ class Writer:
         # half the interval for gathering leaves the other half for the commit itself
         self._window = commit_interval_s / 2
         self._retry_max = retry_max_s
-        self._stop_timeout = stop_timeout_s
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="queuepulse-writer", daemon=True)
         self._opened: Future[None] = Future()
@@ -157,14 +170,14 @@ class Writer:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            await asyncio.wait_for(self.flush(), self._stop_timeout)
+            await asyncio.wait_for(self.flush(), _STOP_TIMEOUT_S)
         except TimeoutError:
             log.error("store.unsaved", path=self.path, facts=self.stats.facts,
                       error=self.stats.last_error,
                       fix="the database stayed unwritable while stopping; the facts listed "
                           "as pending were not stored")
         self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join, self._stop_timeout)
+        await asyncio.to_thread(self._thread.join, _STOP_TIMEOUT_S)
 
     def add_facts(self, facts: Sequence[Fact]) -> None:
         """Queue facts for the next commit."""
@@ -196,7 +209,7 @@ class Writer:
         try:
             db = open_database(self.path, option="database.path")
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("PRAGMA busy_timeout=1000")
+            db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         except sqlite3.Error as error:
             _settle(self._opened, error=StoreError(str(unusable(self.path, error,
                                                                 "database.path"))))
@@ -213,7 +226,7 @@ class Writer:
             return
         batch = _Batch()
         retry_at = 0.0
-        delay = 0.05
+        backoff = Backoff(cap_s=self._retry_max, first_s=_FIRST_RETRY_S)
         failing_since: float | None = None
         last_report = 0.0
         while True:
@@ -242,6 +255,7 @@ class Writer:
                     _forget_failed_probe(db)
                     self.stats.failures += 1
                     self.stats.last_error = str(error)
+                    delay = backoff.next()
                     if failing_since is None or now - last_report >= _STILL_FAILING_EVERY_S:
                         log.error("store.write_failed", path=self.path, error=str(error),
                                   fix=advice(error, self.path), pending_facts=len(batch.facts),
@@ -250,12 +264,12 @@ class Writer:
                     failing_since = failing_since or now
                     self._bound_events(batch)
                     retry_at = now + delay
-                    delay = min(delay * 2, self._retry_max)
                 else:
                     if failing_since is not None:
                         log.info("store.write_recovered", path=self.path,
                                  failed_for_s=round(now - failing_since, 2))
-                    failing_since, retry_at, delay = None, 0.0, 0.05
+                    backoff.reset()
+                    failing_since, retry_at = None, 0.0
             if stop and batch.empty():
                 db.close()
                 return

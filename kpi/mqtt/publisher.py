@@ -3,18 +3,18 @@
 Decisions live elsewhere (the board computes, :mod:`kpi.mqtt.payloads` renders); this module
 only keeps a connection and sends. Its reconnection is aiomqtt's documented pattern: a
 plain loop around ``async with Client(...)`` that catches :class:`aiomqtt.MqttError` and
-waits a growing, jittered delay. While the broker is away the daemon carries on (calls
-are stored in SQLite regardless); finished calls wait in a bounded buffer, and on
-reconnecting every retained topic is published again, since a restarted broker may have
-lost them.
+waits a :class:`~collector.backoff.Backoff` delay (at most ``mqtt.reconnect_max_s``).
+While the broker is away the daemon carries on (calls are stored in SQLite regardless);
+finished calls wait in a bounded buffer, and on reconnecting every retained topic is
+published again, since a restarted broker may have lost them.
 
 Retained topics are coalesced per topic: a cycle renders every retained message and sends
 those whose body changed since it was last sent on this connection, unless that topic was
-sent less than a cycle (``mqtt.kpi_interval_s``, a second by default) ago; such a topic
-waits for the end of its cycle. A finished call or agent interval starts a cycle at once
-for its queue, so the first change of a quiet queue goes out at once, and a busy queue's
-at most once a cycle. A cycle also runs every cycle regardless, for what time alone
-changes (waits, rolling windows).
+sent less than a cycle (``mqtt.kpi_interval_s``) ago; such a topic waits for the end of
+its cycle. A finished call or agent interval starts a cycle at once for its queue, so the
+first change of a quiet queue goes out at once, and a busy queue's at most once a cycle.
+A cycle also runs every cycle regardless, for what time alone changes (waits, rolling
+windows).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import itertools
 import math
-import random
 import ssl
 import time
 from collections import deque
@@ -35,6 +34,7 @@ from typing import Self, TypeVar
 import aiomqtt
 import structlog
 
+from collector.backoff import Backoff
 from collector.errors import UserError
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
@@ -49,7 +49,7 @@ from kpi.mqtt.payloads import (
     kpi_message,
     live_message,
 )
-from kpi.mqtt.settings import MqttConfig
+from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics
 from kpi.windows import LIVE_WINDOWS
 
@@ -62,9 +62,16 @@ QOS = 1
 # CONNACK refusals for credentials: MQTT 3.1.1 codes, and their MQTT 5 reason names
 _REFUSALS = {"4", "5", "Bad user name or password", "Not authorized"}
 OPERATION_TIMEOUT_S = 10.0
-"""How long the broker may take to acknowledge a publish or a subscription."""
+"""How long the broker may take to acknowledge a publish or a subscription. A broker that
+takes longer is stuck or cut off: the connection is dropped and made again (which
+resends every retained topic), so a longer wait would only keep the figures stale."""
 CALL_BUFFER = 10_000
-"""Finished calls kept for the broker while it is away; older ones are dropped first."""
+"""Finished calls kept for the broker while it is away; older ones are dropped first.
+Every call is in SQLite regardless: the buffer only bounds the memory an outage costs
+(a few MB), so it is not a setting."""
+_OFFLINE_WITHIN_S = 2.0
+"""How long stopping waits to tell the broker ``offline``; a broker that does not take it
+by then gets the last will instead, and stopping stays well within TimeoutStopSec."""
 RETAINED_CHUNK = 500
 """Retained messages in flight at once: a full resend (thousands of agents' topics) goes
 out in chunks, so that it never holds thousands of publishes and their buffers at once."""
@@ -132,13 +139,10 @@ class MqttPublisher:
     """Keeps the broker up to date with the board; run :meth:`run` as a task.
 
     ``live`` returns the tracker's current live view; its time is the KPIs' "now".
-    ``cycle_s`` is the shortest gap between two publishes of a retained topic
-    (``mqtt.kpi_interval_s`` unless given).
     """
 
     def __init__(self, settings: MqttConfig, pbx_id: str, board: KpiBoard,
-                 live: Callable[[], LiveView], *, cycle_s: float | None = None,
-                 reconnect_max_s: float = 3.0, call_buffer: int = CALL_BUFFER) -> None:
+                 live: Callable[[], LiveView]) -> None:
         self.topics = Topics(settings.prefix, pbx_id)
         self.connected = False
         self.calls_sent = 0
@@ -148,10 +152,8 @@ class MqttPublisher:
         self._pbx_id = pbx_id
         self._board = board
         self._live = live
-        self._cycle_s = settings.kpi_interval_s if cycle_s is None else cycle_s
-        self._reconnect_max_s = reconnect_max_s
+        self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
-        self._call_buffer = call_buffer
         self._sent: dict[str, str] = {}
         self._sent_at: dict[str, float] = {}
         self._changed: set[str | None] = set()
@@ -194,7 +196,7 @@ class MqttPublisher:
 
     def call_finished(self, record: CallRecord) -> None:
         """Queue a finished call for its ``call`` event; never blocks."""
-        if len(self._calls) >= self._call_buffer:
+        if len(self._calls) >= CALL_BUFFER:
             self._calls.popleft()
             self.calls_dropped += 1
         self._calls.append(record)
@@ -203,26 +205,27 @@ class MqttPublisher:
 
     async def run(self) -> None:
         """Stay connected to the broker and keep it up to date, until cancelled."""
-        attempt = 0
+        backoff = Backoff(cap_s=self._mqtt.reconnect_max_s, first_s=FIRST_RETRY_S)
         while True:
+            error: BaseException | None = None
             try:
                 async with self._client() as client:
-                    attempt = 0
+                    backoff.reset()
                     await self._session(client)
             except* (aiomqtt.MqttError, TimeoutError) as group:
-                # one warning per outage; the retries of a long outage are debug detail
-                report = log.warning if attempt == 0 else log.debug
                 error = group.exceptions[0]
-                report("mqtt.unavailable", host=self._mqtt.host,
-                       port=self._mqtt.port, error=str(error) or type(error).__name__,
-                       attempt=attempt + 1, fix=_fix_for(error))
             finally:
                 self.connected = False
             if self._closing:
                 # a failed disconnect while stopping must not turn into a reconnect
                 raise asyncio.CancelledError
-            delay = min(self._reconnect_max_s, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
-            attempt += 1
+            delay = backoff.next()
+            if error is not None:
+                # one warning per outage; the retries of a long outage are debug detail
+                report = log.warning if backoff.attempt == 1 else log.debug
+                report("mqtt.unavailable", host=self._mqtt.host, port=self._mqtt.port,
+                       error=str(error) or type(error).__name__, attempt=backoff.attempt,
+                       retry_in_s=round(delay, 2), fix=_fix_for(error))
             await asyncio.sleep(delay)
 
     def _client(self) -> aiomqtt.Client:
@@ -260,7 +263,8 @@ class MqttPublisher:
             self._closing = True
             # a graceful disconnect discards the last will, so say offline ourselves
             with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-                await _put(client, self.topics.status, OFFLINE, retain=True, within_s=2.0)
+                await _put(client, self.topics.status, OFFLINE, retain=True,
+                           within_s=_OFFLINE_WITHIN_S)
             raise
 
     async def _listen(self, client: aiomqtt.Client) -> None:

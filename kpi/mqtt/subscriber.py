@@ -14,15 +14,18 @@ from typing import Any
 
 import aiomqtt
 
+from collector.backoff import Backoff
 from collector.errors import UserError
 from kpi.mqtt.retained import board_from_retained, updated_at
-from kpi.mqtt.settings import MqttConfig
+from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics, unescape
 from kpi.present.screens import Screen
 
 _SETTLE_S = 1.0
 """With --once, retained messages are taken as complete after this long without one."""
-_ONCE_TIMEOUT_S = 5.0
+_ANSWER_S = 5.0
+"""How long ``top`` waits for the broker to answer, and with --once for the first figures:
+someone is watching the terminal, and a broker that is not there is better said soon."""
 
 
 class RetainedBoard:
@@ -46,16 +49,18 @@ class RetainedBoard:
     def _client(self) -> aiomqtt.Client:
         mqtt = self._mqtt
         return aiomqtt.Client(self.host, self.port, username=mqtt.username or None,
-                              password=mqtt.password.value or None, timeout=5,
+                              password=mqtt.password.value or None, timeout=_ANSWER_S,
                               tls_context=ssl.create_default_context() if mqtt.tls else None)
 
     async def run(self) -> None:
         """Follow the broker until cancelled; raises :class:`UserError` if it is never reached."""
+        backoff = Backoff(cap_s=self._mqtt.reconnect_max_s, first_s=FIRST_RETRY_S)
         while True:
             try:
                 async with self._client() as client:
                     await client.subscribe(f"{self._prefix}/#", qos=1)
                     self.connected.set()
+                    backoff.reset()
                     async for message in client.messages:
                         self._take(message.topic.value, message.payload)
             except aiomqtt.MqttError as error:
@@ -65,7 +70,7 @@ class RetainedBoard:
                         "it, or give the broker queuepulse publishes to (--mqtt HOST:PORT "
                         "or mqtt.host in --config)."
                     ) from error
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(backoff.next())
 
     def _take(self, topic: str, payload: Any) -> None:
         self.last_message = time.monotonic()
@@ -118,8 +123,8 @@ class RetainedBoard:
 
     async def settled(self) -> None:
         """Wait until the retained messages have arrived (a short quiet spell after them)."""
-        await asyncio.wait_for(self.connected.wait(), _ONCE_TIMEOUT_S)
-        deadline = time.monotonic() + _ONCE_TIMEOUT_S
+        await asyncio.wait_for(self.connected.wait(), _ANSWER_S)
+        deadline = time.monotonic() + _ANSWER_S
         start = time.monotonic()
         while time.monotonic() < deadline:
             await asyncio.sleep(0.1)

@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from collector.crosscheck import Agreement
+from collector.crosscheck import TOLERANCE_S, Agreement
 from collector.errors import UserError
 from collector.queue_log_check import check_against_queue_log, utc_time
 from queuepulse.config import load_config
@@ -35,9 +35,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--db", required=True, help="the queuepulse SQLite file")
     parser.add_argument("--queue-log", nargs="+", required=True, metavar="FILE",
                         dest="queue_log", help="queue_log file(s) (plain or gzip'd), or -")
-    parser.add_argument("--tolerance", type=float, default=1.0, metavar="SECONDS",
-                        help="largest timing difference that still agrees (default 1.0; "
-                        "queue_log has whole seconds)")
+    parser.add_argument("--tolerance", type=float, default=TOLERANCE_S, metavar="SECONDS",
+                        help="largest timing difference that still agrees (default "
+                        f"{TOLERANCE_S}; queue_log has whole seconds)")
     parser.add_argument("--config", type=Path, help="configuration file (agent names, "
                         "time zone of date-time stamps)")
     parser.add_argument("--timezone", metavar="TZ", help="time zone of date-time stamps "

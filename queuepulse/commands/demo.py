@@ -14,13 +14,14 @@ from rich.console import Console
 
 from collector.errors import UserError
 from collector.facts import Outcome
-from kpi.mqtt.settings import broker_address
+from kpi.mqtt.settings import MqttConfig, broker_address
 from queuepulse.demo import DemoRun, broker_answers, elapsed, program
-from queuepulse.logs import configure_logging
+from queuepulse.logs import LogConfig, configure_logging
 
 DEFAULT_DB = "queuepulse-demo.sqlite"
 DEFAULT_SPEED = 10.0
-DEFAULT_BROKER = "127.0.0.1:1883"
+DEFAULT_BROKER = f"{MqttConfig().host}:{MqttConfig().port}"
+"""The broker ``[mqtt]`` points at by default: a local one."""
 
 
 def register(subparsers: Any) -> None:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"no MQTT broker at {host}:{port}; continuing without MQTT (install "
                       "mosquitto to see the topics)", highlight=False, soft_wrap=True)
         broker = None
-    configure_logging("warning", "console", stream=sys.stderr)
+    configure_logging(LogConfig(level="warning", format="console"), stream=sys.stderr)
     demo = DemoRun(Path(args.db), console, broker, speed=args.speed, seed=args.seed,
                    minutes=args.minutes, homeassistant=args.homeassistant)
     try:

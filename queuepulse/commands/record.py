@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable(args.out)
     ami = config.ami if args.events is None else dataclasses.replace(config.ami,
                                                                       events=args.events)
-    configure_logging(config.log.level, config.log.format, stream=sys.stderr)
+    configure_logging(config.log, stream=sys.stderr)
     count = asyncio.run(_record_until_signal(ami, args.out, args.duration))
     if count == 0:
         raise UserError(f"nothing recorded: no connection to the AMI at {ami.host}:{ami.port} "

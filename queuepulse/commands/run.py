@@ -31,6 +31,6 @@ def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse run``."""
     config = load_config(args.config)
     check_ami_secret(config)
-    configure_logging(config.log.level, config.log.format)
+    configure_logging(config.log)
     asyncio.run(serve(Daemon(config)))
     return 0

@@ -57,7 +57,7 @@ class AmiServer:
       Asterisk's manager.conf).
     * ``snapshot``: what QueueStatus and QueueSummary report until the feed updates it.
     * ``faults``: plans for the next sessions to log in, one each, in order; later
-      sessions are healthy. More can be queued with `plan_faults`.
+      sessions are healthy.
     * ``uptime``: seconds the PBX has been up when the server starts (FullyBooted's Uptime).
     * ``auth_failure_delay``: Asterisk waits a second before refusing a login.
     * ``host``/``port``: where to listen; port 0 takes a free port (see `port`).
@@ -148,10 +148,6 @@ class AmiServer:
     def next_faults(self) -> Faults:
         """The fault plan of a session that has just logged in."""
         return self._faults.popleft() if self._faults else NO_FAULTS
-
-    def plan_faults(self, *plans: Faults) -> None:
-        """Queue fault plans for the next sessions to log in, one each, in order."""
-        self._faults.extend(plans)
 
     async def send(self, frame: str) -> None:
         """Send one event frame (text without the blank line) to every listening client.

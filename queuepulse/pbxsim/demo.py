@@ -59,7 +59,6 @@ class DemoPbx:
             dataclasses.replace(center, utc_offset_h=opening_offset_h(begin)),
             seed=seed, start=begin, keep_truth=False,
         )
-        self.frames_sent = 0
         self._server = AmiServer(self._feed(), username=DEMO_USERNAME, secret=DEMO_SECRET,
                                  snapshot=self.center.snapshot())
 
@@ -96,6 +95,5 @@ class DemoPbx:
             for _, text in frames:
                 yield text
             if frames:
-                self.frames_sent += len(frames)
                 yield self.center.snapshot()
             await asyncio.sleep(_STEP_S)

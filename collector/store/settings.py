@@ -1,0 +1,15 @@
+"""Where facts are stored and for how long: the ``[database]`` settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    """Where facts are stored, for how long, and how soon they are on disk."""
+
+    path: str = "queuepulse.sqlite"
+    retention_days: int = 0
+    events_retention_days: int = 30
+    commit_interval_s: float = 0.5
