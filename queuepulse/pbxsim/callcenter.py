@@ -24,6 +24,12 @@ from collections.abc import Callable
 
 from queuepulse.pbxsim.ami_objects import Bridge, Channel, Ids, Member
 from queuepulse.pbxsim.frames import AmiWriter, Consult, Leg
+from queuepulse.pbxsim.frames.queue_status import (
+    queue_entry,
+    queue_member,
+    queue_params,
+    queue_summary,
+)
 from queuepulse.pbxsim.scenario import (
     CALLER_NAMES,
     DEFAULT_CENTER,
@@ -221,41 +227,21 @@ class CallCenter:
         for queue in self._queues.values():
             spec = queue.spec
             members = [a.members[spec.name] for a in queue.agents if spec.name in a.members]
-            done = queue.completed
-            sl = 100.0 * queue.in_sl / done if done else 0.0
-            sl2 = 100.0 * queue.in_sl / (done + queue.abandoned) if done + queue.abandoned else 0.0
-            status.append(
-                f"Event: QueueParams\r\nQueue: {spec.name}\r\nMax: 0\r\n"
-                f"Strategy: {spec.strategy}\r\nCalls: {len(queue.waiting)}\r\n"
-                f"Holdtime: {queue.holdtime}\r\nTalkTime: {queue.talktime}\r\n"
-                f"Completed: {done}\r\nAbandoned: {queue.abandoned}\r\n"
-                f"ServiceLevel: {spec.service_level_s}\r\nServicelevelPerf: {sl:.1f}\r\n"
-                f"ServicelevelPerf2: {sl2:.1f}\r\nWeight: 0"
-            )
-            status.extend(m.status_item() for m in members)
+            status.append(queue_params(
+                spec.name, spec.strategy, calls=len(queue.waiting), holdtime=queue.holdtime,
+                talktime=queue.talktime, completed=queue.completed, abandoned=queue.abandoned,
+                in_service_level=queue.in_sl, service_level_s=spec.service_level_s))
+            status.extend(queue_member(m) for m in members)
             for position, caller in enumerate(queue.waiting, start=1):
-                ch = caller.channel
                 stint = caller.stint
                 waited = now - int(stint.entered_at) if stint is not None else 0
-                status.append(
-                    f"Event: QueueEntry\r\nQueue: {spec.name}\r\nPosition: {position}\r\n"
-                    f"Channel: {ch.name}\r\nUniqueid: {ch.uniqueid}\r\n"
-                    f"CallerIDNum: {ch.cid_num}\r\nCallerIDName: {ch.cid_name}\r\n"
-                    f"ConnectedLineNum: {ch.cl_num}\r\nConnectedLineName: {ch.cl_name}\r\n"
-                    f"Wait: {waited}\r\nPriority: 0"
-                )
+                status.append(queue_entry(spec.name, position, caller.channel, waited))
             available = sum(1 for a in queue.agents if spec.name in a.members and a.state == _IDLE)
-            longest = (
-                now - int(queue.waiting[0].stint.entered_at)
-                if (queue.waiting and queue.waiting[0].stint is not None)
-                else 0
-            )
-            summary.append(
-                f"Event: QueueSummary\r\nQueue: {spec.name}\r\nLoggedIn: {len(members)}\r\n"
-                f"Available: {available}\r\nCallers: {len(queue.waiting)}\r\n"
-                f"HoldTime: {queue.holdtime}\r\nTalkTime: {queue.talktime}\r\n"
-                f"LongestHoldTime: {longest}"
-            )
+            first = queue.waiting[0].stint if queue.waiting else None
+            summary.append(queue_summary(
+                spec.name, logged_in=len(members), available=available,
+                callers=len(queue.waiting), holdtime=queue.holdtime, talktime=queue.talktime,
+                longest=now - int(first.entered_at) if first is not None else 0))
         return Snapshot(tuple(status), tuple(summary))
 
     # -- scheduling and chance ---------------------------------------------------------------
