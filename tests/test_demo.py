@@ -19,8 +19,8 @@ import pytest
 
 from queuepulse.config import load_config, parse_config
 from queuepulse.daemon import Daemon
-from queuepulse.demo import demo_config
-from queuepulse.pbxsim.demo import DEMO_CENTER, DemoPbx, opening_offset_h
+from queuepulse.demo_run import demo_config
+from queuepulse.pbxsim.demo_pbx import DEMO_CENTER, DemoPbx, opening_offset_h
 from queuepulse.sd_notify import Notifier
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 

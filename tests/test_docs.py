@@ -57,7 +57,7 @@ from kpi.mqtt.topics import Topics
 from kpi.present.wallboard import render
 from queuepulse.cli import build_parser, main
 from queuepulse.config import Config, QueueConfig
-from queuepulse.pbxsim.demo import DEMO_SECRET, DemoPbx
+from queuepulse.pbxsim.demo_pbx import DEMO_SECRET, DemoPbx
 from tests.mosquitto import Mosquitto
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
 

@@ -43,7 +43,7 @@ def test_the_wheel_installs_collector_kpi_and_queuepulse_with_the_simulator(
     assert packages == {"collector", "kpi", "queuepulse"}
     for module in ("collector/tracker/tracker.py", "collector/store/writer.py",
                    "kpi/mqtt/publisher.py", "queuepulse/__main__.py",
-                   "queuepulse/pbxsim/callcenter.py"):
+                   "queuepulse/pbxsim/callcenter/center.py"):
         assert module in names
 
 

@@ -18,10 +18,9 @@ from hypothesis import strategies as st
 
 from collector.facts import AcwSource, AgentInterval, AgentState, EndReason, Outcome
 from collector.queue_log import QueueLogReader
+from collector.queue_log_events import BAD_DATA, NO_START
 from collector.queue_log_import import (
-    BAD_DATA,
     NEVER_ENTERED,
-    NO_START,
     UNKNOWN_EVENT,
     ImportedCall,
     ImportStats,

@@ -1,5 +1,5 @@
 """``queuepulse demo``: queuepulse at work on a simulated call center, with no PBX at all
-(:mod:`queuepulse.demo`)."""
+(:mod:`queuepulse.demo_run`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.console import Console
 from collector.errors import UserError
 from collector.facts import Outcome
 from kpi.mqtt.settings import MqttConfig, broker_address
-from queuepulse.demo import DemoRun, broker_answers, elapsed, program
+from queuepulse.demo_run import DemoRun, broker_answers, elapsed, program
 from queuepulse.logs import LogConfig, configure_logging
 
 DEFAULT_DB = "queuepulse-demo.sqlite"

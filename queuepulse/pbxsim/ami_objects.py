@@ -189,19 +189,6 @@ class Member:
             )
         return self._block
 
-    def status_item(self) -> str:
-        """The QueueMember item of a QueueStatus answer (its own field names and order)."""
-        return (
-            f"Event: QueueMember\r\nQueue: {self.queue}\r\nName: {self.name}\r\n"
-            f"Location: {self.interface}\r\nStateInterface: {self.state_interface}\r\n"
-            f"Membership: {'dynamic' if self.dynamic else 'static'}\r\n"
-            f"Penalty: {self.penalty}\r\nCallsTaken: {self.calls_taken}\r\n"
-            f"LastCall: {self.last_call}\r\nLastPause: {self.last_pause}\r\n"
-            f"LoginTime: {self.login_time}\r\nInCall: {int(self.in_call)}\r\n"
-            f"Status: {self.status}\r\nPaused: {int(self.paused)}\r\n"
-            f"PausedReason: {self.paused_reason}\r\nWrapuptime: 0"
-        )
-
 
 class Ids:
     """Asterisk's identifiers: ``<epoch>.<sequence>`` uniqueids, channel and bridge names.

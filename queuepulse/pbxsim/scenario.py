@@ -9,6 +9,8 @@ has to be told it (``CenterConfig.wrapuptimes``).
 
 from __future__ import annotations
 
+import math
+import random
 from dataclasses import dataclass, field
 
 STRATEGIES = ("rrmemory", "ringall", "leastrecent")
@@ -71,6 +73,10 @@ class Spread:
     median_s: float
     sigma: float
     max_s: float
+
+    def draw(self, rng: random.Random) -> float:
+        """One duration, drawn from ``rng``."""
+        return min(self.max_s, self.median_s * math.exp(rng.gauss(0.0, self.sigma)))
 
 
 @dataclass(frozen=True, slots=True)

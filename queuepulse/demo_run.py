@@ -1,6 +1,6 @@
-"""The demo: queuepulse at work on a simulated call center, with no PBX at all.
+"""One run of the demo: the simulated PBX, the daemon and the wallboard in one process.
 
-A simulated call center (:mod:`queuepulse.pbxsim.demo`) speaks real AMI on a loopback
+A simulated call center (:mod:`queuepulse.pbxsim.demo_pbx`) speaks real AMI on a loopback
 port, faster than life; the very daemon ``queuepulse run`` starts follows it with a
 generated configuration, stores the calls in a SQLite file, publishes over MQTT when a
 broker answers, and the wallboard of ``queuepulse top`` shows its live board.
@@ -26,7 +26,7 @@ from kpi.present.screens import Screen, show_board
 from queuepulse.config import Config, parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.logs import configure_logging
-from queuepulse.pbxsim.demo import DEMO_SECRET, DEMO_USERNAME, DemoPbx
+from queuepulse.pbxsim.demo_pbx import DEMO_SECRET, DEMO_USERNAME, DemoPbx
 from queuepulse.sd_notify import Notifier
 from queuepulse.service import serve
 
