@@ -19,6 +19,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from collector.store.schema import known_migrations, migrations
+from kpi.definitions import KpiSettings
+from queuepulse.kpi_settings import stored_kpi_settings
 
 RECORD = Path(__file__).resolve().parent / "data" / "migrations.sql"
 _MIGRATIONS_TABLE = "_sqlite_migrations"
@@ -77,6 +79,21 @@ def test_every_migration_is_in_the_record() -> None:
     sections = [line[3:] for line in RECORD.read_text(encoding="utf-8").splitlines()
                 if line.startswith("-- 0")]
     assert sections == known_migrations()
+
+
+def test_the_settings_stored_before_0006_are_kept_one_row_each() -> None:
+    db = Database(sqlite3.connect(":memory:"))
+    migrations.apply(db, stop_before="0006_kpi_tables_from_python")
+    db.execute("UPDATE kpi_settings SET timezone = 'America/Chicago', service_level_s = 12, "
+               "service_level_variant = 'offered', agent_hourly = 30")
+    db.execute("INSERT INTO kpi_queue_settings VALUES ('support', 45, 0.7), ('sales', NULL, 0.9)")
+    before = stored_kpi_settings(db)
+    migrations.apply(db)
+    assert stored_kpi_settings(db) == before
+    assert before == (KpiSettings(service_level_s=12, service_level_variant="offered",
+                                  agent_hourly=30.0, queue_service_level_s={"support": 45},
+                                  queue_service_level_target={"support": 0.7, "sales": 0.9}),
+                      "America/Chicago")
 
 
 if __name__ == "__main__":

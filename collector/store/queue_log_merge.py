@@ -28,8 +28,8 @@ from collector.queue_log import QueueLogReader
 from collector.queue_log_files import imported_facts, open_inputs, read_lines, time_zone
 from collector.queue_log_import import ImportedCall, ImportFact, QueueLogImporter
 from collector.store.opening import writing
-from collector.store.reads import LIVE_SOURCES
-from collector.store.writes import store_calls
+from collector.store.reads import LIVE_SOURCES, longest_interval
+from collector.store.writes import spanned, store_calls
 from collector.tracker import TrackerConfig
 from collector.user_files import Progress
 
@@ -52,6 +52,8 @@ class ImportSummary:
     unfinished_calls: int
     open_intervals: int
     restarts: int
+    span: Span | None
+    """The stretch of time the facts written speak of (``None``: none written)."""
     skipped: tuple[tuple[str, int], ...]
     informational: tuple[tuple[str, int], ...]
     anomalies: tuple[tuple[str, int], ...]
@@ -70,10 +72,12 @@ class _Merge:
     intervals_covered: int = 0
     intervals_trimmed: int = 0
     longest_interval: float | None = None
+    span: Span | None = None
 
     def add(self, facts: list[ImportFact]) -> None:
         calls = [f for f in facts if isinstance(f, ImportedCall)]
         intervals = [f for f in facts if isinstance(f, AgentInterval)]
+        self.span = spanned([*(c.record for c in calls), *intervals], self.span)
         with self.db.atomic():
             self._add_calls(calls)
             self._add_intervals(intervals)
@@ -97,9 +101,7 @@ class _Merge:
         lo = min(i.started_at for i in intervals)
         hi = max(cast(float, i.ended_at) for i in intervals)
         if self.longest_interval is None:
-            (longest,) = self.db.execute(
-                "SELECT max(ended_at - started_at) FROM agent_states").fetchone()
-            self.longest_interval = longest or 0.0
+            self.longest_interval = longest_interval(self.db)
         self.longest_interval = max(self.longest_interval, *(
             cast(float, i.ended_at) - i.started_at for i in intervals))
         spans: dict[str, list[Span]] = {}
@@ -185,6 +187,7 @@ def import_to_database(names: Sequence[str], db_path: str, tracker: TrackerConfi
         unfinished_calls=stats.unfinished_calls,
         open_intervals=stats.open_intervals,
         restarts=stats.restarts,
+        span=merge.span,
         skipped=_counts(reader.skipped + stats.skipped),
         informational=_counts(stats.informational),
         anomalies=_counts(stats.anomalies),

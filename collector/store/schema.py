@@ -153,6 +153,46 @@ def _kpi_settings_variant_targets_and_costs(db: Database) -> None:
     db.execute("ALTER TABLE kpi_queue_settings ADD COLUMN service_level_target REAL")
 
 
+@migrations(name="0006_kpi_tables_from_python")
+def _kpi_tables_from_python(db: Database) -> None:
+    # the KPIs are defined once, in Python: the views that restated them in SQL give way to
+    # tables written from Python (collector.store.kpi_tables creates them and records them
+    # in kpi_tables), and the calendar the views joined on goes; the settings become one
+    # row each, so that a new one needs no migration
+    _run(db, (
+        "DROP VIEW kpi_daily",
+        "DROP VIEW kpi_interval_15m",
+        "DROP VIEW kpi_interval_30m",
+        "DROP VIEW kpi_interval_60m",
+        "DROP VIEW kpi_agent_daily",
+        "DROP VIEW kpi_calls",
+        "DROP TABLE kpi_days",
+        "ALTER TABLE kpi_settings RENAME TO kpi_settings_0005",
+        "CREATE TABLE kpi_settings (name TEXT NOT NULL, queue TEXT, value NOT NULL)",
+        """INSERT INTO kpi_settings (name, queue, value)
+        SELECT 'timezone', NULL, timezone FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_s', NULL, service_level_s FROM kpi_settings_0005
+        UNION ALL SELECT 'short_abandon_s', NULL, short_abandon_s FROM kpi_settings_0005
+        UNION ALL SELECT 'repeat_window_s', NULL, repeat_window_s FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_variant', NULL, service_level_variant
+            FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_target', NULL, service_level_target
+            FROM kpi_settings_0005
+        UNION ALL SELECT 'agent_hourly', NULL, agent_hourly FROM kpi_settings_0005
+        UNION ALL SELECT 'trunk_per_minute', NULL, trunk_per_minute FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_s', queue, service_level_s FROM kpi_queue_settings
+            WHERE service_level_s IS NOT NULL
+        UNION ALL SELECT 'service_level_target', queue, service_level_target
+            FROM kpi_queue_settings WHERE service_level_target IS NOT NULL""",
+        "DROP TABLE kpi_settings_0005",
+        "DROP TABLE kpi_queue_settings",
+        "CREATE TABLE kpi_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, "
+        "computed_with TEXT)",
+        # a day's KPIs read the calls whose after-call work ended that day
+        "CREATE INDEX idx_calls_handled_at ON calls (ended_at + coalesce(acw_s, 0))",
+    ))
+
+
 def known_migrations() -> list[str]:
     """The names of this version's migrations, in the order they apply."""
     return [m.name for m in migrations.pending(Database(memory=True))]

@@ -25,7 +25,7 @@ from collector.facts import (
     Fact,
 )
 from collector.live import LiveAgent, LiveQueue
-from collector.overlap import Completeness, StintIndex, completeness, replaces
+from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
 from collector.store.reads import LIVE_SOURCES
 
 _DAY = 86400.0
@@ -181,6 +181,18 @@ def store_calls(db: Database, rows: Sequence[tuple[object, ...]], source: str) -
     if upserts:
         db.conn.executemany(_UPSERT_CALL, list(upserts.values()))
     return CallsStored(added, replaced, kept)
+
+
+def spanned(facts: Iterable[Fact], within: Span | None = None) -> Span | None:
+    """The stretch of time ``facts`` speak of, joined with ``within``: a call from its
+    entry to the end of its after-call work, an interval from its start to its end."""
+    times = [within.start, within.end] if within is not None else []
+    for fact in facts:
+        if isinstance(fact, CallRecord):
+            times += [fact.entered_at, (fact.ended_at or fact.entered_at) + (fact.acw_s or 0.0)]
+        elif isinstance(fact, AgentInterval):
+            times += [fact.started_at, fact.ended_at or fact.started_at]
+    return Span(min(times), max(times)) if times else None
 
 
 def insert_events(db: Database, events: Sequence[EventRow]) -> None:

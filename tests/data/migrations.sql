@@ -41,3 +41,17 @@ CREATE VIEW kpi_interval_60m AS WITH entered AS ( SELECT day_start + CAST((enter
 CREATE TABLE kpi_queue_settings (queue TEXT PRIMARY KEY, service_level_s INTEGER, service_level_target REAL);
 CREATE TABLE kpi_settings ( id INTEGER PRIMARY KEY CHECK (id = 1), timezone TEXT NOT NULL, service_level_s INTEGER NOT NULL, short_abandon_s REAL NOT NULL, repeat_window_s REAL NOT NULL , service_level_variant TEXT NOT NULL DEFAULT 'answered', service_level_target REAL NOT NULL DEFAULT 0.8, agent_hourly REAL NOT NULL DEFAULT 0.0, trunk_per_minute REAL NOT NULL DEFAULT 0.0);
 -- rows of kpi_settings: 1 rows, sha256 dbb4301f35c3553a
+
+-- 0006_kpi_tables_from_python
+CREATE TABLE kpi_settings (name TEXT NOT NULL, queue TEXT, value NOT NULL);
+CREATE TABLE kpi_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, computed_with TEXT);
+CREATE INDEX idx_calls_handled_at ON calls (ended_at + coalesce(acw_s, 0));
+-- dropped view kpi_agent_daily
+-- dropped view kpi_calls
+-- dropped view kpi_daily
+-- dropped table kpi_days
+-- dropped view kpi_interval_15m
+-- dropped view kpi_interval_30m
+-- dropped view kpi_interval_60m
+-- dropped table kpi_queue_settings
+-- rows of kpi_settings: 8 rows, sha256 3856235e80506867
