@@ -3,23 +3,26 @@
 :mod:`kpi.tables` computes the rows, :mod:`collector.store.kpi_tables` stores them; this
 module joins them, with the settings stored in the database
 (:mod:`queuepulse.kpi_settings`), for the commands that write facts (``replay``,
-``import-queue-log``) or rebuild the tables (``rebuild-kpis``). When the tables were
-computed with other settings, or a KPI was added since, every day is computed again.
+``import-queue-log``) or rebuild the tables (``rebuild-kpis``), and for the live daemon
+(:class:`KpiTableKeeper`). When the tables were computed with other settings, or a KPI was
+added since, every day is computed again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, CallRecord
+from collector.facts import AgentInterval, CallRecord, Fact
 from collector.overlap import Span
 from collector.store.kpi_tables import (
     computed_with,
@@ -29,8 +32,9 @@ from collector.store.kpi_tables import (
 )
 from collector.store.opening import writing
 from collector.store.reads import facts_span, longest_interval, read_calls, read_intervals
+from collector.store.writer import Writer
 from kpi.definitions import KpiSettings
-from kpi.tables import TABLES, DayRows, day_rows, facts_needed
+from kpi.tables import TABLES, DayRows, day_rows, days_touched, facts_needed
 from kpi.windows import day_window, local_date
 from queuepulse.kpi_settings import settings_text, stored_kpi_settings
 
@@ -163,3 +167,150 @@ def refresh_written(db: Database, written: Span | None) -> Rebuilt:
     touched = Span(written.start - settings.repeat_window_s, written.end)
     return rebuild(db, days_of(touched, ZoneInfo(timezone)))
 
+
+# -- the live daemon --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class KeeperStats:
+    """What the daemon's keeping of the KPI tables did and cost."""
+
+    refreshes: int = 0
+    """Rounds that computed the days new facts touched."""
+    days: int = 0
+    """Days computed, rebuilds included."""
+    cpu_s: float = 0.0
+    """CPU time spent reading, computing and writing them (every thread)."""
+    rebuilt_days: int = 0
+    """Days computed again at start-up because the settings or the columns changed."""
+    rebuilding: bool = False
+    """Whether that start-up rebuild is still going on."""
+
+
+class KpiTableKeeper:
+    """The live daemon's KPI tables, at most ``interval_s`` behind the stored calls.
+
+    :meth:`add` (a fact sink) notes the local days new facts touch; :meth:`run` computes
+    those days every ``interval_s`` once the writer has committed the facts, and, when the
+    tables were computed with other settings, computes every day again, one day at a
+    time, without holding up the facts. Reading and writing go through the store's
+    writer thread; the computing runs in a worker thread, so that neither the event loop
+    nor the writer's commits wait for it.
+    """
+
+    def __init__(self, settings: KpiSettings, timezone: str, interval_s: float, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.timezone = timezone
+        self.interval_s = interval_s
+        self.stats = KeeperStats()
+        self._tz = ZoneInfo(timezone)
+        self._monotonic = monotonic
+        self._dirty: set[dt.date] = set()
+        self._longest = 0.0
+        self._reason: str | None = None
+        self._computed: set[dt.date] = set()
+        """The days computed since the rebuild began."""
+        self._span: tuple[float, float] | None = None
+
+    def add(self, facts: Sequence[Fact]) -> None:
+        """Note the days these facts change (they are on their way to the writer)."""
+        self._dirty |= days_touched(facts, self._tz, self.settings)
+        for fact in facts:
+            if isinstance(fact, AgentInterval) and fact.ended_at is not None:
+                self._longest = max(self._longest, fact.ended_at - fact.started_at)
+
+    async def prepare(self, writer: Writer) -> None:
+        """Make the tables ready, and find out what must be computed before the first round:
+        every day when they were computed with other settings or a KPI was added, else the
+        last days, which a stop or a crash may have left behind the facts."""
+        reason, span, self._longest = await writer.call(self._start)
+        self._reason, self._span = reason, span
+
+    async def run(self, writer: Writer) -> None:
+        """Keep the tables until cancelled (after :meth:`prepare`)."""
+        reason, span = self._reason, self._span
+        backlog: list[dt.date] = []
+        if span is not None:
+            # what the last round before a stop or a crash had not computed yet
+            self._dirty |= set(days_of(Span(span[1] - max(self.settings.repeat_window_s,
+                                                          _DAY_S), span[1]), self._tz))
+            if reason is not None:
+                backlog = days_of(Span(*span), self._tz)
+        if backlog:
+            self._computed.clear()
+            self.stats.rebuilding = True
+            log.info("kpi_tables.rebuilding", days=len(backlog), first=str(backlog[0]),
+                     last=str(backlog[-1]), reason=reason)
+        began = self._monotonic()
+        due = began + self.interval_s
+        while True:
+            if backlog and self._monotonic() < due:
+                # the newest days first: they are the ones people look at
+                day = backlog.pop()
+                try:
+                    await self._compute(writer, [day])
+                except Exception:  # tried again after a round; collecting goes on
+                    backlog.append(day)
+                    log.exception("kpi_tables.refresh_failed", days=[str(day)])
+                    await asyncio.sleep(self.interval_s)
+                    continue
+                self.stats.rebuilt_days += 1
+                if not backlog:
+                    await writer.call(partial(computed, days=self._computed,
+                                              settings=self.settings, timezone=self.timezone))
+                    self.stats.rebuilding = False
+                    log.info("kpi_tables.rebuilt", days=self.stats.rebuilt_days,
+                             seconds=round(self._monotonic() - began, 1))
+                continue
+            await asyncio.sleep(max(0.0, due - self._monotonic()))
+            due = self._monotonic() + self.interval_s
+            await self.refresh(writer)
+
+    async def refresh(self, writer: Writer) -> None:
+        """Compute the days the facts handed over so far touched, once they are stored."""
+        if not self._dirty:
+            return
+        days, self._dirty = sorted(self._dirty), set()
+        try:
+            await writer.flush()
+            await self._compute(writer, days)
+        except asyncio.CancelledError:
+            self._dirty.update(days)  # for the last round, when the daemon stops
+            raise
+        except Exception:  # the next round tries again; collecting goes on meanwhile
+            self._dirty.update(days)
+            log.exception("kpi_tables.refresh_failed", days=[str(d) for d in days])
+            return
+        self.stats.refreshes += 1
+
+    async def finish(self, writer: Writer, timeout_s: float = 10.0) -> None:
+        """A last round when the daemon stops, given up after ``timeout_s`` (the days it
+        leaves are computed at the next start)."""
+        try:
+            await asyncio.wait_for(self.refresh(writer), timeout_s)
+        except TimeoutError:
+            log.warning("kpi_tables.behind", days=len(self._dirty),
+                        detail="computed when queuepulse starts again")
+
+    def _start(self, db: Database) -> tuple[str | None, tuple[float, float] | None, float]:
+        return (stale(db, self.settings, self.timezone), facts_span(db), longest_interval(db))
+
+    async def _compute(self, writer: Writer, days: Sequence[dt.date]) -> None:
+        for day in days:
+            facts, reading = await writer.call(partial(
+                _timed, read_day, day=day, settings=self.settings, timezone=self.timezone,
+                longest_s=self._longest))
+            rows, computing = await asyncio.to_thread(
+                _timed, compute_day, facts, settings=self.settings, timezone=self.timezone)
+            _, writing = await writer.call(partial(_timed, write_day, rows=rows))
+            self.stats.cpu_s += reading + computing + writing
+            self.stats.days += 1
+            self._computed.add(day)
+
+
+def _timed(work: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """What ``work`` returns, and the CPU time the thread running it spent on it."""
+    began = time.thread_time()
+    result = work(*args, **kwargs)
+    return result, time.thread_time() - began
