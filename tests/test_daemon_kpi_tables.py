@@ -138,3 +138,22 @@ def test_other_settings_make_the_daemon_compute_every_day_again_while_it_collect
     assert calls_stored(db) == len(past) + 95
     last = days_of(replayed_facts("mixed-a"), "America/Chicago")[1]
     assert tables_agree(db, KpiSettings(service_level_s=12), "America/Chicago", first, last)
+
+
+def test_the_days_a_crash_left_behind_are_computed_when_the_daemon_starts(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "calls.sqlite"
+    past = history(days=3, per_day=40)
+    with contextlib.closing(open_database(str(db))) as conn:
+        write_facts(conn, past[:100], source="live")
+        store_kpi_settings(conn, KpiSettings(), "UTC")
+        rebuild(conn)
+        # stored, but the daemon stopped before its next round computed them
+        write_facts(conn, past[100:], source="live")
+    with capture_logs() as logs:
+        _, behind = asyncio.run(follow(TracePbx("mixed-a"), db, kpi_interval_s=0.5,
+                                       patience_s=0.5 + SLACK_S,
+                                       since=days_of(past, "UTC")[0]))
+    assert behind is not None
+    assert not [e for e in logs if e["event"] == "kpi_tables.rebuilding"]
