@@ -30,7 +30,7 @@ from collector.store.kpi_tables import (
     prepare_tables,
     replace_rows,
 )
-from collector.store.opening import writing
+from collector.store.opening import reading, writing
 from collector.store.reads import facts_span, longest_interval, read_calls, read_intervals
 from collector.store.writer import Writer
 from kpi.definitions import KpiSettings
@@ -193,9 +193,10 @@ class KpiTableKeeper:
     :meth:`add` (a fact sink) notes the local days new facts touch; :meth:`run` computes
     those days every ``interval_s`` once the writer has committed the facts, and, when the
     tables were computed with other settings, computes every day again, one day at a
-    time, without holding up the facts. Reading and writing go through the store's
-    writer thread; the computing runs in a worker thread, so that neither the event loop
-    nor the writer's commits wait for it.
+    time, without holding up the facts. A worker thread reads a day's facts (on a
+    read-only connection of its own) and computes its rows, and the store's writer thread
+    only writes them, so that neither the event loop nor the writer's commits wait for
+    the computing.
     """
 
     def __init__(self, settings: KpiSettings, timezone: str, interval_s: float, *,
@@ -298,15 +299,19 @@ class KpiTableKeeper:
 
     async def _compute(self, writer: Writer, days: Sequence[dt.date]) -> None:
         for day in days:
-            facts, reading = await writer.call(partial(
-                _timed, read_day, day=day, settings=self.settings, timezone=self.timezone,
-                longest_s=self._longest))
-            rows, computing = await asyncio.to_thread(
-                _timed, compute_day, facts, settings=self.settings, timezone=self.timezone)
+            rows, computing = await asyncio.to_thread(_timed, self._computed_day, writer.path,
+                                                      day)
             _, writing = await writer.call(partial(_timed, write_day, rows=rows))
-            self.stats.cpu_s += reading + computing + writing
+            self.stats.cpu_s += computing + writing
             self.stats.days += 1
             self._computed.add(day)
+
+    def _computed_day(self, path: str, day: dt.date) -> DayRows:
+        # a read-only connection of its own: WAL lets it read what the writer committed
+        # while the writer goes on committing
+        with reading(path, option="database.path") as db:
+            facts = read_day(db, day, self.settings, self.timezone, self._longest)
+        return compute_day(facts, self.settings, self.timezone)
 
 
 def _timed(work: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
