@@ -15,17 +15,14 @@ from sqlite_utils import Database
 from structlog.testing import capture_logs
 
 from collector.facts import Fact
-from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from kpi.definitions import KpiSettings
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
-from queuepulse.kpi_settings import store_kpi_settings
-from queuepulse.kpi_tables import rebuild
 from queuepulse.sd_notify import Notifier
 from tests.kpi_records import answered, unanswered
 from tests.live_pbx import TracePbx, daemon_config_toml, until
-from tests.test_kpi_tables import assert_tables_equal_the_report, days_of
+from tests.test_kpi_tables import assert_tables_equal_the_report, days_of, filled
 from tests.traces import replayed_facts
 
 SLACK_S = 5.0
@@ -121,10 +118,7 @@ def test_other_settings_make_the_daemon_compute_every_day_again_while_it_collect
 ) -> None:
     db = tmp_path / "calls.sqlite"
     past = history(days=30, per_day=120)
-    with contextlib.closing(open_database(str(db))) as conn:
-        write_facts(conn, past, source="live")
-        store_kpi_settings(conn, KpiSettings(), "UTC")
-        rebuild(conn)
+    filled(db, past, KpiSettings()).close()
     first = days_of(past, "America/Chicago")[0]
     with capture_logs() as logs:
         daemon, behind = asyncio.run(follow(TracePbx("mixed-a"), db, kpi_interval_s=0.5,
@@ -145,10 +139,7 @@ def test_the_days_a_crash_left_behind_are_computed_when_the_daemon_starts(
 ) -> None:
     db = tmp_path / "calls.sqlite"
     past = history(days=3, per_day=40)
-    with contextlib.closing(open_database(str(db))) as conn:
-        write_facts(conn, past[:100], source="live")
-        store_kpi_settings(conn, KpiSettings(), "UTC")
-        rebuild(conn)
+    with contextlib.closing(filled(db, past[:100], KpiSettings())) as conn:
         # stored, but the daemon stopped before its next round computed them
         write_facts(conn, past[100:], source="live")
     with capture_logs() as logs:

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bench.recordings import recording_names
 from collector.facts import CallRecord, Fact
 from collector.store.opening import open_database
-from collector.store.writes import write_facts
+from collector.store.writes import prune, write_facts
 from kpi.definitions import CallKpis, KpiSettings
 from kpi.occupancy import AgentKpis
 from kpi.present.report import QueueRow, Report, build_report
@@ -249,3 +249,15 @@ def test_rebuild_kpis_refuses_a_database_that_is_not_there(
     assert main(["rebuild-kpis", "--db", str(missing)]) == 2
     assert f"no database at {missing}" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_rows_of_days_retention_deleted_stay_until_the_settings_change(tmp_path: Path) -> None:
+    old, new = 1e9, 1e9 + 10 * 86400.0
+    db = filled(tmp_path / "q.sqlite", [answered(old), answered(new)], KpiSettings())
+    assert prune(db, now=new, retention_days=5, events_retention_days=0) == 1
+    days = "SELECT period FROM kpi_daily WHERE queue IS NULL ORDER BY period"
+    assert rebuild(db).days == 1
+    assert db.execute(days).fetchall() == [("2001-09-09",), ("2001-09-19",)]
+    store_kpi_settings(db, KpiSettings(service_level_s=30), "UTC")
+    rebuild(db)
+    assert db.execute(days).fetchall() == [("2001-09-19",)]
