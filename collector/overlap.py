@@ -2,11 +2,17 @@
 two sources account for.
 
 A stint is known by its caller's uniqueid, its queue and when it entered. The live
-collector dates the entry to the microsecond, queue_log to the second (truncated), and a
-stint whose ENTERQUEUE line is not in an imported piece is dated from its wait; so two
-records are the same stint when uniqueid and queue agree and their entries are at most
-:data:`SAME_STINT_S` apart. Asterisk never puts a channel into the same queue twice
-within seconds, so nothing else is confused by that.
+collector dates the entry to the microsecond, queue_log to the second (truncated), a
+stint whose ENTERQUEUE line is not in an imported piece is dated from its wait, and a
+caller the live collector takes over from a QueueStatus snapshot after a restart is dated
+to the second; so two records are the same stint when uniqueid and queue agree and their
+entries are at most :data:`SAME_STINT_S` apart. Asterisk never puts a channel into the
+same queue twice within seconds, so nothing else is confused by that.
+
+When a second record of a stored stint arrives, :func:`replaces` decides which one the
+database keeps, for every writer alike (the live daemon, ``replay``, the queue_log
+import): the one that knows more of the stint (:class:`Completeness`), so a record that
+knows less never replaces one that knows more.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from collector.facts import Outcome
+
 SAME_STINT_S = 2.0
+"""The most two records of one stint may differ in entry time (seconds)."""
 
 T = TypeVar("T")
 
@@ -94,3 +103,42 @@ def uncovered(span: Span, covered: list[Span]) -> list[Span]:
     if start < span.end:
         parts.append(Span(start, span.end))
     return parts
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Completeness:
+    """How much of its stint a call record knows, compared field by field in this order.
+
+    Knowing how the stint ended weighs most (its outcome, then its end); then what the
+    live collector observed on AMI over what queue_log tells afterwards, to the second
+    and without hold; then whether the after-call work is decided; then how many timings
+    were observed.
+    """
+
+    outcome_known: bool
+    end_seen: bool
+    observed_live: bool
+    acw_decided: bool
+    timings: int
+
+
+def completeness(outcome: str, ended_at: float | None, acw_s: float | None,
+                 timings: Iterable[float | None], *, observed_live: bool) -> Completeness:
+    """What a record knows of its stint: its ``outcome``, its end and after-call work,
+    ``timings`` (every timing column, ``None`` where not observed), and whether the live
+    collector observed it (``live`` or ``replay``) rather than queue_log."""
+    answered = outcome == Outcome.ANSWERED
+    return Completeness(
+        outcome_known=outcome != Outcome.UNKNOWN,
+        end_seen=ended_at is not None,
+        observed_live=observed_live,
+        acw_decided=acw_s is not None or not answered,
+        timings=sum(value is not None for value in timings),
+    )
+
+
+def replaces(new: Completeness, stored: Completeness) -> bool:
+    """Whether a new record of a stored stint takes its place: when it knows at least as
+    much. An equal record replaces the stored one, so that a stint derived again (a trace
+    replayed with another configuration) takes the newer derivation."""
+    return new >= stored

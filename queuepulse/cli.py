@@ -20,6 +20,7 @@ from queuepulse.commands import (
     demo,
     import_queue_log,
     init,
+    rebuild_kpis,
     record,
     replay,
     report,
@@ -27,8 +28,8 @@ from queuepulse.commands import (
     top,
 )
 
-COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, demo, top,
-            init)
+COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, rebuild_kpis,
+            demo, top, init)
 
 
 def build_parser() -> argparse.ArgumentParser:

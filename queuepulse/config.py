@@ -270,6 +270,8 @@ def _check(config: Config) -> None:
             raise _fail(key, f"{target} is not a percentage from 1 to 100",
                         "Give the share of calls to answer in time in percent, e.g. 80 "
                         "for 80 %.")
+    if config.database.kpi_interval_s <= 0:
+        raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
     if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:

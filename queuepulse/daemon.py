@@ -10,6 +10,8 @@ One TaskGroup, named tasks:
   work, settling after a caller left) fire while the PBX is quiet;
 * ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
 * ``maintenance``: retention and the ``queues``/``agents`` reference tables;
+* ``kpi_tables``: the KPI tables, at most ``database.kpi_interval_s`` behind the calls
+  (:class:`~queuepulse.kpi_tables.KpiTableKeeper`);
 * ``mqtt`` (when ``mqtt.enabled``, or a board is asked for): the KPI board, fed with
   facts, and its MQTT publisher when MQTT is enabled;
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
@@ -48,6 +50,7 @@ from kpi.mqtt.publisher import MqttPublisher
 from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
+from queuepulse.kpi_tables import KpiTableKeeper
 from queuepulse.sd_notify import Notifier
 
 log = structlog.get_logger("queuepulse.daemon")
@@ -108,6 +111,9 @@ class Daemon:
         self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone)
                       if config.mqtt.enabled or board else None)
         """The live KPIs (the MQTT publisher's); ``board=True`` keeps them without MQTT."""
+        self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,
+                                         config.database.kpi_interval_s, monotonic=monotonic)
+        """The KPI tables of the database, kept up to date with the facts."""
         self._clock = clock
         self._monotonic = monotonic
         self._tick_s = tick_s
@@ -161,12 +167,15 @@ class Daemon:
             try:
                 await writer.call(partial(store_kpi_settings, settings=settings_from_config(
                     self.config), timezone=self.config.pbx.timezone))
+                await self.kpi_tables.prepare(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
+            self.sinks.append(self.kpi_tables.add)
             try:
                 await self._run_tasks()
             finally:
                 self._emit(self.tracker.finish(self._now()))
+                await self.kpi_tables.finish(writer)
                 self._notifier.send("STOPPING=1")
                 log.info("daemon.stopped", calls=self.stats.calls, frames=self.stats.frames,
                          connections=self.stats.connections)
@@ -181,6 +190,7 @@ class Daemon:
                         name="ami",
                     ),
                     tasks.create_task(self._maintain(), name="maintenance"),
+                    tasks.create_task(self.kpi_tables.run(self._store()), name="kpi_tables"),
                 ]
                 if self.board is not None:
                     running.append(tasks.create_task(self._publish(self.board), name="mqtt"))

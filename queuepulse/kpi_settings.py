@@ -1,35 +1,36 @@
-"""The KPI settings a command computes with: from the configuration, or the ones
-``queuepulse run`` stored in the database.
+"""The KPI settings a command computes with: from the configuration, or the ones stored
+in the database.
 
 The definitions take a :class:`~kpi.definitions.KpiSettings`; the configuration file and
-the database's ``kpi_settings`` tables (:mod:`collector.store.kpi_settings`) hold the same
-thresholds in shapes of their own. This module converts between them, and makes the
-calendar of local days the SQL views join on. ``queuepulse run`` stores the configured
-settings with :func:`store_kpi_settings`; the reading commands (``report``, ``top --db``)
-take them back with :func:`kpi_settings_to_read` unless given a configuration.
+the database's ``kpi_settings`` table (:mod:`collector.store.kpi_settings`) hold the same
+settings in shapes of their own, and this module converts between them. ``queuepulse
+run`` (and ``rebuild-kpis --config``) store the configured settings with
+:func:`store_kpi_settings`; the KPI tables are computed with the stored ones, and the
+reading commands (``report``, ``top --db``) take them back with
+:func:`kpi_settings_to_read` unless given a configuration.
+
+A stored setting is a :class:`~kpi.definitions.KpiSettings` field by name; a field
+``queue_NAME`` (a mapping by queue) is stored as the setting ``NAME`` of each queue. So a
+new setting needs no migration, only a field.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlite_utils import Database
 
 from collector.errors import UserError
-from collector.store.kpi_settings import (
-    CalendarDay,
-    StoredSettings,
-    read_kpi_settings,
-    write_kpi_settings,
-)
+from collector.store.kpi_settings import Setting, read_kpi_settings, write_kpi_settings
 from kpi.definitions import KpiSettings
-from kpi.windows import day_window
 from queuepulse.config import Config
 
-CALENDAR_FIRST = dt.date(2000, 1, 1)
-CALENDAR_LAST = dt.date(2079, 12, 31)
+_PER_QUEUE = "queue_"
+_TIMEZONE = "timezone"
 
 
 def settings_from_config(config: Config) -> KpiSettings:
@@ -55,80 +56,56 @@ def settings_from_config(config: Config) -> KpiSettings:
     )
 
 
-def _offset(at: float, tz: ZoneInfo) -> int:
-    offset = dt.datetime.fromtimestamp(at, tz).utcoffset()
-    return 0 if offset is None else int(offset.total_seconds())
+def settings_rows(settings: KpiSettings, timezone: str) -> tuple[Setting, ...]:
+    """The settings as the database stores them, one row each."""
+    rows = [Setting(_TIMEZONE, None, timezone)]
+    for f in dataclasses.fields(KpiSettings):
+        value = getattr(settings, f.name)
+        if isinstance(value, Mapping):
+            name = f.name.removeprefix(_PER_QUEUE)
+            rows += [Setting(name, queue, value[queue]) for queue in sorted(value)]
+        else:
+            rows.append(Setting(f.name, None, value))
+    return tuple(rows)
 
 
-def _shift(start: float, end: float, tz: ZoneInfo) -> tuple[float | None, int]:
-    """The instant within ``[start, end)`` the UTC offset changes, and by how much."""
-    before, after = _offset(start, tz), _offset(end - 1, tz)
-    if before == after:
-        return None, 0
-    low, high = start, end - 1
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (middle, high) if _offset(middle, tz) == before else (low, middle)
-    return high, after - before
+def settings_text(settings: KpiSettings, timezone: str) -> str:
+    """The settings as one line of JSON: what the KPI tables record they were computed with."""
+    return json.dumps([[row.name, row.queue, row.value]
+                       for row in settings_rows(settings, timezone)])
 
 
-def calendar(timezone: str, first: dt.date = CALENDAR_FIRST,
-             last: dt.date = CALENDAR_LAST) -> Iterator[CalendarDay]:
-    """The ``kpi_days`` rows: each local day, its UTC bounds and its clock change, if any."""
-    tz = ZoneInfo(timezone)
-    day = first
-    while day <= last:
-        window = day_window(day, tz)
-        shift_at, shift_s = _shift(window.start, window.end, tz)
-        yield CalendarDay(start=window.start, end=window.end, day=day.isoformat(),
-                          utc_offset_s=_offset(window.start, tz), shift_at=shift_at,
-                          shift_s=shift_s)
-        day += dt.timedelta(days=1)
+def settings_from_rows(rows: Sequence[Setting]) -> tuple[KpiSettings, str]:
+    """The settings and time zone stored rows give; defaults for those not stored, and
+    rows this version does not know left out."""
+    fields = {f.name: f for f in dataclasses.fields(KpiSettings)}
+    values: dict[str, Any] = {}
+    timezone = "UTC"
+    for row in rows:
+        if row.queue is None and row.name == _TIMEZONE:
+            timezone = str(row.value)
+        elif row.queue is None and row.name in fields:
+            values[row.name] = row.value
+        elif row.queue is not None and _PER_QUEUE + row.name in fields:
+            values.setdefault(_PER_QUEUE + row.name, {})[row.queue] = row.value
+    return dataclasses.replace(KpiSettings(), **values), timezone
 
 
 def store_kpi_settings(db: Database, settings: KpiSettings, timezone: str) -> None:
-    """Store the thresholds and, if the time zone changed, the calendar the views use."""
-    write_kpi_settings(db, StoredSettings(
-        timezone=timezone,
-        service_level_s=settings.service_level_s,
-        short_abandon_s=settings.short_abandon_s,
-        repeat_window_s=settings.repeat_window_s,
-        service_level_variant=settings.service_level_variant,
-        service_level_target=settings.service_level_target,
-        agent_hourly=settings.agent_hourly,
-        trunk_per_minute=settings.trunk_per_minute,
-        queue_service_level_s=settings.queue_service_level_s,
-        queue_service_level_target=settings.queue_service_level_target,
-    ), calendar)
+    """Store the settings in the database, in place of the ones stored before."""
+    write_kpi_settings(db, settings_rows(settings, timezone))
 
 
 def stored_kpi_settings(db: Database) -> tuple[KpiSettings, str]:
-    """The settings and time zone ``queuepulse run`` last stored (the defaults in UTC, where
-    it stored none). Read-only; a database from an older queuepulse gives what it has."""
-    defaults = KpiSettings()
-    stored = read_kpi_settings(db)
-    if stored is None:
-        return defaults, "UTC"
+    """The settings and time zone stored in the database (the defaults in UTC, where none
+    were). Read-only; a database from an older queuepulse gives what it has."""
+    settings, timezone = settings_from_rows(read_kpi_settings(db))
     try:
-        ZoneInfo(stored.timezone)
+        ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise UserError(f"the database's time zone {stored.timezone!r} is unknown on this "
+        raise UserError(f"the database's time zone {timezone!r} is unknown on this "
                         "machine. Give --config with pbx.timezone, or install tzdata.") from error
-    return KpiSettings(
-        service_level_s=stored.service_level_s,
-        queue_service_level_s=dict(stored.queue_service_level_s),
-        service_level_variant=(stored.service_level_variant
-                               or defaults.service_level_variant),
-        short_abandon_s=stored.short_abandon_s,
-        repeat_window_s=stored.repeat_window_s,
-        service_level_target=(defaults.service_level_target
-                              if stored.service_level_target is None
-                              else stored.service_level_target),
-        queue_service_level_target=dict(stored.queue_service_level_target),
-        agent_hourly=defaults.agent_hourly if stored.agent_hourly is None else stored.agent_hourly,
-        trunk_per_minute=(defaults.trunk_per_minute if stored.trunk_per_minute is None
-                          else stored.trunk_per_minute),
-    ), stored.timezone
+    return settings, timezone
 
 
 def kpi_settings_to_read(db: Database, config: Config | None) -> tuple[KpiSettings, str]:

@@ -57,6 +57,7 @@ from kpi.mqtt.topics import Topics
 from kpi.present.wallboard import render
 from queuepulse.cli import build_parser, main
 from queuepulse.config import Config, QueueConfig
+from queuepulse.kpi_tables import refresh_file
 from queuepulse.pbxsim.demo_pbx import DEMO_SECRET, DemoPbx
 from tests.mosquitto import Mosquitto
 from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
@@ -291,7 +292,8 @@ def trace_day() -> str:
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trace replayed into a database, as queuepulse replay writes it."""
     db = tmp_path_factory.mktemp("replayed") / "template.sqlite"
-    replay_to_database(trace_dir(TRACE) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    replayed = replay_to_database(trace_dir(TRACE) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    refresh_file(str(db), replayed.span)
     return db
 
 

@@ -49,7 +49,7 @@ def test_documented_table_is_what_the_report_prints(
     assert shown == printed
 
 
-def test_documented_queries_run_on_the_views(mixed_a: tuple[Path, Path]) -> None:
+def test_documented_queries_run_on_the_kpi_tables(mixed_a: tuple[Path, Path]) -> None:
     db = open_database(str(mixed_a[0]))
     for query in blocks("sql"):
         assert list(db.query(query)), query

@@ -4,9 +4,11 @@ The lines become calls and agent intervals by the live tracker's rules
 (:mod:`collector.queue_log_import`); this module decides, against what the database
 already holds, what to add (see ``docs/import.md``):
 
-* a stint the live collector (``live``/``replay`` rows) already recorded is left alone;
-* a stint imported before is left alone, unless this import knows more of it (its
-  after-call work, when the earlier piece of the log ended before that was decided);
+* a stint the database holds (from the live collector or an earlier import) is left
+  alone unless this import knows more of it, by the one rule every writer follows
+  (:func:`collector.overlap.replaces`): so a live record is completed only when the live
+  collector did not see the stint end, and an imported one when an earlier piece of the
+  log ended before its after-call work was decided;
 * agent time that stored intervals already account for is not added again: an imported
   interval keeps only the parts no stored interval of the same agent covers.
 """
@@ -20,12 +22,14 @@ from typing import cast
 
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, Outcome
-from collector.overlap import Span, StintIndex, merge_spans, uncovered
+from collector.facts import CALL_COLUMNS, AgentInterval
+from collector.overlap import Span, merge_spans, uncovered
 from collector.queue_log import QueueLogReader
 from collector.queue_log_files import imported_facts, open_inputs, read_lines, time_zone
 from collector.queue_log_import import ImportedCall, ImportFact, QueueLogImporter
 from collector.store.opening import writing
+from collector.store.reads import LIVE_SOURCES, longest_interval
+from collector.store.writes import spanned, store_calls
 from collector.tracker import TrackerConfig
 from collector.user_files import Progress
 
@@ -48,6 +52,8 @@ class ImportSummary:
     unfinished_calls: int
     open_intervals: int
     restarts: int
+    span: Span | None
+    """The stretch of time the facts written speak of (``None``: none written)."""
     skipped: tuple[tuple[str, int], ...]
     informational: tuple[tuple[str, int], ...]
     anomalies: tuple[tuple[str, int], ...]
@@ -66,10 +72,12 @@ class _Merge:
     intervals_covered: int = 0
     intervals_trimmed: int = 0
     longest_interval: float | None = None
+    span: Span | None = None
 
     def add(self, facts: list[ImportFact]) -> None:
         calls = [f for f in facts if isinstance(f, ImportedCall)]
         intervals = [f for f in facts if isinstance(f, AgentInterval)]
+        self.span = spanned([*(c.record for c in calls), *intervals], self.span)
         with self.db.atomic():
             self._add_calls(calls)
             self._add_intervals(intervals)
@@ -77,38 +85,13 @@ class _Merge:
     def _add_calls(self, calls: list[ImportedCall]) -> None:
         if not calls:
             return
-        entered = [c.record.entered_at for c in calls]
-        stored: StintIndex[tuple[str, str, int]] = StintIndex()
-        for row in self.db.query(
-            "SELECT call_id, uniqueid, queue, entered_at, source, outcome, ended_at, acw_s "
-            "FROM calls WHERE entered_at BETWEEN :lo AND :hi",
-            {"lo": min(entered) - 5.0, "hi": max(entered) + 5.0},
-        ):
-            stored.add(row["uniqueid"], row["queue"], row["entered_at"],
-                       (row["call_id"], row["source"] or "", _completeness(
-                           row["outcome"], row["ended_at"], row["acw_s"])))
-        rows, replaced = [], []
-        for call in calls:
-            r = call.record
-            known = stored.find(r.uniqueid, r.queue, r.entered_at)
-            if known is not None:
-                call_id, source, completeness = known
-                if source != SOURCE:
-                    self.calls_known_live += 1
-                    continue
-                if _completeness(r.outcome, r.ended_at, r.acw_s) <= completeness:
-                    self.calls_known_imported += 1
-                    continue
-                replaced.append((call_id,))
-                self.calls_completed += 1
-            rows.append({**call.as_row(), "source": SOURCE})
-            stored.add(r.uniqueid, r.queue, r.entered_at,
-                       (r.call_id, SOURCE, _completeness(r.outcome, r.ended_at, r.acw_s)))
-        if replaced:
-            self.db.conn.executemany("DELETE FROM calls WHERE call_id = ?", replaced)
-        if rows:
-            _insert(self.db, "calls", rows)
-            self.calls_written += len(rows) - len(replaced)
+        rows = [tuple(row[column] for column in CALL_COLUMNS)
+                for row in (call.as_row() for call in calls)]
+        stored = store_calls(self.db, rows, SOURCE)
+        self.calls_written += stored.added
+        self.calls_known_live += sum(stored.kept[source] for source in LIVE_SOURCES)
+        self.calls_known_imported += stored.kept[SOURCE]
+        self.calls_completed += sum(stored.replaced.values())
 
     def _add_intervals(self, intervals: list[AgentInterval]) -> None:
         intervals = [i for i in intervals if i.ended_at is not None and i.ended_at > i.started_at]
@@ -118,9 +101,7 @@ class _Merge:
         lo = min(i.started_at for i in intervals)
         hi = max(cast(float, i.ended_at) for i in intervals)
         if self.longest_interval is None:
-            (longest,) = self.db.execute(
-                "SELECT max(ended_at - started_at) FROM agent_states").fetchone()
-            self.longest_interval = longest or 0.0
+            self.longest_interval = longest_interval(self.db)
         self.longest_interval = max(self.longest_interval, *(
             cast(float, i.ended_at) - i.started_at for i in intervals))
         spans: dict[str, list[Span]] = {}
@@ -148,24 +129,18 @@ class _Merge:
                          "reason": interval.reason, "started_at": part.start,
                          "ended_at": part.end, "source": SOURCE} for part in parts)
         if rows:
-            _insert(self.db, "agent_states", rows)
+            _insert_intervals(self.db, rows)
             self.intervals_written += len(rows)
 
 
-def _insert(db: Database, table: str, rows: list[dict[str, object]]) -> None:
-    """Add rows, keeping any row already stored under the same key (a live row wins)."""
+def _insert_intervals(db: Database, rows: list[dict[str, object]]) -> None:
+    """Add interval rows, keeping any row already stored under the same key."""
     columns = list(rows[0])
     db.conn.executemany(
-        f"INSERT OR IGNORE INTO [{table}] ({', '.join(f'[{c}]' for c in columns)}) "
+        f"INSERT OR IGNORE INTO agent_states ({', '.join(columns)}) "
         f"VALUES ({', '.join(f':{c}' for c in columns)})",
         rows,
     )
-
-
-def _completeness(outcome: str, ended_at: float | None, acw_s: float | None) -> int:
-    """How much of a stint a record knows: its outcome, its end, its after-call work."""
-    return ((outcome != Outcome.UNKNOWN) + (ended_at is not None)
-            + (acw_s is not None or outcome != Outcome.ANSWERED))
 
 
 def _batches(facts: Iterable[ImportFact]) -> Iterator[list[ImportFact]]:
@@ -212,6 +187,7 @@ def import_to_database(names: Sequence[str], db_path: str, tracker: TrackerConfi
         unfinished_calls=stats.unfinished_calls,
         open_intervals=stats.open_intervals,
         restarts=stats.restarts,
+        span=merge.span,
         skipped=_counts(reader.skipped + stats.skipped),
         informational=_counts(stats.informational),
         anomalies=_counts(stats.anomalies),

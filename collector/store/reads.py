@@ -56,23 +56,49 @@ def interval_from_row(row: Mapping[str, Any]) -> AgentInterval:
 
 def read_calls(db: Database, start: float, end: float) -> list[CallRecord]:
     """Calls that entered, or finished their after-call work, in ``[start, end)``."""
+    # both conditions are indexed (idx_calls_handled_at is on that very expression)
     rows = db.query(
         "SELECT * FROM calls WHERE (entered_at >= :start AND entered_at < :end) "
-        "OR (ended_at + coalesce(acw_s, 0) >= :start AND ended_at < :end) "
+        "OR (ended_at + coalesce(acw_s, 0) >= :start AND ended_at + coalesce(acw_s, 0) < :end) "
         "ORDER BY entered_at",
         {"start": start, "end": end},
     )
     return [call_from_row(row) for row in rows]
 
 
-def read_intervals(db: Database, start: float, end: float) -> list[AgentInterval]:
-    """Agent state intervals overlapping ``[start, end)``."""
+def read_intervals(db: Database, start: float, end: float,
+                   longest_s: float | None = None) -> list[AgentInterval]:
+    """Agent state intervals overlapping ``[start, end)``.
+
+    ``longest_s``, when given, is at least as long as any stored interval
+    (:func:`longest_interval`): the search then starts that long before ``start`` rather
+    than at the first interval ever stored.
+    """
+    since = "" if longest_s is None else "AND started_at >= :start - :longest "
     rows = db.query(
-        "SELECT * FROM agent_states WHERE started_at < :end "
+        f"SELECT * FROM agent_states WHERE started_at < :end {since}"
         "AND (ended_at IS NULL OR ended_at > :start) ORDER BY started_at",
-        {"start": start, "end": end},
+        {"start": start, "end": end, "longest": longest_s},
     )
     return [interval_from_row(row) for row in rows]
+
+
+def longest_interval(db: Database) -> float:
+    """How long the longest stored agent interval lasted (0 with none)."""
+    (longest,) = db.execute("SELECT max(ended_at - started_at) FROM agent_states").fetchone()
+    return float(longest or 0.0)
+
+
+def facts_span(db: Database) -> tuple[float, float] | None:
+    """The first and the last moment the stored calls and agent intervals speak of."""
+    (first_call, last_call), (first_state, last_state) = (db.execute(
+        "SELECT min(entered_at), max(max(entered_at), coalesce(max(ended_at + "
+        "coalesce(acw_s, 0)), 0)) FROM calls").fetchone(), db.execute(
+        "SELECT min(started_at), max(max(started_at), coalesce(max(ended_at), 0)) "
+        "FROM agent_states").fetchone())
+    firsts = [t for t in (first_call, first_state) if t is not None]
+    lasts = [t for t in (last_call, last_state) if t is not None]
+    return (min(firsts), max(lasts)) if firsts else None
 
 
 def read_facts(db: Database, start: float, end: float) -> list[Fact]:

@@ -2,227 +2,98 @@
 
 Each migration is recorded in the database by sqlite-utils, so a database made by an older
 queuepulse is brought up to date when a newer one opens it for writing
-(:func:`collector.store.opening.open_database`). Never edit a migration that has been released;
-add a new one. ``docs/schema.md`` documents every table and view.
+(:func:`collector.store.opening.open_database`). A released migration is frozen: it runs
+literal SQL and calls nothing whose output could change later, and it is never edited
+(``tests/test_migrations.py`` holds each to what it made when released); a change is a
+new migration. ``docs/schema.md`` documents every table and view.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from collector.store import kpi_views_0003
 
 migrations = Migrations("queuepulse")
 
 
+def _run(db: Database, statements: Iterable[str]) -> None:
+    for statement in statements:
+        db.execute(statement)
+
+
 @migrations(name="0001_calls_and_agent_states")
 def _calls_and_agent_states(db: Database) -> None:
-    db.table("calls").create(
-        {
-            "call_id": str,
-            "uniqueid": str,
-            "linkedid": str,
-            "queue": str,
-            "caller_num": str,
-            "caller_name": str,
-            "entered_at": float,
-            "answered_at": float,
-            "ended_at": float,
-            "outcome": str,
-            "agent": str,
-            "agent_interface": str,
-            "wait_s": float,
-            "talk_s": float,
-            "hold_s": float,
-            "hold_count": int,
-            "acw_s": float,
-            "acw_source": str,
-            "handle_s": float,
-            "ring_attempts": int,
-            "ring_noanswer": int,
-            "transferred": int,
-            "transfer_to": str,
-            "end_reason": str,
-            "position_entered": int,
-            "position_left": int,
-            "source": str,
-        },
-        pk="call_id",
-        not_null={"uniqueid", "queue", "entered_at", "outcome"},
-    )
-    db.table("agent_states").create(
-        {
-            "interface": str,
-            "started_at": float,
-            "agent": str,
-            "queue": str,
-            "state": str,
-            "reason": str,
-            "ended_at": float,
-            "source": str,
-        },
-        pk=("interface", "started_at"),
-        not_null={"agent", "state"},
-    )
-    db.table("anomalies").create(
-        {"id": int, "at": float, "kind": str, "uniqueid": str, "detail": str},
-        pk="id",
-    )
-    db.table("calls").create_index(["entered_at"])
-    db.table("calls").create_index(["queue", "entered_at"])
-    db.table("calls").create_index(["caller_num", "entered_at"])
-    db.table("calls").create_index(["agent", "entered_at"])
-    db.table("agent_states").create_index(["agent", "started_at"])
+    _run(db, (
+        """CREATE TABLE "calls" (
+   "call_id" TEXT PRIMARY KEY, "uniqueid" TEXT NOT NULL, "linkedid" TEXT,
+   "queue" TEXT NOT NULL, "caller_num" TEXT, "caller_name" TEXT,
+   "entered_at" REAL NOT NULL, "answered_at" REAL, "ended_at" REAL, "outcome" TEXT NOT NULL,
+   "agent" TEXT, "agent_interface" TEXT, "wait_s" REAL, "talk_s" REAL, "hold_s" REAL,
+   "hold_count" INTEGER, "acw_s" REAL, "acw_source" TEXT, "handle_s" REAL,
+   "ring_attempts" INTEGER, "ring_noanswer" INTEGER, "transferred" INTEGER,
+   "transfer_to" TEXT, "end_reason" TEXT, "position_entered" INTEGER,
+   "position_left" INTEGER, "source" TEXT
+)""",
+        """CREATE TABLE "agent_states" (
+   "interface" TEXT, "started_at" REAL, "agent" TEXT NOT NULL, "queue" TEXT,
+   "state" TEXT NOT NULL, "reason" TEXT, "ended_at" REAL, "source" TEXT,
+   PRIMARY KEY ("interface", "started_at")
+)""",
+        """CREATE TABLE "anomalies" (
+   "id" INTEGER PRIMARY KEY, "at" REAL, "kind" TEXT, "uniqueid" TEXT, "detail" TEXT
+)""",
+        'CREATE INDEX "idx_calls_entered_at" ON "calls" ("entered_at")',
+        'CREATE INDEX "idx_calls_queue_entered_at" ON "calls" ("queue", "entered_at")',
+        'CREATE INDEX "idx_calls_caller_num_entered_at" ON "calls" ("caller_num", "entered_at")',
+        'CREATE INDEX "idx_calls_agent_entered_at" ON "calls" ("agent", "entered_at")',
+        'CREATE INDEX "idx_agent_states_agent_started_at" ON "agent_states" ("agent", '
+        '"started_at")',
+    ))
 
 
 @migrations(name="0002_events_queues_agents")
 def _events_queues_agents(db: Database) -> None:
-    db.table("events").create(
-        {"id": int, "received_at": float, "timestamp": float, "event": str, "raw": str},
-        pk="id",
-        not_null={"received_at", "event", "raw"},
-    )
-    db.table("events").create_index(["received_at"])
-    db.table("queues").create(
-        {"name": str, "strategy": str, "service_level_s": int, "wrapuptime_s": float,
-         "first_seen": float, "last_seen": float},
-        pk="name",
-    )
-    db.table("agents").create(
-        {"interface": str, "name": str, "first_seen": float, "last_seen": float},
-        pk="interface",
-    )
-    db.table("calls").create_index(["uniqueid"])
-    db.table("calls").create_index(["linkedid"])
-    db.table("calls").create_index(["outcome", "entered_at"])
-    db.table("agent_states").create_index(["started_at"])
-    db.table("agent_states").create_index(["queue", "started_at"])
-    db.table("anomalies").create_index(["at"])
-    # 'localtime' is the time zone of whatever process runs the query (sqlite3, Datasette)
-    db.create_view("calls_local", """
+    _run(db, (
+        """CREATE TABLE "events" (
+   "id" INTEGER PRIMARY KEY, "received_at" REAL NOT NULL, "timestamp" REAL,
+   "event" TEXT NOT NULL, "raw" TEXT NOT NULL
+)""",
+        'CREATE INDEX "idx_events_received_at" ON "events" ("received_at")',
+        """CREATE TABLE "queues" (
+   "name" TEXT PRIMARY KEY, "strategy" TEXT, "service_level_s" INTEGER,
+   "wrapuptime_s" REAL, "first_seen" REAL, "last_seen" REAL
+)""",
+        """CREATE TABLE "agents" (
+   "interface" TEXT PRIMARY KEY, "name" TEXT, "first_seen" REAL, "last_seen" REAL
+)""",
+        'CREATE INDEX "idx_calls_uniqueid" ON "calls" ("uniqueid")',
+        'CREATE INDEX "idx_calls_linkedid" ON "calls" ("linkedid")',
+        'CREATE INDEX "idx_calls_outcome_entered_at" ON "calls" ("outcome", "entered_at")',
+        'CREATE INDEX "idx_agent_states_started_at" ON "agent_states" ("started_at")',
+        'CREATE INDEX "idx_agent_states_queue_started_at" ON "agent_states" ("queue", '
+        '"started_at")',
+        'CREATE INDEX "idx_anomalies_at" ON "anomalies" ("at")',
+        # 'localtime' is the time zone of whatever process runs the query (sqlite3, Datasette)
+        """CREATE VIEW "calls_local" AS
         SELECT *,
             datetime(entered_at, 'unixepoch', 'localtime') AS entered_local,
             datetime(answered_at, 'unixepoch', 'localtime') AS answered_local,
             datetime(ended_at, 'unixepoch', 'localtime') AS ended_local,
             date(entered_at, 'unixepoch', 'localtime') AS day_local,
             CAST(strftime('%H', entered_at, 'unixepoch', 'localtime') AS INTEGER) AS hour_local
-        FROM calls
-    """)
-    db.create_view("agent_states_local", """
+        FROM calls""",
+        """CREATE VIEW "agent_states_local" AS
         SELECT *,
             datetime(started_at, 'unixepoch', 'localtime') AS started_local,
             datetime(ended_at, 'unixepoch', 'localtime') AS ended_local,
             date(started_at, 'unixepoch', 'localtime') AS day_local,
             ended_at - started_at AS duration_s
-        FROM agent_states
-    """)
-
-
-# -- 0003: the KPI views (docs/reports.md). Each KPI's definition is kpi/definitions.py;
-# these views restate it in SQL for Datasette and BI tools, and a test holds them equal.
-
-_KPI_ENTERED = """
-    count(*) AS offered,
-    sum(is_answered) AS answered,
-    sum(is_abandoned) AS abandoned,
-    sum(is_short_abandon) AS short_abandoned,
-    sum(NOT is_answered AND outcome = 'timeout') AS timed_out,
-    sum(NOT is_answered AND outcome = 'exit_key') AS exit_key,
-    sum(NOT is_answered AND outcome = 'exit_empty') AS exit_empty,
-    sum(NOT is_answered AND outcome = 'unknown') AS unknown,
-    sum(is_answered AND transferred) AS transferred,
-    sum(is_answered AND in_sl) AS answered_in_sl,
-    sum(is_abandoned AND in_sl) AS abandoned_in_sl,
-    avg(CASE WHEN is_answered THEN wait_s END) AS asa_s,
-    max(CASE WHEN is_answered THEN wait_s END) AS longest_wait_s,
-    sum(is_answered AND called_again = 1) AS repeat_calls,
-    sum(is_answered AND called_again IS NOT NULL) AS repeat_known,
-    sum(coalesce(wait_s, 0) + coalesce(talk_s, 0) + coalesce(hold_s, 0)) / 60.0 AS trunk_minutes
-"""
-
-_KPI_HANDLED = """
-    count(*) AS handled,
-    avg(talk_s) AS avg_talk_s,
-    avg(hold_s) AS avg_hold_s,
-    sum(hold_s IS NOT NULL AND hold_count > 0) * 1.0 / count(hold_s) AS hold_rate,
-    avg(acw_s) AS avg_acw_s,
-    avg(handle_s) AS aht_s
-"""
-
-
-def _kpi_period_view(name: str, size_s: int | None) -> str:
-    """A view of the call KPIs per period (a local day, or ``size_s`` slices of one) and queue.
-
-    Calls count in the period they entered; handle figures in the period their after-call
-    work ended. Rows with ``queue`` NULL are all queues together.
-    """
-    def period(day_start: str, at: str) -> str:
-        if size_s is None:
-            return day_start
-        return f"{day_start} + CAST(({at} - {day_start}) / {size_s} AS INTEGER) * {size_s}"
-
-    entered = period("day_start", "entered_at")
-    handled = period("handled_day_start", "handled_at")
-    end = "d.end" if size_s is None else f"min(k.period_start + {size_s}, d.end)"
-    offset = ("(d.utc_offset_s + CASE WHEN d.shift_at IS NOT NULL AND k.period_start >= "
-              "d.shift_at THEN d.shift_s ELSE 0 END)")
-    # on a day the clocks change, an hour is skipped or repeated: show the UTC offset
-    label = ("d.day" if size_s is None else
-             f"strftime('%Y-%m-%d %H:%M', k.period_start + {offset}, 'unixepoch') || "
-             f"CASE WHEN d.shift_at IS NULL THEN '' ELSE printf('%+03d:%02d', {offset} / 3600, "
-             f"abs({offset} % 3600) / 60) END")
-    return f"""
-CREATE VIEW {name} AS
-WITH entered AS (
-    SELECT {entered} AS period_start, queue, {_KPI_ENTERED} FROM kpi_calls GROUP BY 1, 2
-    UNION ALL
-    SELECT {entered}, NULL, {_KPI_ENTERED} FROM kpi_calls GROUP BY 1
-), handled AS (
-    SELECT {handled} AS period_start, queue, {_KPI_HANDLED} FROM kpi_calls
-    WHERE handled_at IS NOT NULL GROUP BY 1, 2
-    UNION ALL
-    SELECT {handled}, NULL, {_KPI_HANDLED} FROM kpi_calls
-    WHERE handled_at IS NOT NULL GROUP BY 1
-), keys AS (
-    SELECT period_start, queue FROM entered UNION SELECT period_start, queue FROM handled
-)
-SELECT
-    {label} AS period,
-    k.period_start AS period_start,
-    {end} AS period_end,
-    k.queue AS queue,
-    coalesce(e.offered, 0) AS offered,
-    coalesce(e.answered, 0) AS answered,
-    coalesce(e.abandoned, 0) AS abandoned,
-    coalesce(e.short_abandoned, 0) AS short_abandoned,
-    coalesce(e.timed_out, 0) AS timed_out,
-    coalesce(e.exit_key, 0) AS exit_key,
-    coalesce(e.exit_empty, 0) AS exit_empty,
-    coalesce(e.unknown, 0) AS unknown,
-    coalesce(e.transferred, 0) AS transferred,
-    coalesce(e.answered_in_sl, 0) AS answered_in_sl,
-    coalesce(e.abandoned_in_sl, 0) AS abandoned_in_sl,
-    e.answered_in_sl * 1.0 / nullif(e.answered + e.abandoned, 0) AS service_level_answered,
-    e.answered_in_sl * 1.0 / nullif(e.offered - e.short_abandoned, 0) AS service_level_offered,
-    (e.answered_in_sl + e.abandoned_in_sl) * 1.0 / nullif(e.answered + e.abandoned, 0)
-        AS service_level_sl2,
-    e.abandoned * 1.0 / nullif(e.offered - e.short_abandoned, 0) AS abandon_rate,
-    e.transferred * 1.0 / nullif(e.answered, 0) AS transfer_rate,
-    e.asa_s AS asa_s,
-    e.longest_wait_s AS longest_wait_s,
-    coalesce(h.handled, 0) AS handled,
-    h.avg_talk_s AS avg_talk_s,
-    h.avg_hold_s AS avg_hold_s,
-    h.hold_rate AS hold_rate,
-    h.avg_acw_s AS avg_acw_s,
-    h.aht_s AS aht_s,
-    e.repeat_calls * 1.0 / nullif(e.repeat_known, 0) AS repeat_rate,
-    1.0 - e.repeat_calls * 1.0 / nullif(e.repeat_known, 0) AS fcr,
-    coalesce(e.trunk_minutes, 0.0) AS trunk_minutes
-FROM keys k
-LEFT JOIN entered e ON e.period_start = k.period_start AND e.queue IS k.queue
-LEFT JOIN handled h ON h.period_start = k.period_start AND h.queue IS k.queue
-JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.period_start)
-"""
+        FROM agent_states""",
+    ))
 
 
 @migrations(name="0003_kpi_views")
@@ -258,98 +129,17 @@ def _kpi_views(db: Database) -> None:
         SELECT CAST(strftime('%s', day) AS REAL), CAST(strftime('%s', day, '+1 day') AS REAL),
             day, 0, NULL, 0
         FROM days""")
-    db.execute("""
-        CREATE VIEW kpi_calls AS
-        WITH base AS (
-            SELECT c.*,
-                CASE WHEN c.outcome = 'answered' AND c.answered_at IS NOT NULL
-                     AND c.ended_at IS NOT NULL THEN c.ended_at + coalesce(c.acw_s, 0)
-                END AS handled_at,
-                coalesce(q.service_level_s, s.service_level_s) AS sl_threshold_s,
-                (c.answered_at IS NOT NULL OR c.outcome = 'answered') AS is_answered,
-                (c.outcome = 'abandoned' AND c.answered_at IS NULL AND c.wait_s IS NOT NULL
-                 AND c.wait_s < s.short_abandon_s) AS is_short_abandon,
-                s.repeat_window_s AS repeat_window_s
-            FROM calls c
-            CROSS JOIN kpi_settings s
-            LEFT JOIN kpi_queue_settings q ON q.queue = c.queue
-        )
-        SELECT b.*,
-            (b.outcome = 'abandoned' AND b.answered_at IS NULL AND NOT b.is_short_abandon)
-                AS is_abandoned,
-            (b.wait_s IS NOT NULL AND b.wait_s <= b.sl_threshold_s) AS in_sl,
-            CASE WHEN b.caller_num GLOB '*[0-9]*' THEN EXISTS (
-                SELECT 1 FROM calls o
-                WHERE o.caller_num = b.caller_num AND o.linkedid != b.linkedid
-                AND o.entered_at > b.entered_at
-                AND o.entered_at <= b.entered_at + b.repeat_window_s
-            ) END AS called_again,
-            (SELECT max(start) FROM kpi_days WHERE start <= b.entered_at) AS day_start,
-            (SELECT max(start) FROM kpi_days WHERE start <= b.handled_at) AS handled_day_start
-        FROM base b
-    """)
-    db.execute(_kpi_period_view("kpi_daily", None))
-    db.execute(_kpi_period_view("kpi_interval_15m", 900))
-    db.execute(_kpi_period_view("kpi_interval_30m", 1800))
-    db.execute(_kpi_period_view("kpi_interval_60m", 3600))
-    db.execute("""
-        CREATE VIEW kpi_agent_daily AS
-        WITH spans AS (
-            SELECT a.interface, a.agent, a.state, a.reason, d.start AS day_start,
-                min(a.ended_at, d.end) - max(a.started_at, d.start) AS seconds
-            FROM agent_states a
-            JOIN kpi_days d
-                ON d.start >= (SELECT max(start) FROM kpi_days WHERE start <= a.started_at)
-                AND d.start < a.ended_at
-            WHERE a.ended_at IS NOT NULL AND a.ended_at > a.started_at
-        ), time_in_states AS (
-            SELECT day_start, interface, max(agent) AS agent,
-                sum(CASE WHEN state != 'logged_out' THEN seconds ELSE 0.0 END) AS logged_in_s,
-                sum(CASE WHEN state = 'paused' THEN seconds ELSE 0.0 END) AS paused_s,
-                sum(CASE WHEN state IN ('talking', 'hold', 'acw') THEN seconds ELSE 0.0 END)
-                    AS busy_s
-            FROM spans GROUP BY day_start, interface
-        ), handling AS (
-            SELECT handled_day_start AS day_start, agent_interface AS interface,
-                max(agent) AS agent, count(*) AS handled,
-                sum(coalesce(talk_s, 0)) AS talk_s, sum(coalesce(hold_s, 0)) AS hold_s,
-                sum(coalesce(acw_s, 0)) AS acw_s, avg(handle_s) AS aht_s
-            FROM kpi_calls
-            WHERE handled_at IS NOT NULL AND agent_interface IS NOT NULL
-            GROUP BY 1, 2
-        ), keys AS (
-            SELECT day_start, interface FROM time_in_states
-            UNION SELECT day_start, interface FROM handling
-        )
-        SELECT d.day AS day, k.day_start AS day_start, d.end AS day_end,
-            k.interface AS interface, coalesce(t.agent, h.agent) AS agent,
-            coalesce(h.handled, 0) AS handled,
-            coalesce(h.talk_s, 0.0) AS talk_s,
-            coalesce(h.hold_s, 0.0) AS hold_s,
-            coalesce(h.acw_s, 0.0) AS acw_s,
-            h.aht_s AS aht_s,
-            coalesce(t.logged_in_s, 0.0) AS logged_in_s,
-            coalesce(t.paused_s, 0.0) AS paused_s,
-            coalesce(t.busy_s, 0.0) AS busy_s,
-            CASE WHEN t.logged_in_s - t.paused_s > 0
-                THEN t.busy_s / (t.logged_in_s - t.paused_s) END AS occupancy
-        FROM keys k
-        LEFT JOIN time_in_states t ON t.day_start = k.day_start AND t.interface = k.interface
-        LEFT JOIN handling h ON h.day_start = k.day_start AND h.interface = k.interface
-        JOIN kpi_days d ON d.start = k.day_start
-    """)
-
-
-_PERIOD_VIEWS = (("kpi_daily", None), ("kpi_interval_15m", 900), ("kpi_interval_30m", 1800),
-                 ("kpi_interval_60m", 3600))
+    _run(db, (kpi_views_0003.KPI_CALLS, *kpi_views_0003.PERIOD_VIEWS,
+              kpi_views_0003.KPI_AGENT_DAILY))
 
 
 @migrations(name="0004_hold_rate_over_observed_hold")
 def _hold_rate_over_observed_hold(db: Database) -> None:
     # calls imported from queue_log have no observed hold and must not count as unheld
-    for name, size_s in _PERIOD_VIEWS:
+    for name, view in zip(("kpi_daily", "kpi_interval_15m", "kpi_interval_30m",
+                           "kpi_interval_60m"), kpi_views_0003.PERIOD_VIEWS, strict=True):
         db.execute(f"DROP VIEW IF EXISTS {name}")
-        db.execute(_kpi_period_view(name, size_s))
+        db.execute(view)
 
 
 @migrations(name="0005_kpi_settings_variant_targets_and_costs")
@@ -361,6 +151,46 @@ def _kpi_settings_variant_targets_and_costs(db: Database) -> None:
                    "trunk_per_minute REAL NOT NULL DEFAULT 0.0"):
         db.execute(f"ALTER TABLE kpi_settings ADD COLUMN {column}")
     db.execute("ALTER TABLE kpi_queue_settings ADD COLUMN service_level_target REAL")
+
+
+@migrations(name="0006_kpi_tables_from_python")
+def _kpi_tables_from_python(db: Database) -> None:
+    # the KPIs are defined once, in Python: the views that restated them in SQL give way to
+    # tables written from Python (collector.store.kpi_tables creates them and records them
+    # in kpi_tables), and the calendar the views joined on goes; the settings become one
+    # row each, so that a new one needs no migration
+    _run(db, (
+        "DROP VIEW kpi_daily",
+        "DROP VIEW kpi_interval_15m",
+        "DROP VIEW kpi_interval_30m",
+        "DROP VIEW kpi_interval_60m",
+        "DROP VIEW kpi_agent_daily",
+        "DROP VIEW kpi_calls",
+        "DROP TABLE kpi_days",
+        "ALTER TABLE kpi_settings RENAME TO kpi_settings_0005",
+        "CREATE TABLE kpi_settings (name TEXT NOT NULL, queue TEXT, value NOT NULL)",
+        """INSERT INTO kpi_settings (name, queue, value)
+        SELECT 'timezone', NULL, timezone FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_s', NULL, service_level_s FROM kpi_settings_0005
+        UNION ALL SELECT 'short_abandon_s', NULL, short_abandon_s FROM kpi_settings_0005
+        UNION ALL SELECT 'repeat_window_s', NULL, repeat_window_s FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_variant', NULL, service_level_variant
+            FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_target', NULL, service_level_target
+            FROM kpi_settings_0005
+        UNION ALL SELECT 'agent_hourly', NULL, agent_hourly FROM kpi_settings_0005
+        UNION ALL SELECT 'trunk_per_minute', NULL, trunk_per_minute FROM kpi_settings_0005
+        UNION ALL SELECT 'service_level_s', queue, service_level_s FROM kpi_queue_settings
+            WHERE service_level_s IS NOT NULL
+        UNION ALL SELECT 'service_level_target', queue, service_level_target
+            FROM kpi_queue_settings WHERE service_level_target IS NOT NULL""",
+        "DROP TABLE kpi_settings_0005",
+        "DROP TABLE kpi_queue_settings",
+        "CREATE TABLE kpi_tables (name TEXT PRIMARY KEY, columns TEXT NOT NULL, "
+        "computed_with TEXT)",
+        # a day's KPIs read the calls whose after-call work ended that day
+        "CREATE INDEX idx_calls_handled_at ON calls (ended_at + coalesce(acw_s, 0))",
+    ))
 
 
 def known_migrations() -> list[str]:

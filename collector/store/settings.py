@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class DatabaseConfig:
-    """Where facts are stored, for how long, and how soon they are on disk."""
+    """Where facts are stored, for how long, and how soon they (and the KPI tables) are on
+    disk."""
 
     path: str = "queuepulse.sqlite"
     retention_days: int = 0
     events_retention_days: int = 30
     commit_interval_s: float = 0.5
+    kpi_interval_s: float = 60.0

@@ -27,13 +27,12 @@ from sqlite_utils import Database
 
 from collector.backoff import Backoff
 from collector.errors import UserError
-from collector.facts import CallRecord, Fact
+from collector.facts import Fact
 from collector.store.opening import advice, open_database, unusable
 from collector.store.writes import (
     EventRow,
     Reference,
     insert_events,
-    supersede_unknown,
     write_facts,
     write_reference,
 )
@@ -305,11 +304,8 @@ class Writer:
                         detail="raw AMI frames for the events table; no call or agent fact")
 
     def _commit(self, db: Database, batch: _Batch) -> None:
-        calls = [f for f in batch.facts if isinstance(f, CallRecord)]
         with db.atomic():
             write_facts(db, batch.facts, self.source)
-            if calls:
-                supersede_unknown(db, calls)
             insert_events(db, batch.events)
             if batch.reference is not None:
                 write_reference(db, batch.reference)

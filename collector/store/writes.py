@@ -1,11 +1,17 @@
 """The SQL that writes the database: facts (used by replay, import and the live writer),
-raw events, the queues and agents the PBX reports, and retention."""
+raw events, the queues and agents the PBX reports, and retention.
+
+Every writer stores calls through :func:`store_calls`, so one rule decides what a second
+record of a stored stint does to it, whoever writes it (:func:`collector.overlap.replaces`).
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlite_utils import Database
@@ -19,6 +25,8 @@ from collector.facts import (
     Fact,
 )
 from collector.live import LiveAgent, LiveQueue
+from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
+from collector.store.reads import LIVE_SOURCES
 
 _DAY = 86400.0
 
@@ -54,35 +62,137 @@ def _upsert(table: str, columns: tuple[str, ...], key: tuple[str, ...]) -> str:
 
 
 _UPSERT_CALL = _upsert("calls", CALL_COLUMNS, ("call_id",))
+_DELETE_CALL = "DELETE FROM calls WHERE call_id = ?"
+_STORED_CALLS = ", ".join(CALL_COLUMNS)
+_UNIQUEIDS_PER_QUERY = 500
+_COLUMN = {name: index for index, name in enumerate(CALL_COLUMNS)}
+_STINT = itemgetter(_COLUMN["uniqueid"], _COLUMN["queue"], _COLUMN["entered_at"])
+_CALL_ID = _COLUMN["call_id"]
+_KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"])
+_TIMINGS = itemgetter(*(_COLUMN[name] for name in (
+    "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")))
 _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "started_at"))
 _INSERT_ANOMALY = "INSERT INTO anomalies (at, kind, uniqueid, detail) VALUES (?, ?, ?, ?)"
 
 
-def write_facts(db: Database, facts: Iterable[Fact], source: str) -> int:
-    """Store facts in one transaction; return how many were written.
+def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
+    """Store facts in one transaction.
 
-    Calls and intervals are upserted on their keys, so writing the same facts twice (a
-    replay run again, a batch retried after a full disk) stores them once. One prepared
-    statement per table keeps this cheap enough for the live writer's hot path.
+    Calls go through :func:`store_calls`; intervals are upserted on their key, so writing
+    the same facts twice (a replay run again, a batch retried after a full disk) stores
+    them once. One prepared statement per table keeps this cheap enough for the live
+    writer's hot path.
     """
     calls: list[tuple[object, ...]] = []
     intervals: list[tuple[object, ...]] = []
     anomalies: list[tuple[object, ...]] = []
     for fact in facts:
         if isinstance(fact, CallRecord):
-            calls.append((*fact.as_values(), source))
+            calls.append(fact.as_values())
         elif isinstance(fact, AgentInterval):
             intervals.append((*fact.as_values(), source))
         elif isinstance(fact, Anomaly):
             anomalies.append((fact.at, fact.kind, fact.uniqueid, fact.detail))
     with db.atomic():
         if calls:
-            db.conn.executemany(_UPSERT_CALL, calls)
+            store_calls(db, calls, source)
         if intervals:
             db.conn.executemany(_UPSERT_INTERVAL, intervals)
         if anomalies:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
-    return len(calls) + len(intervals) + len(anomalies)
+
+
+@dataclass(frozen=True, slots=True)
+class CallsStored:
+    """What :func:`store_calls` did with its rows: stints it added, and stored stints it
+    replaced or kept, by the stored row's ``source``."""
+
+    added: int
+    replaced: Counter[str] = field(default_factory=Counter)
+    kept: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    values: tuple[object, ...]
+    source: str
+    known: Completeness
+    in_database: bool
+
+
+def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
+    """A row's stint: uniqueid, queue, entry time."""
+    stint: tuple[str, str, float] = _STINT(values)
+    return stint
+
+
+def _known(values: tuple[object, ...], source: str) -> Completeness:
+    outcome, ended_at, acw_s = _KNOWN(values)
+    return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
+                        observed_live=source in LIVE_SOURCES)
+
+
+def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:
+    stored: StintIndex[_Stored] = StintIndex()
+    for start in range(0, len(uniqueids), _UNIQUEIDS_PER_QUERY):
+        chunk = uniqueids[start : start + _UNIQUEIDS_PER_QUERY]
+        for *values, source in db.execute(
+            f"SELECT {_STORED_CALLS}, source FROM calls "
+            f"WHERE uniqueid IN ({', '.join('?' * len(chunk))})", chunk,
+        ).fetchall():
+            row = tuple(values)
+            stored.add(*_stint(row), _Stored(row, source or "", _known(row, source or ""), True))
+    return stored
+
+
+def store_calls(db: Database, rows: Sequence[tuple[object, ...]], source: str) -> CallsStored:
+    """Store call rows from ``source`` (``live``, ``replay``, ``queue_log``), each stint once.
+
+    ``rows`` hold a call's values in :data:`~collector.facts.CALL_COLUMNS` order. A row of
+    a stint the database (or an earlier row) already holds (:mod:`collector.overlap`)
+    takes its place when it knows at least as much (:func:`~collector.overlap.replaces`),
+    and is left out otherwise; a stored row equal to the new one is kept as it is.
+    """
+    stored = _stored_stints(db, list({_stint(row)[0] for row in rows}))
+    upserts: dict[object, tuple[object, ...]] = {}
+    deletes: list[tuple[object]] = []
+    added = 0
+    replaced: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    for row in rows:
+        new = _Stored(row, source, _known(row, source), False)
+        old = stored.take(*_stint(row))
+        if old is not None:
+            if old.values == row or not replaces(new.known, old.known):
+                kept[old.source] += 1
+                stored.add(*_stint(old.values), old)
+                continue
+            replaced[old.source] += 1
+            old_id = old.values[_CALL_ID]
+            if old.in_database and old_id != row[_CALL_ID]:
+                deletes.append((old_id,))
+            upserts.pop(old_id, None)
+        else:
+            added += 1
+        upserts[row[_CALL_ID]] = (*row, source)
+        stored.add(*_stint(row), new)
+    if deletes:
+        db.conn.executemany(_DELETE_CALL, deletes)
+    if upserts:
+        db.conn.executemany(_UPSERT_CALL, list(upserts.values()))
+    return CallsStored(added, replaced, kept)
+
+
+def spanned(facts: Iterable[Fact], within: Span | None = None) -> Span | None:
+    """The stretch of time ``facts`` speak of, joined with ``within``: a call from its
+    entry to the end of its after-call work, an interval from its start to its end."""
+    times = [within.start, within.end] if within is not None else []
+    for fact in facts:
+        if isinstance(fact, CallRecord):
+            times += [fact.entered_at, (fact.ended_at or fact.entered_at) + (fact.acw_s or 0.0)]
+        elif isinstance(fact, AgentInterval):
+            times += [fact.started_at, fact.ended_at or fact.started_at]
+    return Span(min(times), max(times)) if times else None
 
 
 def insert_events(db: Database, events: Sequence[EventRow]) -> None:
@@ -105,22 +215,6 @@ def _insert_events_sql(rows: int) -> str:
 
 _EVENTS_PER_INSERT = 200
 _INSERT_EVENTS = _insert_events_sql(_EVENTS_PER_INSERT)
-
-
-def supersede_unknown(db: Database, calls: Sequence[CallRecord]) -> None:
-    """Delete ``unknown`` rows that a complete record of the same stint replaces.
-
-    A caller still waiting when queuepulse stopped is stored as ``unknown``; after a
-    restart the QueueStatus snapshot brings it back with its entry time rounded to the
-    second, so its final record has another ``call_id``. Same uniqueid and queue, entry
-    within 1.5 s: the same stint, counted once.
-    """
-    for call in calls:
-        db.execute(
-            "DELETE FROM calls WHERE uniqueid = ? AND queue = ? AND outcome = 'unknown' "
-            "AND call_id != ? AND abs(entered_at - ?) < 1.5",
-            [call.uniqueid, call.queue, call.call_id, call.entered_at],
-        )
 
 
 def prune(db: Database, now: float, retention_days: int, events_retention_days: int) -> int:

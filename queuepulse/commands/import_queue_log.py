@@ -15,6 +15,7 @@ from rich.console import Console
 
 from collector.store.queue_log_merge import ImportSummary, import_to_database
 from queuepulse.config import load_config
+from queuepulse.kpi_tables import describe, refresh_file
 from queuepulse.progress import ProgressBar
 
 
@@ -68,5 +69,8 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar("importing", Console(stderr=True)) as progress:
         summary = import_to_database(args.files, args.db, config.tracker_config(),
                                      args.timezone or config.pbx.timezone, progress)
-    print_summary(summary, args.db, Console(width=None if sys.stdout.isatty() else 120))
+    rebuilt = refresh_file(args.db, summary.span)
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    print_summary(summary, args.db, console)
+    console.print(f"  {describe(rebuilt)}")
     return 0

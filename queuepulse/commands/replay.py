@@ -14,6 +14,7 @@ from collector.facts import CallRecord
 from collector.replay import replay_to_database
 from collector.tracker import Tracker
 from queuepulse.config import load_config
+from queuepulse.kpi_tables import describe, refresh_file
 from queuepulse.progress import ProgressBar
 
 
@@ -65,8 +66,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"queuepulse: warning: {args.trace}:{replayed.torn_line}: the last line is cut "
               "short (a recording stopped while writing); replayed the lines before it.",
               file=sys.stderr)
+    rebuilt = refresh_file(args.db, replayed.span)
     if args.show:
         print_calls(list(replayed.calls), console)
     else:
         console.print(f"{len(replayed.calls)} calls written to {args.db}")
+        console.print(describe(rebuilt))
     return 0
