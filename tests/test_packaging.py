@@ -43,7 +43,8 @@ def test_the_wheel_installs_collector_kpi_and_queuepulse_with_the_simulator(
     assert packages == {"collector", "kpi", "queuepulse"}
     for module in ("collector/tracker/tracker.py", "collector/store/writer.py",
                    "kpi/mqtt/publisher.py", "queuepulse/__main__.py",
-                   "queuepulse/pbxsim/callcenter/center.py"):
+                   "queuepulse/pbxsim/callcenter/center.py",
+                   "collector/store/kpi_views_0003.sql"):
         assert module in names
 
 

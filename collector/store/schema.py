@@ -10,12 +10,12 @@ new migration. ``docs/schema.md`` documents every table and view.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from importlib import resources
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
-
-from collector.store import kpi_views_0003
 
 migrations = Migrations("queuepulse")
 
@@ -23,6 +23,16 @@ migrations = Migrations("queuepulse")
 def _run(db: Database, statements: Iterable[str]) -> None:
     for statement in statements:
         db.execute(statement)
+
+
+def _views_0003() -> dict[str, str]:
+    """The views 0003 made (and 0004 made again), by name: the SQL as released, kept in
+    ``kpi_views_0003.sql`` so that applying the migrations in order makes what each one
+    made then (``tests/test_migrations.py`` holds them to that record)."""
+    text = resources.files("collector.store").joinpath("kpi_views_0003.sql").read_text(
+        encoding="utf-8")
+    parts = re.split(r"^-- (KPI_[A-Z0-9_]+)\n", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
 @migrations(name="0001_calls_and_agent_states")
@@ -129,17 +139,16 @@ def _kpi_views(db: Database) -> None:
         SELECT CAST(strftime('%s', day) AS REAL), CAST(strftime('%s', day, '+1 day') AS REAL),
             day, 0, NULL, 0
         FROM days""")
-    _run(db, (kpi_views_0003.KPI_CALLS, *kpi_views_0003.PERIOD_VIEWS,
-              kpi_views_0003.KPI_AGENT_DAILY))
+    _run(db, tuple(_views_0003().values()))
 
 
 @migrations(name="0004_hold_rate_over_observed_hold")
 def _hold_rate_over_observed_hold(db: Database) -> None:
     # calls imported from queue_log have no observed hold and must not count as unheld
-    for name, view in zip(("kpi_daily", "kpi_interval_15m", "kpi_interval_30m",
-                           "kpi_interval_60m"), kpi_views_0003.PERIOD_VIEWS, strict=True):
+    views = _views_0003()
+    for name in ("kpi_daily", "kpi_interval_15m", "kpi_interval_30m", "kpi_interval_60m"):
         db.execute(f"DROP VIEW IF EXISTS {name}")
-        db.execute(view)
+        db.execute(views[f"KPI_{name.removeprefix('kpi_').upper()}"])
 
 
 @migrations(name="0005_kpi_settings_variant_targets_and_costs")

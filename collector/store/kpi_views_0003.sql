@@ -1,15 +1,8 @@
-"""The KPI views migration 0003 created and 0004 created again, frozen as released.
+-- The KPI views migration 0003 created (and 0004 created again for the four period
+-- views), frozen as released: never edit. Each view is one statement after a line
+-- '-- NAME'; migration 0006 dropped them all for tables written from Python.
+-- KPI_CALLS
 
-Each KPI's definition is Python's (:mod:`kpi.definitions`); these views restated them in
-SQL until migration 0006 replaced them with tables written from Python. Their text stays
-here word for word, so that applying the migrations in order makes what each one made
-when it was released (``tests/test_migrations.py`` holds them to that record). Never
-edit this text.
-"""
-
-from __future__ import annotations
-
-KPI_CALLS = """
 CREATE VIEW kpi_calls AS
 WITH base AS (
     SELECT c.*,
@@ -38,10 +31,8 @@ SELECT b.*,
     (SELECT max(start) FROM kpi_days WHERE start <= b.entered_at) AS day_start,
     (SELECT max(start) FROM kpi_days WHERE start <= b.handled_at) AS handled_day_start
 FROM base b
-"""
+-- KPI_DAILY
 
-
-KPI_DAILY = """
 CREATE VIEW kpi_daily AS
 WITH entered AS (
     SELECT day_start AS period_start, queue,
@@ -144,10 +135,8 @@ FROM keys k
 LEFT JOIN entered e ON e.period_start = k.period_start AND e.queue IS k.queue
 LEFT JOIN handled h ON h.period_start = k.period_start AND h.queue IS k.queue
 JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.period_start)
-"""
+-- KPI_INTERVAL_15M
 
-
-KPI_INTERVAL_15M = """
 CREATE VIEW kpi_interval_15m AS
 WITH entered AS (
     SELECT day_start + CAST((entered_at - day_start) / 900 AS INTEGER) * 900 AS
@@ -258,10 +247,8 @@ FROM keys k
 LEFT JOIN entered e ON e.period_start = k.period_start AND e.queue IS k.queue
 LEFT JOIN handled h ON h.period_start = k.period_start AND h.queue IS k.queue
 JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.period_start)
-"""
+-- KPI_INTERVAL_30M
 
-
-KPI_INTERVAL_30M = """
 CREATE VIEW kpi_interval_30m AS
 WITH entered AS (
     SELECT day_start + CAST((entered_at - day_start) / 1800 AS INTEGER) * 1800 AS
@@ -372,10 +359,8 @@ FROM keys k
 LEFT JOIN entered e ON e.period_start = k.period_start AND e.queue IS k.queue
 LEFT JOIN handled h ON h.period_start = k.period_start AND h.queue IS k.queue
 JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.period_start)
-"""
+-- KPI_INTERVAL_60M
 
-
-KPI_INTERVAL_60M = """
 CREATE VIEW kpi_interval_60m AS
 WITH entered AS (
     SELECT day_start + CAST((entered_at - day_start) / 3600 AS INTEGER) * 3600 AS
@@ -486,10 +471,8 @@ FROM keys k
 LEFT JOIN entered e ON e.period_start = k.period_start AND e.queue IS k.queue
 LEFT JOIN handled h ON h.period_start = k.period_start AND h.queue IS k.queue
 JOIN kpi_days d ON d.start = (SELECT max(start) FROM kpi_days WHERE start <= k.period_start)
-"""
+-- KPI_AGENT_DAILY
 
-
-KPI_AGENT_DAILY = """
 CREATE VIEW kpi_agent_daily AS
 WITH spans AS (
     SELECT a.interface, a.agent, a.state, a.reason, d.start AS day_start,
@@ -534,9 +517,3 @@ FROM keys k
 LEFT JOIN time_in_states t ON t.day_start = k.day_start AND t.interface = k.interface
 LEFT JOIN handling h ON h.day_start = k.day_start AND h.interface = k.interface
 JOIN kpi_days d ON d.start = k.day_start
-"""
-
-
-PERIOD_VIEWS = (KPI_DAILY, KPI_INTERVAL_15M, KPI_INTERVAL_30M, KPI_INTERVAL_60M)
-"""The views of the call KPIs per day and per interval, which 0004 dropped and created
-again."""
