@@ -33,25 +33,20 @@ from zoneinfo import ZoneInfo
 
 from collector.facts import AgentInterval, AgentState, CallRecord, Fact
 from collector.live import LiveAgent, LiveView
-from kpi.definitions import (
-    CallerIndex,
-    CallKpis,
-    CallTable,
-    HandledCalls,
-    KpiSettings,
-    caller_key,
-    handled_by_agent,
-    table_kpis,
-)
+from kpi.definitions import CallKpis, CallTable, table_kpis
 from kpi.live_state import QueueLive, queue_live, queue_names
 from kpi.occupancy import (
     AgentKpis,
     CenterKpis,
+    HandledCalls,
     agents_kpis,
     center_kpis,
+    handled_by_agent,
     open_intervals,
     overlap,
 )
+from kpi.repeat_callers import CallerIndex, caller_key
+from kpi.settings import KpiSettings
 from kpi.windows import LIVE_WINDOWS, Window, live_window
 
 

@@ -19,51 +19,15 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 from array import array
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import compress, filterfalse
-from operator import itemgetter
 
 from collector.facts import CallRecord, Outcome
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
 from kpi.windows import Window
-
-SERVICE_LEVEL_VARIANTS = ("answered", "offered", "sl2")
-DEFAULT_SERVICE_LEVEL_TARGET = 0.8
-"""The service level aimed at unless configured: the common 80/20 call-center goal."""
-_DIGIT = re.compile(r"\d")
-
-
-@dataclass(frozen=True, slots=True)
-class KpiSettings:
-    """The thresholds the definitions use (``[kpi]`` and ``[queues.*]`` in the config)."""
-
-    service_level_s: int = 20
-    queue_service_level_s: Mapping[str, int] = field(default_factory=dict)
-    service_level_target: float = DEFAULT_SERVICE_LEVEL_TARGET
-    queue_service_level_target: Mapping[str, float] = field(default_factory=dict)
-    service_level_variant: str = "answered"
-    short_abandon_s: float = 5.0
-    repeat_window_s: float = 24 * 3600.0
-    agent_hourly: float = 0.0
-    trunk_per_minute: float = 0.0
-
-    def threshold(self, queue: str) -> int:
-        """The service-level threshold of ``queue``: its own, else the global one."""
-        return self.queue_service_level_s.get(queue, self.service_level_s)
-
-    def target(self, queue: str | None) -> float:
-        """The service level aimed at in ``queue`` (``None``: all queues), as a ratio."""
-        if queue is None:
-            return self.service_level_target
-        return self.queue_service_level_target.get(queue, self.service_level_target)
-
-    @property
-    def costed(self) -> bool:
-        """Whether cost rates are set, so that cost per call is reported."""
-        return self.agent_hourly > 0 or self.trunk_per_minute > 0
-
 
 # -- the building blocks ---------------------------------------------------------------
 
@@ -119,57 +83,6 @@ def handled_at(call: CallRecord) -> float | None:
 def trunk_seconds(call: CallRecord) -> float:
     """How long the call held a trunk in the queue: wait plus talk plus hold."""
     return (call.wait_s or 0.0) + (call.talk_s or 0.0) + (call.hold_s or 0.0)
-
-
-def caller_key(number: str) -> str | None:
-    """The caller number used to spot repeat callers; ``None`` when it identifies nobody."""
-    return number if _DIGIT.search(number) else None
-
-
-class CallerIndex:
-    """Every known call by caller number, to tell whether a caller called again.
-
-    A caller is any hashable key (:func:`caller_key` of the number, or a code the live
-    board keeps instead) and a call is told apart from another by its linkedid (or a code
-    for it): several queue stints of one call are not repeats of each other.
-    """
-
-    def __init__(self, calls: Iterable[CallRecord] = ()) -> None:
-        self._entries: dict[Hashable, list[tuple[float, Hashable]]] = {}
-        for call in calls:
-            self.add(call)
-
-    def add(self, call: CallRecord) -> None:
-        """Remember a call (any queue, any outcome)."""
-        self.remember(caller_key(call.caller_num), call.entered_at, call.linkedid)
-
-    def remember(self, caller: Hashable | None, entered_at: float, linked: Hashable) -> None:
-        """Remember that ``caller`` (``None``: nobody known) entered a queue on call ``linked``."""
-        if caller is not None:
-            bisect.insort(self._entries.setdefault(caller, []), (entered_at, linked),
-                          key=itemgetter(0))
-
-    def called_again(self, call: CallRecord, within_s: float) -> bool | None:
-        """Whether the caller entered a queue again, on another call, within ``within_s``.
-
-        ``None`` when the caller number identifies nobody (empty, anonymous).
-        """
-        return self.again(caller_key(call.caller_num), call.entered_at, call.linkedid,
-                          within_s)
-
-    def again(self, caller: Hashable | None, entered_at: float, linked: Hashable,
-              within_s: float) -> bool | None:
-        """:meth:`called_again` for the call ``linked`` that ``caller`` made at ``entered_at``."""
-        if caller is None:
-            return None
-        entries = self._entries.get(caller, [])
-        start = bisect.bisect_right(entries, entered_at, key=itemgetter(0))
-        for later, other in entries[start:]:
-            if later > entered_at + within_s:
-                break
-            if other != linked:
-                return True
-        return False
 
 
 # -- the KPIs --------------------------------------------------------------------------
@@ -277,21 +190,9 @@ def _seconds(value: float | None) -> float:
     return _NONE if value is None else value
 
 
-def _observed(values: Iterable[float]) -> array[float]:
+def observed(values: Iterable[float]) -> array[float]:
+    """The values that were observed (not NaN), as an array."""
     return array("d", filterfalse(math.isnan, values))
-
-
-@dataclass(frozen=True, slots=True)
-class HandledCalls:
-    """The calls one agent handled in a window: what the agent KPIs read of them."""
-
-    name: str
-    count: int
-    talk_s: Sequence[float]
-    hold_s: Sequence[float]
-    acw_s: Sequence[float]
-    handle_s: Sequence[float]
-    """Each duration that was observed (a call's unobserved ones add nothing)."""
 
 
 class CallTable:
@@ -436,9 +337,9 @@ def table_kpis(tables: Iterable[CallTable], window: Window,
                          abandoned_in_sl, v)
         for v in SERVICE_LEVEL_VARIANTS
     }
-    waits = _observed(compress(wait, answered))
+    waits = observed(compress(wait, answered))
     # a call imported from queue_log has no observed hold: it counts in neither part
-    observed = [not math.isnan(h) for h in hold]
+    hold_seen = [not math.isnan(h) for h in hold]
     verdicts = array("b", compress(again, answered))
     known = verdicts.count(_AGAIN[False]) + verdicts.count(_AGAIN[True])
     repeat = ratio(verdicts.count(_AGAIN[True]), known)
@@ -466,38 +367,14 @@ def table_kpis(tables: Iterable[CallTable], window: Window,
         wait_p90_s=percentile(waits, 90),
         longest_wait_s=max(waits, default=None),
         handled=len(handle),
-        avg_talk_s=mean(_observed(talk)),
-        avg_hold_s=mean(_observed(hold)),
-        hold_rate=ratio(sum(compress(held, observed)), sum(observed)),
-        avg_acw_s=mean(_observed(acw)),
-        aht_s=mean(_observed(handle)),
+        avg_talk_s=mean(observed(talk)),
+        avg_hold_s=mean(observed(hold)),
+        hold_rate=ratio(sum(compress(held, hold_seen)), sum(hold_seen)),
+        avg_acw_s=mean(observed(acw)),
+        aht_s=mean(observed(handle)),
         repeat_rate=repeat,
         fcr=None if repeat is None else 1.0 - repeat,
         trunk_minutes=math.fsum(trunk) / 60.0,
     )
 
 
-def handled_by_agent(tables: Iterable[CallTable], window: Window) -> dict[str, HandledCalls]:
-    """The calls each agent (by interface) handled in ``window``, of the calls of ``tables``."""
-    names: dict[str, str] = {}
-    rows: dict[str, list[tuple[CallTable, list[int]]]] = {}
-    for table in tables:
-        mine: dict[int, list[int]] = {}
-        for row in table.handled_in(window):
-            mine.setdefault(table.agent[row], []).append(row)
-        for agent, agent_rows in mine.items():
-            interface, name = table.agents[agent]
-            if interface is not None:
-                names.setdefault(interface, name or interface)
-                rows.setdefault(interface, []).append((table, agent_rows))
-    return {
-        interface: HandledCalls(
-            name=names[interface],
-            count=sum(len(r) for _, r in parts),
-            talk_s=_observed(v for t, r in parts for v in map(t.talk.__getitem__, r)),
-            hold_s=_observed(v for t, r in parts for v in map(t.hold.__getitem__, r)),
-            acw_s=_observed(v for t, r in parts for v in map(t.acw.__getitem__, r)),
-            handle_s=_observed(v for t, r in parts for v in map(t.handle.__getitem__, r)),
-        )
-        for interface, parts in rows.items()
-    }

@@ -19,18 +19,51 @@ from dataclasses import dataclass
 
 from collector.facts import AgentInterval, AgentState, CallRecord
 from collector.live import LiveView
-from kpi.definitions import (
-    CallKpis,
-    CallTable,
-    HandledCalls,
-    KpiSettings,
-    handled_by_agent,
-    mean,
-    ratio,
-)
+from kpi.definitions import CallKpis, CallTable, mean, observed, ratio
+from kpi.settings import KpiSettings
 from kpi.windows import Window
 
 BUSY_STATES = frozenset({AgentState.TALKING, AgentState.HOLD, AgentState.ACW})
+
+
+@dataclass(frozen=True, slots=True)
+class HandledCalls:
+    """The calls one agent handled in a window: what the agent KPIs read of them."""
+
+    name: str
+    count: int
+    talk_s: Sequence[float]
+    hold_s: Sequence[float]
+    acw_s: Sequence[float]
+    handle_s: Sequence[float]
+    """Each duration that was observed (a call's unobserved ones add nothing)."""
+
+
+def handled_by_agent(tables: Iterable[CallTable], window: Window) -> dict[str, HandledCalls]:
+    """The calls each agent (by interface) handled in ``window``, of the calls of ``tables``."""
+    names: dict[str, str] = {}
+    rows: dict[str, list[tuple[CallTable, list[int]]]] = {}
+    for table in tables:
+        mine: dict[int, list[int]] = {}
+        for row in table.handled_in(window):
+            mine.setdefault(table.agent[row], []).append(row)
+        for agent, agent_rows in mine.items():
+            interface, name = table.agents[agent]
+            if interface is not None:
+                names.setdefault(interface, name or interface)
+                rows.setdefault(interface, []).append((table, agent_rows))
+    return {
+        interface: HandledCalls(
+            name=names[interface],
+            count=sum(len(r) for _, r in parts),
+            talk_s=observed(v for t, r in parts for v in map(t.talk.__getitem__, r)),
+            hold_s=observed(v for t, r in parts for v in map(t.hold.__getitem__, r)),
+            acw_s=observed(v for t, r in parts for v in map(t.acw.__getitem__, r)),
+            handle_s=observed(v for t, r in parts for v in map(t.handle.__getitem__, r)),
+        )
+        for interface, parts in rows.items()
+    }
+
 
 
 @dataclass(frozen=True, slots=True)

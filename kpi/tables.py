@@ -21,17 +21,10 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from collector.facts import AgentInterval, CallRecord, Fact
-from kpi.definitions import (
-    CallerIndex,
-    CallKpis,
-    CallTable,
-    KpiSettings,
-    caller_key,
-    handled_at,
-    handled_by_agent,
-    table_kpis,
-)
-from kpi.occupancy import AgentKpis, agents_kpis
+from kpi.definitions import CallKpis, CallTable, handled_at, table_kpis
+from kpi.occupancy import AgentKpis, agents_kpis, handled_by_agent
+from kpi.repeat_callers import CallerIndex, caller_key
+from kpi.settings import KpiSettings
 from kpi.windows import INTERVALS, IntervalSize, Window, day_window, intervals, local_date
 
 Row = tuple[object, ...]

@@ -34,8 +34,8 @@ from collector.secret import Secret
 from collector.store.settings import DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
-from kpi.definitions import SERVICE_LEVEL_VARIANTS, KpiSettings
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
+from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
 from queuepulse.logs import FORMATS, LEVELS, LogConfig
 
 _TRACKER = TrackerConfig()

@@ -26,7 +26,7 @@ from sqlite_utils import Database
 
 from collector.errors import UserError
 from collector.store.kpi_settings import Setting, read_kpi_settings, write_kpi_settings
-from kpi.definitions import KpiSettings
+from kpi.settings import KpiSettings
 from queuepulse.config import Config
 
 _PER_QUEUE = "queue_"

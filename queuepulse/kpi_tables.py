@@ -33,7 +33,7 @@ from collector.store.kpi_tables import (
 from collector.store.opening import reading, writing
 from collector.store.reads import facts_span, longest_interval, read_calls, read_intervals
 from collector.store.writer import Writer
-from kpi.definitions import KpiSettings
+from kpi.settings import KpiSettings
 from kpi.tables import TABLES, DayRows, day_rows, days_touched, facts_needed
 from kpi.windows import day_window, local_date
 from queuepulse.kpi_settings import settings_text, stored_kpi_settings

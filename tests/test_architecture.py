@@ -73,6 +73,8 @@ LAYERS: dict[str, Layer] = {
     "kpi.definitions": Layer.KPIS,
     "kpi.live_state": Layer.KPIS,
     "kpi.occupancy": Layer.KPIS,
+    "kpi.repeat_callers": Layer.KPIS,
+    "kpi.settings": Layer.KPIS,
     "kpi.tables": Layer.KPIS,
     "kpi.windows": Layer.KPIS,
     "kpi.mqtt.*": Layer.OUTPUTS,

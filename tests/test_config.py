@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collector.tracker import TrackerConfig
-from kpi.definitions import KpiSettings
+from kpi.settings import KpiSettings
 from queuepulse.config import Config, ConfigError, load_config, parse_config
 from queuepulse.kpi_settings import settings_from_config
 from tests.user_errors import files, one_line, run_cli

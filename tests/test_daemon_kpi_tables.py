@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 
 from collector.facts import Fact
 from collector.store.writes import write_facts
-from kpi.definitions import KpiSettings
+from kpi.settings import KpiSettings
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.sd_notify import Notifier

@@ -49,12 +49,12 @@ from collector.secret import Secret
 from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.mqtt.homeassistant import discovery_messages
 from kpi.mqtt.payloads import call_message, heartbeat_message
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.topics import Topics
 from kpi.present.wallboard import render
+from kpi.settings import KpiSettings
 from queuepulse.cli import build_parser, main
 from queuepulse.config import Config, QueueConfig
 from queuepulse.kpi_tables import refresh_file

@@ -9,8 +9,9 @@ import pytest
 from sqlite_utils import Database
 
 from collector.store.reads import read_calls, read_intervals
-from kpi.definitions import CallKpis, KpiSettings, call_kpis
+from kpi.definitions import CallKpis, call_kpis
 from kpi.occupancy import AgentKpis, agent_kpis
+from kpi.settings import KpiSettings
 from kpi.windows import Window
 from queuepulse.cli import main
 from tests.traces import TRACE_CONFIG_TOML, TRACE_NAMES, trace_dir

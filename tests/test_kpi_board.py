@@ -16,8 +16,10 @@ from collector.store.writes import write_facts
 from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis
+from kpi.definitions import CallKpis, call_kpis
 from kpi.occupancy import agent_kpis
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import KpiSettings
 from kpi.windows import earliest_live_start, live_window
 from tests.traces import TRACE_CONFIG, replayed_facts, trace_dir
 

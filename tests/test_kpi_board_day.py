@@ -13,8 +13,10 @@ import pytest
 from collector.facts import AgentInterval, CallRecord, Outcome
 from collector.live import LiveView
 from kpi.board import KpiBoard
-from kpi.definitions import CallerIndex, KpiSettings, call_kpis
+from kpi.definitions import call_kpis
 from kpi.occupancy import agent_kpis
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import KpiSettings
 from kpi.windows import live_window
 from tests.kpi_records import answered, unanswered
 from tests.traces import replayed_facts

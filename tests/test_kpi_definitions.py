@@ -9,13 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collector.facts import CallRecord, Outcome
-from kpi.definitions import (
-    CallerIndex,
-    CallKpis,
-    KpiSettings,
-    call_kpis,
-    percentile,
-)
+from kpi.definitions import CallKpis, call_kpis, percentile
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import KpiSettings
 from kpi.windows import Window
 from queuepulse.config import parse_config
 from queuepulse.kpi_settings import settings_from_config

@@ -6,8 +6,10 @@ import pytest
 
 from collector.facts import AgentInterval, AgentState
 from collector.live import LiveAgent, LiveMembership, LiveView
-from kpi.definitions import CallerIndex, KpiSettings, call_kpis
+from kpi.definitions import call_kpis
 from kpi.occupancy import agent_kpis, center_kpis, open_intervals
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import KpiSettings
 from kpi.windows import Window
 from tests.kpi_records import answered, interval, unanswered
 

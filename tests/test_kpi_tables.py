@@ -19,9 +19,10 @@ from bench.recordings import recording_names
 from collector.facts import CallRecord, Fact
 from collector.store.opening import open_database
 from collector.store.writes import prune, write_facts
-from kpi.definitions import CallKpis, KpiSettings
+from kpi.definitions import CallKpis
 from kpi.occupancy import AgentKpis
 from kpi.present.report import QueueRow, Report, build_report
+from kpi.settings import KpiSettings
 from kpi.tables import AGENT_KEYS, AGENT_TABLE, CALL_TABLES, PERIOD_KEYS, PERIODS
 from kpi.windows import INTERVALS
 from queuepulse.cli import main

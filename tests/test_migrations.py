@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from collector.store.schema import known_migrations, migrations
-from kpi.definitions import KpiSettings
+from kpi.settings import KpiSettings
 from queuepulse.kpi_settings import stored_kpi_settings
 
 RECORD = Path(__file__).resolve().parent / "data" / "migrations.sql"

@@ -13,8 +13,8 @@ from structlog.testing import capture_logs
 
 from collector.live import LiveView
 from kpi.board import KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.mqtt.publisher import MqttPublisher
+from kpi.settings import KpiSettings
 from tests.mosquitto import Mosquitto
 from tests.test_daemon_commands import free_port
 from tests.test_publisher import trace_config, until

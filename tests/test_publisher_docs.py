@@ -14,11 +14,11 @@ from collector.parser import FrameParser
 from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.mqtt.homeassistant import discovery_messages
 from kpi.mqtt.payloads import call_message, heartbeat_message
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.topics import Topics
+from kpi.settings import KpiSettings
 from tests.traces import TRACE_CONFIG, trace_dir
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "mqtt.md").read_text(encoding="utf-8")

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from collector.live import LiveView
 from kpi.board import KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
 from kpi.mqtt.publisher import CALL_BUFFER, MqttPublisher, snapshot_messages
 from kpi.mqtt.topics import Topics, escape, unescape
+from kpi.settings import KpiSettings
 from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
 

@@ -17,8 +17,8 @@ from collector.store.opening import open_database
 from collector.store.reads import read_calls, read_intervals
 from collector.store.writes import write_facts
 from kpi.board import KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.present.report import build_report
+from kpi.settings import KpiSettings
 from kpi.windows import INTERVALS, local_date
 from queuepulse.cli import main
 from tests.kpi_records import answered, unanswered

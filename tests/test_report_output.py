@@ -18,10 +18,10 @@ from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from collector.tracker import Tracker
-from kpi.definitions import KpiSettings
 from kpi.present.formats import duration
 from kpi.present.report import build_report
 from kpi.present.report_output import report_csv, report_tables
+from kpi.settings import KpiSettings
 from kpi.windows import local_date
 from queuepulse.cli import main
 from tests.kpi_records import answered, interval

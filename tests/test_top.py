@@ -20,7 +20,7 @@ from collector.replay import replay_to_database
 from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import KpiSettings, other_outcomes
+from kpi.definitions import other_outcomes
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.retained import board_from_retained
 from kpi.mqtt.subscriber import RetainedBoard
@@ -28,6 +28,7 @@ from kpi.mqtt.topics import Topics
 from kpi.present.formats import duration, sl_style
 from kpi.present.screens import board_time
 from kpi.present.wallboard import kpi_line, render
+from kpi.settings import KpiSettings
 from queuepulse.cli import main
 from tests.mosquitto import Mosquitto, free_port, mosquitto
 from tests.test_publisher import live_run, run_async, trace_config

@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 from collector.facts import AgentState
 from collector.live import LiveAgent, LiveMembership
 from kpi.board import BoardSnapshot, KpiSnapshot
-from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, CallKpis
+from kpi.definitions import CallKpis
 from kpi.live_state import AgentCounts, PauseCount, QueueLive
 from kpi.mqtt.payloads import SCHEMA
 from kpi.mqtt.topics import Topics, unescape
+from kpi.settings import DEFAULT_SERVICE_LEVEL_TARGET
 from kpi.windows import Window, live_window
 
 _UTC = ZoneInfo("UTC")

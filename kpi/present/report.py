@@ -18,8 +18,10 @@ from sqlite_utils import Database
 
 from collector.facts import AgentInterval, CallRecord
 from collector.store.reads import Holdings, read_calls, read_intervals
-from kpi.definitions import CallerIndex, CallKpis, KpiSettings, call_kpis, handled_at
+from kpi.definitions import CallKpis, call_kpis, handled_at
 from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis
+from kpi.repeat_callers import CallerIndex
+from kpi.settings import KpiSettings
 from kpi.windows import IntervalSize, Window, check_range, day_window, intervals, local_date
 
 _QUEUES_NAMED = 12

@@ -25,8 +25,8 @@ from collector.live import LiveView
 from collector.store.opening import in_use, open_for_reading, unusable
 from collector.store.reads import data_version, newest_moment, read_facts
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.definitions import KpiSettings
 from kpi.present.wallboard import kpi_line, render
+from kpi.settings import KpiSettings
 from kpi.windows import earliest_live_start, local_date, local_midnight
 
 REFRESH_S = 1.0

@@ -21,9 +21,10 @@ from rich.text import Text
 from collector.facts import AgentState
 from collector.live import LiveAgent
 from kpi.board import BoardSnapshot, KpiSnapshot
-from kpi.definitions import DEFAULT_SERVICE_LEVEL_TARGET, other_outcomes
+from kpi.definitions import other_outcomes
 from kpi.live_state import QueueLive
 from kpi.present.formats import NO_DATA, duration, percent, sl_style
+from kpi.settings import DEFAULT_SERVICE_LEVEL_TARGET
 
 STATE_STYLES = {
     AgentState.AVAILABLE: "green",
