@@ -63,6 +63,7 @@ LAYERS: dict[str, Layer] = {
     "collector.ami.*": Layer.SHELLS,
     "collector.queue_log_check": Layer.SHELLS,
     "collector.queue_log_files": Layer.SHELLS,
+    "collector.queue_log_tail": Layer.SHELLS,
     "collector.recording": Layer.SHELLS,
     "collector.replay": Layer.SHELLS,
     "collector.store.*": Layer.SHELLS,
