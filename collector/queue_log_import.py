@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, fields
 
-from collector.events import PbxShutdown
+from collector.events import PbxShutdown, Tick
 from collector.facts import AgentInterval, Anomaly, CallRecord, Fact, Outcome
 from collector.queue_log import QueueLogLine
 from collector.queue_log_events import LineTranslator, SkippedLine
@@ -111,6 +111,11 @@ class QueueLogImporter:
         for event in events:
             facts.extend(self._imported(feed(event)))
         return facts
+
+    def advance(self, at: float) -> list[ImportFact]:
+        """No line dated before ``at`` is still to come: decide what waits for time to pass
+        (after-call work, how a caller who left ended), as the live tracker's ticks do."""
+        return self._imported(self._tracker.feed(Tick(at)))
 
     def finish(self) -> list[ImportFact]:
         """The input has ended: what is complete, without what was still going on.

@@ -55,6 +55,7 @@ LAYERS: dict[str, Layer] = {
     "collector.overlap": Layer.CORE,
     "collector.parser": Layer.CORE,
     "collector.queue_log": Layer.CORE,
+    "collector.queue_log_backfill": Layer.CORE,
     "collector.queue_log_events": Layer.CORE,
     "collector.queue_log_import": Layer.CORE,
     "collector.secret": Layer.CORE,
