@@ -8,7 +8,9 @@ compared with ``queuepulse replay`` of the same trace, to the millisecond.
 
 Faults are scripted by event count: a hook runs after the n-th event of the feed was
 handed to the server, while the feed waits; it can wait for the daemon, lose events (send
-them while nobody listens) or send frames of its own.
+them while nobody listens) or send frames of its own. With ``recorded_drops`` the
+connection drops where the recording's did, and comes back at the recorded moment to the
+recorded QueueStatus answer.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from itertools import pairwise
 from pathlib import Path
 
 from collector.events import CallerJoin
@@ -67,11 +71,45 @@ def _is_feed_event(frame: Frame) -> bool:
     return name is not None and name != "FullyBooted" and "\nActionID:" not in frame.text
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedDrop:
+    """Where the recording client lost the stream: after the ``events``-th feed event; it
+    was back at ``back_at`` (the PBX's time), Asterisk having ``restarted`` meanwhile."""
+
+    events: int
+    back_at: float
+    restarted: bool
+
+
+def _uptime(frame: str) -> float | None:
+    start = frame.find("\r\nUptime: ")
+    if not frame.startswith("Event: FullyBooted") or start < 0:
+        return None
+    return float(frame[start + 10:].split("\r\n", 1)[0])
+
+
+def recorded_drops(frames: Sequence[Frame]) -> list[RecordedDrop]:
+    """The moments a recording's client lost the stream and logged in again."""
+    drops: list[RecordedDrop] = []
+    count, back_at, boot_at = 0, None, None
+    for frame in frames[1:]:
+        uptime = _uptime(frame.text)
+        if uptime is not None:
+            booted = frame.received_at - uptime
+            if back_at is not None:
+                drops.append(RecordedDrop(count, back_at, booted > (boot_at or booted) + 5))
+            boot_at, back_at = booted, None
+        elif frame.text.startswith("Asterisk Call Manager/"):
+            back_at = frame.received_at
+        count += _is_feed_event(frame)
+    return drops
+
+
 class TracePbx:
     """One trace played by an `AmiServer`, with the PBX clock on the trace's time."""
 
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
-                 uptime: float = 86400.0) -> None:
+                 uptime: float = 86400.0, drops: Sequence[RecordedDrop] = ()) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
         self.frames = list(TraceReader(self.path))
         self.limit = limit
@@ -80,7 +118,13 @@ class TracePbx:
         self.daemon: Daemon | None = None
         self.start_when: Callable[[], bool] = lambda: True
         """The feed starts once this holds (a daemon under test: once it is ready)."""
+        self.clock_moved: Callable[[float], None] = lambda now: None
+        """Told the PBX's time whenever the clock is moved (by a frame, or by a test)."""
         self.finished = asyncio.Event()
+        counts = [d.events for d in drops]
+        faults += tuple(Faults(drop_after=b - a) for a, b in pairwise([0, *counts]))
+        for drop in drops:
+            self.hooks[drop.events] = partial(self._come_back, drop)
         self._time = self.frames[0].received_at
         self._mark = time.monotonic()
         self._boot = self._time - uptime
@@ -97,14 +141,49 @@ class TracePbx:
     def _tick(self, frame: str) -> None:
         stamp = _stamp(frame)
         now = self.now()
-        self._time, self._mark = (now if stamp is None else max(stamp, now)), time.monotonic()
+        self.set_time(now if stamp is None else max(stamp, now))
+
+    def set_time(self, at: float) -> None:
+        """Set the PBX's clock to ``at``."""
+        self._time, self._mark = at, time.monotonic()
         # FullyBooted's Uptime is the server's wall time since booted_at: keep it on our clock
         self.server.booted_at = time.time() - (self._time - self._boot)
+        self.clock_moved(at)
 
     def reboot(self) -> None:
         """The PBX has just started again (its next FullyBooted has a small Uptime)."""
         self._boot = self.now()
         self._tick("")
+
+    async def recorded_snapshot(self, events: int) -> Snapshot:
+        """The QueueStatus and QueueSummary answers the recording got first after the
+        ``events``-th feed event."""
+        snapshot: Snapshot | None = None
+        count = 0
+        async for item in TracePlayer(self.path):
+            if isinstance(item, Snapshot):
+                if count >= events:
+                    snapshot = item
+            elif snapshot is not None:
+                break
+            else:
+                count += 1
+        assert snapshot is not None, "no answer was recorded there"
+        return snapshot
+
+    async def _come_back(self, drop: RecordedDrop) -> None:
+        """The connection dropped where the recording's did: come back when it did."""
+        daemon = self.daemon
+        assert daemon is not None
+        snapshots = daemon.stats.snapshots
+        self.server.refuse()  # the daemon comes back to the PBX as it was then, not before
+        await until(lambda: not daemon.connected)
+        self.set_time(drop.back_at)
+        if drop.restarted:
+            self.reboot()
+        self.server.snapshot = await self.recorded_snapshot(drop.events)
+        await self.server.accept()
+        await until(lambda: daemon.stats.snapshots > snapshots)
 
     async def _feed(self) -> AsyncIterator[str | Snapshot]:
         await until(self.start_when)
@@ -125,7 +204,7 @@ class TracePbx:
     def to_the_end(self) -> None:
         """Move the clock to the trace's last frame, where a replay of it ends."""
         if self.limit is None:
-            self._time, self._mark = max(self.now(), self.frames[-1].received_at), time.monotonic()
+            self.set_time(max(self.now(), self.frames[-1].received_at))
 
     async def lose(self, count: int) -> None:
         """Send the next ``count`` events while no client listens: lost, as on a real PBX."""
@@ -242,12 +321,16 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
-                   sinks: Sequence[FactSink] = (), settings: str = "") -> LiveRun:
+                   sinks: Sequence[FactSink] = (), settings: str = "",
+                   before: Hook | None = None) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it.
 
-    ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml).
+    ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml);
+    ``before``: awaited once the PBX listens, before the daemon starts.
     """
     async with pbx.server as server:
+        if before is not None:
+            await before()
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s,
                                                  settings=settings))
@@ -259,6 +342,9 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
         running = asyncio.create_task(daemon.run())
         try:
             await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
+            # the feed's last events may still wait in the session's queue: written first
+            await until(lambda: server.stats.events + server.stats.lost >= pbx.sent
+                        or running.done())
             await until(lambda: daemon.received_bytes >= server.stats.bytes or running.done())
             pbx.to_the_end()
         finally:

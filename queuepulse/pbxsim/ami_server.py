@@ -4,7 +4,8 @@ It serves a feed of events (a `queuepulse.pbxsim.trace_feed.TracePlayer`, or fra
 `AmiServer.send`) to every client logged in with events on, answers the actions a
 collector uses (Login with plain or MD5 secret, Challenge, Logoff, Ping, Events,
 QueueStatus, QueueSummary) with the frames Asterisk sends (`queuepulse.pbxsim.ami_session`), and
-misbehaves on demand (`queuepulse.pbxsim.faults.Faults`, `AmiServer.restart`).
+misbehaves on demand (`queuepulse.pbxsim.faults.Faults`, `AmiServer.restart`,
+`AmiServer.refuse`).
 
 Each connection has one reader task that answers actions and one writer task that writes
 everything queued to it, in order, in batches: the feed never waits for a socket unless a
@@ -184,13 +185,23 @@ class AmiServer:
             session.close_when_flushed()
         self.snapshot = snapshot if snapshot is not None else self.snapshot.after_restart(now)
         self.booted_at = now
-        if down_for > 0 and self._listener is not None:
-            self._listener.close()
+        if down_for > 0:
+            self.refuse()
         await asyncio.gather(*(session.closed.wait() for session in sessions))
         if down_for > 0:
             await asyncio.sleep(down_for)
             self.booted_at = time.time()
-            await self._listen()
+            await self.accept()
+
+    def refuse(self) -> None:
+        """Refuse new connections (the port is closed), as a PBX that is down does;
+        connections already open stay."""
+        if self._listener is not None:
+            self._listener.close()
+
+    async def accept(self) -> None:
+        """Accept connections again, on the same port."""
+        await self._listen()
 
     async def _pump(self, feed: Feed) -> None:
         await self._someone_listens.wait()
