@@ -48,10 +48,12 @@ class ConfigError(UserError):
 
 @dataclass(frozen=True, slots=True)
 class PbxConfig:
-    """Which PBX this is and which clock its days follow."""
+    """Which PBX this is, which clock its days follow, and where its queue_log is."""
 
     id: str = "pbx"
     timezone: str = "UTC"
+    queue_log: str = ""
+    """Asterisk's queue_log file, to backfill the calls AMI did not show (empty: off)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ One TaskGroup, named tasks:
   (:class:`~queuepulse.kpi_tables.KpiTableKeeper`);
 * ``mqtt`` (when ``mqtt.enabled``, or a board is asked for): the KPI board, fed with
   facts, and its MQTT publisher when MQTT is enabled;
+* ``queue_log`` (when ``pbx.queue_log`` is set): follows Asterisk's queue_log and stores
+  the calls the stream did not show whole
+  (:class:`~queuepulse.queue_log_follower.QueueLogFollower`);
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
@@ -51,6 +54,7 @@ from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
 from queuepulse.kpi_tables import KpiTableKeeper
+from queuepulse.queue_log_follower import QueueLogFollower
 from queuepulse.sd_notify import Notifier
 
 log = structlog.get_logger("queuepulse.daemon")
@@ -114,6 +118,10 @@ class Daemon:
         self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,
                                          config.database.kpi_interval_s, monotonic=monotonic)
         """The KPI tables of the database, kept up to date with the facts."""
+        self.queue_log = (QueueLogFollower(config.pbx.queue_log, config.tracker_config(),
+                                           config.pbx.timezone)
+                          if config.pbx.queue_log else None)
+        """The backfill from Asterisk's queue_log (``pbx.queue_log``), when configured."""
         self._clock = clock
         self._monotonic = monotonic
         self._tick_s = tick_s
@@ -170,11 +178,15 @@ class Daemon:
                 await self.kpi_tables.prepare(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
+            if self.queue_log is not None:
+                await self.queue_log.prepare(writer, self._clock())
             self.sinks.append(self.kpi_tables.add)
             try:
                 await self._run_tasks()
             finally:
                 self._emit(self.tracker.finish(self._now()))
+                if self.queue_log is not None:
+                    await self.queue_log.finish(writer, self._now(), self._to_sinks)
                 await self.kpi_tables.finish(writer)
                 self._notifier.send("STOPPING=1")
                 log.info("daemon.stopped", calls=self.stats.calls, frames=self.stats.frames,
@@ -196,6 +208,10 @@ class Daemon:
                     running.append(tasks.create_task(self._publish(self.board), name="mqtt"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
+                if self.queue_log is not None:
+                    running.append(tasks.create_task(self.queue_log.run(
+                        self._store(), self._following, lambda: self.tracker.now, self._now,
+                        self._to_sinks), name="queue_log"))
                 interval = self._notifier.watchdog_interval_s
                 if interval:
                     running.append(tasks.create_task(self._watchdog(interval), name="watchdog"))
@@ -222,6 +238,8 @@ class Daemon:
             log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
             # the tracker answers the gap with its stream_gap anomaly: the one stored
             self._apply(StreamGap(at=now, since=since))
+        if self.queue_log is not None:
+            self.queue_log.resumed(now)
         self._booted_seen = False
         self._replaced = 0
         self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
@@ -233,6 +251,8 @@ class Daemon:
         finally:
             self._bytes_before += ami.protocol.splitter.bytes
             self._ami = None
+            if self.queue_log is not None:
+                self.queue_log.lost(self.tracker.now)
 
     def _ask_snapshot(self, ami: AmiConnection) -> None:
         self._snapshot_pending = True
@@ -338,11 +358,20 @@ class Daemon:
                          acw_source=fact.acw_source.value, handle_s=_seconds(fact.handle_s),
                          rings=fact.ring_attempts, transferred=bool(fact.transferred))
         self._store().add_facts(facts)
+        if self.queue_log is not None:
+            self.queue_log.observed(facts)
+        self._to_sinks(facts)
+
+    def _to_sinks(self, facts: Sequence[Fact]) -> None:
         for sink in self.sinks:
             try:
                 sink(facts)
             except Exception:  # one broken consumer must not stop the collector
                 log.exception("daemon.sink_failed", sink=repr(sink))
+
+    def _following(self) -> list[tuple[str, str, float]]:
+        """The stints the tracker follows now."""
+        return [(c.uniqueid, c.queue, c.entered_at) for c in self.tracker.live().calls]
 
     def _store(self) -> Writer:
         if self._writer is None:

@@ -25,8 +25,11 @@ from collector.facts import (
     Outcome,
 )
 
-LIVE_SOURCES = ("live", "replay")
-"""The ``source`` of calls the live collector stored (``queuepulse run``, ``replay``)."""
+COMPLETED_SOURCE = "live+queue_log"
+"""The ``source`` of a live call whose end the daemon took from ``pbx.queue_log``."""
+LIVE_SOURCES = ("live", "replay", COMPLETED_SOURCE)
+"""The ``source`` of calls the live collector stored (``queuepulse run``, ``replay``),
+those it completed from queue_log included."""
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
 
