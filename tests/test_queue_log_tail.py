@@ -13,6 +13,14 @@ from tests.traces import trace_dir
 LINES = (trace_dir("lab-reconnect") / "queue_log").read_text(encoding="utf-8").splitlines(True)
 
 
+def following(log: Path, text: str, since: float | None) -> QueueLogTail:
+    """A tail of ``log``, which holds ``text``, started at ``since``."""
+    log.write_text(text, encoding="utf-8")
+    tail = QueueLogTail(log)
+    assert tail.start(since)
+    return tail
+
+
 def append(path: Path, *texts: str) -> None:
     with path.open("a", encoding="utf-8") as stream:
         stream.write("".join(texts))
@@ -28,9 +36,7 @@ def names(texts: list[str]) -> list[str]:
 
 def test_a_line_is_read_once_and_only_when_whole(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("".join(LINES[:3]), encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(None)
+    tail = following(log, "".join(LINES[:3]), None)
     assert events(tail) == []
     append(log, LINES[3], LINES[4][:20])
     assert events(tail) == names(LINES[3:4])
@@ -42,9 +48,7 @@ def test_a_line_is_read_once_and_only_when_whole(tmp_path: Path) -> None:
 
 def test_started_at_the_end_a_line_being_written_is_read_whole(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("".join(LINES[:3]) + LINES[3][:10], encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(None)
+    tail = following(log, "".join(LINES[:3]) + LINES[3][:10], None)
     append(log, LINES[3][10:])
     assert events(tail) == names(LINES[3:4])
 
@@ -53,9 +57,7 @@ def test_a_renamed_log_is_read_to_its_end_then_the_new_one_from_its_start(
     tmp_path: Path,
 ) -> None:
     log, rotated = tmp_path / "queue_log", tmp_path / "queue_log.1"
-    log.write_text("", encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(None)
+    tail = following(log, "", None)
     append(log, *LINES[:2])
     assert events(tail) == names(LINES[:2])
     append(log, LINES[2])
@@ -74,9 +76,7 @@ def test_a_renamed_log_is_read_to_its_end_then_the_new_one_from_its_start(
 
 def test_a_copied_and_truncated_log_loses_no_line(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("".join(LINES[:2]), encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(0.0)
+    tail = following(log, "".join(LINES[:2]), 0.0)
     assert events(tail) == names(LINES[:2])
     append(log, *LINES[2:5])  # written after the last read ...
     shutil.copy(log, tmp_path / "queue_log.1")  # ... and copied away by copytruncate
@@ -87,9 +87,7 @@ def test_a_copied_and_truncated_log_loses_no_line(tmp_path: Path) -> None:
 
 def test_a_truncated_log_without_its_copy_is_read_again_and_counted(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("".join(LINES[:4]), encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(0.0)
+    tail = following(log, "".join(LINES[:4]), 0.0)
     assert events(tail) == names(LINES[:4])
     append(log, LINES[4][:15])
     assert events(tail) == []
@@ -129,8 +127,6 @@ def test_a_moment_is_found_without_reading_the_whole_file(tmp_path: Path) -> Non
 
 def test_starting_after_the_last_line_reads_what_comes_next(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    log.write_text("".join(LINES[:5]), encoding="utf-8")
-    tail = QueueLogTail(log)
-    assert tail.start(2e9)
+    tail = following(log, "".join(LINES[:5]), 2e9)
     append(log, LINES[5])
     assert events(tail) == names(LINES[5:6])
