@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 from collector.facts import AgentInterval, AgentState, CallRecord, Fact
 from collector.live import LiveAgent, LiveView
+from kpi.alerts import Alert, AlertWatch, QueueNow
 from kpi.definitions import CallKpis, CallTable, table_kpis
 from kpi.live_state import QueueLive, queue_live, queue_names
 from kpi.occupancy import (
@@ -79,6 +80,8 @@ class BoardSnapshot:
     queues: tuple[QueueLive, ...]
     agents: tuple[LiveAgent, ...]
     agent_kpis: tuple[AgentSnapshot, ...]
+    alerts: tuple[Alert, ...] = ()
+    """Every alert rule of every queue, raised or not (none without an :class:`AlertWatch`)."""
 
 
 def _name(name: str | None) -> str | None:
@@ -206,9 +209,12 @@ class _Cached:
 class KpiBoard:
     """The facts of the live windows, and the KPIs computed from them."""
 
-    def __init__(self, settings: KpiSettings, timezone: str = "UTC") -> None:
+    def __init__(self, settings: KpiSettings, timezone: str = "UTC",
+                 alerts: AlertWatch | None = None) -> None:
         self.settings = settings
         self.timezone = ZoneInfo(timezone)
+        self.alerts = alerts
+        """The alert rules evaluated on every snapshot, if any."""
         self.version = 0
         """Counts changes of the agent intervals."""
         self._call_version = 0
@@ -313,13 +319,25 @@ class KpiBoard:
             kpis.append(KpiSnapshot(None, window, totals.kpis, center,
                                     self.settings.target(None)))
             agents.extend(AgentSnapshot(window, a) for a in per_agent)
+        lives = tuple(queue_live(live, q) for q in [*queues, None])
         return BoardSnapshot(
             at=at,
             kpis=tuple(kpis),
-            queues=tuple(queue_live(live, q) for q in [*queues, None]),
+            queues=lives,
             agents=live.agents,
             agent_kpis=tuple(agents),
+            alerts=() if self.alerts is None else self._alerts(self.alerts, live, lives, kpis),
         )
+
+    @staticmethod
+    def _alerts(watch: AlertWatch, live: LiveView, lives: tuple[QueueLive, ...],
+                kpis: list[KpiSnapshot]) -> tuple[Alert, ...]:
+        """The alert rules read from this snapshot's figures."""
+        levels = {(k.queue, k.window.name): k.calls.service_level for k in kpis}
+        return watch.update(live.at, (
+            QueueNow(q, levels.get((q.queue, watch.rules(q.queue).service_level_window)),
+                     [a for a in live.agents if any(m.queue == q.queue for m in a.memberships)])
+            for q in lives if q.queue is not None))
 
     def _closed_intervals(self, window: Window) -> list[AgentInterval]:
         """The closed agent intervals that reach into ``window``; for ``today``, folded.

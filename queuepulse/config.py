@@ -34,6 +34,7 @@ from collector.secret import Secret
 from collector.store.settings import DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
+from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
 from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
 from queuepulse.logs import FORMATS, LEVELS, LogConfig
@@ -61,6 +62,7 @@ class QueueConfig:
     wrapuptime_s: float = 0.0
     service_level_s: int | None = None
     service_level_target: float | None = None
+    alerts: QueueAlertConfig = QueueAlertConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ class Config:
     kpi: KpiConfig = KpiConfig()
     database: DatabaseConfig = DatabaseConfig()
     mqtt: MqttConfig = MqttConfig()
+    alerts: AlertConfig = AlertConfig()
     log: LogConfig = LogConfig()
 
     def tracker_config(self) -> TrackerConfig:
@@ -116,6 +119,10 @@ class Config:
             settle_s=self.tracking.settle_s,
             agent_names=dict(self.agents),
         )
+
+    def alert_watch(self) -> AlertWatch:
+        """The alert rules of ``[alerts]`` and the queues' overrides, nothing seen yet."""
+        return AlertWatch(self.alerts, {q: c.alerts for q, c in self.queues.items()})
 
     def service_level_s(self, queue: str) -> int:
         """The service-level threshold of a queue (its own, else the global one)."""
@@ -274,6 +281,12 @@ def _check(config: Config) -> None:
         raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+    rule_sets = {"alerts": config.alerts} | {
+        f"queues.{name}.alerts": merged(config.alerts, queue.alerts)
+        for name, queue in config.queues.items()}
+    for where, rules in rule_sets.items():
+        for key, problem, fix in config_problems(rules, where):
+            raise _fail(key, problem, fix)
     if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:
         raise _fail("mqtt.kpi_interval_s", f"must be at least {MIN_KPI_INTERVAL_S}",
                     "Use 1.0 (the default), or e.g. 0.5 for wallboards that must never "

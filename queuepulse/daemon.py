@@ -108,7 +108,8 @@ class Daemon:
         self.sinks: list[FactSink] = []
         """Further consumers of facts (the MQTT publisher); called in the event loop."""
         self.stats = DaemonStats()
-        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone)
+        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone,
+                               alerts=config.alert_watch())
                       if config.mqtt.enabled or board else None)
         """The live KPIs (the MQTT publisher's); ``board=True`` keeps them without MQTT."""
         self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,

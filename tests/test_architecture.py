@@ -69,6 +69,7 @@ LAYERS: dict[str, Layer] = {
     "collector.trace": Layer.SHELLS,
     "collector.user_files": Layer.SHELLS,
     "kpi": Layer.KPIS,
+    "kpi.alerts": Layer.KPIS,
     "kpi.board": Layer.KPIS,
     "kpi.definitions": Layer.KPIS,
     "kpi.live_state": Layer.KPIS,
