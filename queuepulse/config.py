@@ -4,7 +4,8 @@ Every section is a frozen dataclass, and each default is written once, by the co
 that uses it. Where a component's settings are the section, the section is that dataclass:
 ``[ami]`` is :class:`collector.ami.settings.AmiConfig`, ``[database]``
 :class:`collector.store.settings.DatabaseConfig`, ``[mqtt]``
-:class:`kpi.mqtt.settings.MqttConfig`, ``[log]`` :class:`queuepulse.logs.LogConfig`.
+:class:`kpi.mqtt.settings.MqttConfig`, ``[alerts]`` :class:`kpi.alerts.AlertConfig`,
+``[web]`` :class:`kpi.web.settings.WebConfig`, ``[log]`` :class:`queuepulse.logs.LogConfig`.
 ``[tracking]`` and ``[kpi]`` are written the way people think of them (reasons as a
 list, targets in percent, hours) and take their defaults from the tracker's
 :class:`~collector.tracker.TrackerConfig` and the definitions'
@@ -37,6 +38,7 @@ from collector.user_files import is_sqlite
 from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
 from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
+from kpi.web.settings import WebConfig
 from queuepulse.logs import FORMATS, LEVELS, LogConfig
 
 _TRACKER = TrackerConfig()
@@ -108,6 +110,7 @@ class Config:
     database: DatabaseConfig = DatabaseConfig()
     mqtt: MqttConfig = MqttConfig()
     alerts: AlertConfig = AlertConfig()
+    web: WebConfig = WebConfig()
     log: LogConfig = LogConfig()
 
     def tracker_config(self) -> TrackerConfig:
@@ -269,6 +272,9 @@ def _check(config: Config) -> None:
     for key, port in (("ami.port", config.ami.port), ("mqtt.port", config.mqtt.port)):
         if not 0 < port < 65536:
             raise _fail(key, f"{port} is not a TCP port", "Use a number from 1 to 65535.")
+    if not 0 <= config.web.port < 65536:
+        raise _fail("web.port", f"{config.web.port} is not a TCP port",
+                    "Use a number from 1 to 65535 (0: any free port, logged at start).")
     targets = {"kpi.service_level_target": config.kpi.service_level_target} | {
         f"queues.{name}.service_level_target": queue.service_level_target
         for name, queue in config.queues.items() if queue.service_level_target is not None}
@@ -281,6 +287,8 @@ def _check(config: Config) -> None:
         raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+    if config.web.push_interval_s <= 0:
+        raise _fail("web.push_interval_s", "must be positive", "Use e.g. 0.5.")
     rule_sets = {"alerts": config.alerts} | {
         f"queues.{name}.alerts": merged(config.alerts, queue.alerts)
         for name, queue in config.queues.items()}

@@ -12,8 +12,9 @@ One TaskGroup, named tasks:
 * ``maintenance``: retention and the ``queues``/``agents`` reference tables;
 * ``kpi_tables``: the KPI tables, at most ``database.kpi_interval_s`` behind the calls
   (:class:`~queuepulse.kpi_tables.KpiTableKeeper`);
-* ``mqtt`` (when ``mqtt.enabled``, or a board is asked for): the KPI board, fed with
-  facts, and its MQTT publisher when MQTT is enabled;
+* ``mqtt`` (when ``mqtt.enabled`` or ``web.enabled``, or a board is asked for): the KPI
+  board, fed with facts, and its MQTT publisher when MQTT is enabled;
+* ``web`` (when ``web.enabled``): the browser wallboard and ``/metrics`` on the board;
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
@@ -45,8 +46,9 @@ from collector.store.reads import read_facts
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference, prune
 from collector.tracker import Tracker
-from kpi.board import KpiBoard
+from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.publisher import MqttPublisher
+from kpi.web.server import WebServer
 from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
@@ -110,8 +112,10 @@ class Daemon:
         self.stats = DaemonStats()
         self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone,
                                alerts=config.alert_watch())
-                      if config.mqtt.enabled or board else None)
-        """The live KPIs (the MQTT publisher's); ``board=True`` keeps them without MQTT."""
+                      if config.mqtt.enabled or config.web.enabled or board else None)
+        """The live KPIs (of MQTT and the web server); ``board=True`` keeps them without."""
+        self.web: WebServer | None = None
+        """The web server, once it listens (``[web] enabled``)."""
         self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,
                                          config.database.kpi_interval_s, monotonic=monotonic)
         """The KPI tables of the database, kept up to date with the facts."""
@@ -195,6 +199,9 @@ class Daemon:
                 ]
                 if self.board is not None:
                     running.append(tasks.create_task(self._publish(self.board), name="mqtt"))
+                    if self.config.web.enabled:
+                        running.append(tasks.create_task(self._serve_web(self.board),
+                                                         name="web"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
                 interval = self._notifier.watchdog_interval_s
@@ -371,6 +378,23 @@ class Daemon:
         if publisher is not None:
             async with publisher:
                 await publisher.run()
+
+    def snapshot(self, board: KpiBoard) -> BoardSnapshot | None:
+        """The board now, or ``None`` before the first event (there is no "now" yet)."""
+        live = self.live()
+        return board.snapshot(live) if live.at > 0 else None
+
+    async def _serve_web(self, board: KpiBoard) -> None:
+        """The browser wallboard and ``/metrics``, fed by the board."""
+        server = WebServer(self.config.web, self.config.pbx.id, partial(self.snapshot, board))
+        async with server:
+            self.web = server
+            self.sinks.append(server.facts)
+            try:
+                await server.run()
+            finally:
+                self.sinks.remove(server.facts)
+                self.web = None
 
     async def _tick(self, every: float) -> None:
         while True:

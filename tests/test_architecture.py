@@ -80,6 +80,7 @@ LAYERS: dict[str, Layer] = {
     "kpi.windows": Layer.KPIS,
     "kpi.mqtt.*": Layer.OUTPUTS,
     "kpi.present.*": Layer.OUTPUTS,
+    "kpi.web.*": Layer.OUTPUTS,
     "queuepulse.*": Layer.WIRING,
     "queuepulse.pbxsim.*": Layer.SIMULATOR,
 }

@@ -78,7 +78,8 @@ def alert_text(alert: Alert) -> str:
         case AlertKind.LONGEST_WAIT:
             what = f"longest wait {duration(value)} (alert at {duration(threshold)})"
         case AlertKind.WAITING:
-            what = f"{int(value or 0)} callers waiting (alert at {int(threshold)})"
+            count = int(value or 0)
+            what = f"{count} caller{'' if count == 1 else 's'} waiting (alert at {int(threshold)})"
         case AlertKind.SERVICE_LEVEL:
             what = f"service level {percent(value)} (alert below {percent(threshold)})"
         case AlertKind.NO_AGENT_AVAILABLE:
