@@ -15,10 +15,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from collector.events import CallerJoin
+from collector.facts import Fact
 from collector.parser import FrameParser
 from collector.secret import Secret
 from collector.trace import TraceReader
 from collector.tracker import Tracker
+from kpi.alerts import AlertWatch
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.settings import KpiSettings
 from kpi.web.server import WebServer
@@ -42,15 +44,19 @@ class TraceBoard(LoopThread):
         super().__init__()
         self.settings = settings
         self.tracker = Tracker(TRACE_CONFIG)
-        self.board = KpiBoard(KpiSettings())
+        self.board = KpiBoard(KpiSettings(), alerts=AlertWatch())
         self.server: WebServer | None = None
+        self.replayed: list[Fact] = []
+        """The facts the tracker made of the frames."""
         parser = FrameParser()
         for index, frame in enumerate(TraceReader(trace_dir("mixed-a") / "ami.jsonl")):
             if index >= frames:
                 break
             event = parser.parse(frame.text, frame.received_at)
             if event is not None:
-                self.board.add(self.tracker.feed(event))
+                facts = self.tracker.feed(event)
+                self.board.add(facts)
+                self.replayed += facts
 
     def snapshot(self) -> BoardSnapshot:
         return self.board.snapshot(self.tracker.live())
