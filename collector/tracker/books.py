@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from collector.agents import Roster
+from collector.events import DialStart
 from collector.facts import Anomaly, EndReason, Fact
 from collector.live import LiveQueue
 from collector.states import (
@@ -118,6 +119,8 @@ class Books:
         self.ringing: dict[str, set[str]] = {}
         """Uniqueid of a waiting caller to the interfaces it rings."""
         self.acw: dict[str, AfterCallWork] = {}
+        self.dials: dict[tuple[str, str], DialStart] = {}
+        """Dials outside queues not yet ended, by the dialling and the dialled uniqueid."""
         self.queues: dict[str, LiveQueue] = {}
         self.snapshot = Snapshot()
         self.boot_at: float | None = None
