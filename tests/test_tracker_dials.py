@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from collector.events import PbxShutdown
 from collector.facts import Dial, Fact, RingNoAnswer
 from collector.parser import FrameParser
+from collector.store.opening import open_database
+from collector.store.reads import read_dials, read_ring_no_answers
+from collector.store.writes import write_facts
 from collector.tracker import Tracker
 from tests.traces import read_queue_log, replayed_facts, trace_dir
 
@@ -66,3 +70,14 @@ def test_a_dial_to_a_trunk_names_the_number_and_whether_it_was_answered() -> Non
 def test_a_dial_whose_end_was_not_seen_ends_unknown_never_answered() -> None:
     (lost,) = dial(None)
     assert (lost.answered_at, lost.status) == (None, "unknown")
+
+
+def test_ring_no_answers_and_dials_are_stored_once_and_read_back(tmp_path: Path) -> None:
+    db = open_database(str(tmp_path / "calls.sqlite"))
+    facts = [*replayed_facts("lab-load"), *dial("ANSWER")]
+    write_facts(db, facts, source="replay")
+    write_facts(db, facts, source="replay")  # a replay run again stores each once
+    assert read_ring_no_answers(db, 0, 4e9) == sorted(
+        (f for f in facts if isinstance(f, RingNoAnswer)), key=lambda f: f.at)
+    assert read_dials(db, 0, 4e9) == sorted(
+        (f for f in facts if isinstance(f, Dial)), key=lambda f: f.started_at)

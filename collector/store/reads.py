@@ -20,9 +20,11 @@ from collector.facts import (
     AgentInterval,
     AgentState,
     CallRecord,
+    Dial,
     EndReason,
     Fact,
     Outcome,
+    RingNoAnswer,
 )
 
 LIVE_SOURCES = ("live", "replay")
@@ -81,6 +83,28 @@ def read_intervals(db: Database, start: float, end: float,
         {"start": start, "end": end, "longest": longest_s},
     )
     return [interval_from_row(row) for row in rows]
+
+
+def read_ring_no_answers(db: Database, start: float, end: float) -> list[RingNoAnswer]:
+    """The rings members let go unanswered in ``[start, end)``, in time order (none in
+    a database older than the table)."""
+    if "ring_no_answers" not in db.table_names():
+        return []
+    return [RingNoAnswer(row["at"], row["queue"], row["uniqueid"], row["interface"],
+                         row["agent"])
+            for row in db.query("SELECT * FROM ring_no_answers WHERE at >= ? AND at < ? "
+                                "ORDER BY at", [start, end])]
+
+
+def read_dials(db: Database, start: float, end: float) -> list[Dial]:
+    """The dials outside queues that started in ``[start, end)``, in time order (none in
+    a database older than the table)."""
+    if "dials" not in db.table_names():
+        return []
+    return [Dial(row["uniqueid"], row["linkedid"] or "", row["caller_num"] or "",
+                 row["number"], row["started_at"], row["answered_at"], row["status"])
+            for row in db.query("SELECT * FROM dials WHERE started_at >= ? AND started_at < ? "
+                                "ORDER BY started_at", [start, end])]
 
 
 def longest_interval(db: Database) -> float:
