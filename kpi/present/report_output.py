@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -24,7 +26,7 @@ from rich.text import Text
 from kpi.definitions import CallKpis, other_outcomes
 from kpi.occupancy import AgentKpis, PauseTime
 from kpi.present.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
-from kpi.present.report import AgentRow, QueueRow, Report
+from kpi.present.report import AgentQueueRow, AgentRow, QueueRow, Report
 
 CSV_RATIO_DIGITS = 3
 """Ratios in the CSV: 0.001, a tenth of a percent."""
@@ -75,23 +77,37 @@ CALL_COLUMNS: dict[str, Cell] = {
 COMPACT_CALL_COLUMNS = ("offered", "answered", "abandoned", "other", "SL", "ASA", "AHT",
                         "abn%", "longest")
 
-AGENT_COLUMNS: dict[str, Callable[[AgentKpis], str]] = {
-    "agent": lambda k: k.name,
-    "handled": lambda k: str(k.handled),
-    "talk": lambda k: duration(k.talk_s),
-    "hold": lambda k: duration(k.hold_s),
-    "ACW": lambda k: duration(k.acw_s),
-    "AHT": lambda k: duration(k.aht_s),
-    "logged in": lambda k: duration(k.logged_in_s),
-    "paused": lambda k: duration(k.paused_s),
-    "occupancy": lambda k: percent(k.occupancy, 1),
-    "pauses": lambda k: ", ".join(f"{p.reason} {duration(p.seconds)}"
-                                  for p in named_pauses(k.pauses)),
+AGENT_COLUMNS: dict[str, Callable[[AgentRow], str]] = {
+    "agent": lambda r: r.kpis.name,
+    "handled": lambda r: str(r.kpis.handled),
+    "talk": lambda r: duration(r.kpis.talk_s),
+    "hold": lambda r: duration(r.kpis.hold_s),
+    "ACW": lambda r: duration(r.kpis.acw_s),
+    "AHT": lambda r: duration(r.kpis.aht_s),
+    "RONA": lambda r: str(r.rona),
+    "logged in": lambda r: duration(r.kpis.logged_in_s),
+    "paused": lambda r: duration(r.kpis.paused_s),
+    "occupancy": lambda r: percent(r.kpis.occupancy, 1),
+    "pauses": lambda r: ", ".join(f"{p.reason} {duration(p.seconds)}"
+                                  for p in named_pauses(r.kpis.pauses)),
 }
-"""Every column of the wide agents table, in order (talk, hold, ACW: totals)."""
-COMPACT_AGENT_COLUMNS = ("agent", "handled", "AHT", "logged in", "paused", "occupancy",
-                         "pauses")
-_TEXT_COLUMNS = ("queue", "period", "agent", "pauses")
+"""Every column of the wide agents table, in order (talk, hold, ACW: totals; RONA: rings
+let go unanswered)."""
+COMPACT_AGENT_COLUMNS = ("agent", "handled", "AHT", "RONA", "logged in", "paused",
+                         "occupancy", "pauses")
+AGENT_QUEUE_COLUMNS: dict[str, Callable[[AgentQueueRow], str]] = {
+    "agent": lambda r: r.kpis.name,
+    "queue": lambda r: r.kpis.queue,
+    "handled": lambda r: str(r.kpis.handled),
+    "talk": lambda r: duration(r.kpis.talk_s),
+    "hold": lambda r: duration(r.kpis.hold_s),
+    "ACW": lambda r: duration(r.kpis.acw_s),
+    "AHT": lambda r: duration(r.kpis.aht_s),
+    "RONA": lambda r: str(r.kpis.rona),
+}
+"""Every column of the wide table of agents per queue, in order."""
+COMPACT_AGENT_QUEUE_COLUMNS = ("agent", "queue", "handled", "AHT", "RONA")
+_TEXT_COLUMNS = ("queue", "period", "agent", "pauses", "logged out")
 
 
 def named_pauses(pauses: Sequence[PauseTime]) -> list[PauseTime]:
@@ -147,6 +163,10 @@ def report_tables(report: Report, wide: bool = False) -> Iterator[RenderableType
         yield _center_table(report, where)
     if report.agents:
         yield _agents_table(report.agents, report.interval is not None, wide, where)
+    if report.agent_queues:
+        yield _agent_queue_table(report.agent_queues, report.interval is not None, wide, where)
+    if report.sessions:
+        yield _sessions_table(report, where)
 
 
 def _center_table(report: Report, where: str) -> Table:
@@ -167,8 +187,40 @@ def _agents_table(rows: tuple[AgentRow, ...], per_period: bool, wide: bool,
     table = _table(f"Agents, {where}", ("period", *columns) if per_period else columns)
     labels = short_labels([row.period.name for row in rows])
     for label, row in zip(labels, rows, strict=True):
-        cells = [AGENT_COLUMNS[c](row.kpis) for c in columns]
+        cells = [AGENT_COLUMNS[c](row) for c in columns]
         table.add_row(*([label, *cells] if per_period else cells))
+    return table
+
+
+def _agent_queue_table(rows: tuple[AgentQueueRow, ...], per_period: bool, wide: bool,
+                       where: str) -> Table:
+    columns = tuple(AGENT_QUEUE_COLUMNS) if wide else COMPACT_AGENT_QUEUE_COLUMNS
+    table = _table(f"Agents per queue, {where}", ("period", *columns) if per_period
+                   else columns)
+    labels = short_labels([row.period.name for row in rows])
+    for label, row in zip(labels, rows, strict=True):
+        cells = [AGENT_QUEUE_COLUMNS[c](row) for c in columns]
+        table.add_row(*([label, *cells] if per_period else cells))
+    return table
+
+
+def _sessions_table(report: Report, where: str) -> Table:
+    """Each login session: when the agent logged in and out (local time), and how long;
+    a session whose logout was not seen lasted at least as long as it was followed (+)."""
+    tz = ZoneInfo(report.timezone)
+    one_day = report.first == report.last
+
+    def moment(at: float) -> str:
+        shown = dt.datetime.fromtimestamp(at, tz)
+        return f"{shown:%H:%M:%S}" if one_day and shown.date() == report.first else (
+            f"{shown:%Y-%m-%d %H:%M:%S}")
+
+    table = _table(f"Login sessions, {where}", ("agent", "logged in", "logged out", "for"))
+    for session in report.sessions:
+        ended = session.logged_out_at is not None
+        table.add_row(session.name, moment(session.logged_in_at),
+                      moment(session.logged_out_at) if session.logged_out_at else "not seen",
+                      duration(session.duration_s) + ("" if ended else "+"))
     return table
 
 
@@ -205,13 +257,14 @@ def report_csv(report: Report, agents: bool = False) -> str:
     writer = csv.writer(out, lineterminator="\n")
     if agents:
         fields = [f.name for f in dataclasses.fields(AgentKpis) if f.name != "pauses"]
-        writer.writerow(["period", "period_start", "period_end", *fields, "pauses"])
+        writer.writerow(["period", "period_start", "period_end", *fields, "rona", "pauses"])
         for agent in report.agents:
             pauses = ";".join(f"{p.reason}={_csv_value('_s', p.seconds)}"
                               for p in named_pauses(agent.kpis.pauses))
             writer.writerow([agent.period.name, _csv_value("period_start", agent.period.start),
                              _csv_value("period_end", agent.period.end),
-                             *(_csv_value(f, getattr(agent.kpis, f)) for f in fields), pauses])
+                             *(_csv_value(f, getattr(agent.kpis, f)) for f in fields),
+                             agent.rona, pauses])
         return out.getvalue()
     fields = [f.name for f in dataclasses.fields(CallKpis)]
     writer.writerow(["period", "period_start", "period_end", "queue", *fields,
