@@ -31,9 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, AgentState, CallRecord, Fact
+from collector.facts import AgentInterval, AgentState, CallRecord, Dial, Fact
 from collector.live import LiveAgent, LiveView
 from kpi.alerts import Alert, AlertWatch, QueueNow
+from kpi.callbacks import CallbacksPending, PendingCallbacks
 from kpi.definitions import CallKpis, CallTable, table_kpis
 from kpi.live_state import QueueLive, queue_live, queue_names
 from kpi.occupancy import (
@@ -82,6 +83,8 @@ class BoardSnapshot:
     agent_kpis: tuple[AgentSnapshot, ...]
     alerts: tuple[Alert, ...] = ()
     """Every alert rule of every queue, raised or not (none without an :class:`AlertWatch`)."""
+    callbacks: tuple[CallbacksPending, ...] = ()
+    """Per queue and for all queues: the callers who gave up today, not reached yet."""
 
 
 def _name(name: str | None) -> str | None:
@@ -215,6 +218,8 @@ class KpiBoard:
         self.timezone = ZoneInfo(timezone)
         self.alerts = alerts
         """The alert rules evaluated on every snapshot, if any."""
+        self.callbacks = PendingCallbacks(settings.callback_window_s)
+        """The callers who gave up, until they are reached or their window is over."""
         self.version = 0
         """Counts changes of the agent intervals."""
         self._call_version = 0
@@ -232,6 +237,9 @@ class KpiBoard:
         for fact in facts:
             if isinstance(fact, CallRecord):
                 self._put(fact)
+                self.callbacks.call(fact)
+            elif isinstance(fact, Dial):
+                self.callbacks.dial(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
                 interval = _slim_interval(fact)
                 self._intervals[(interval.interface, interval.started_at)] = interval
@@ -327,6 +335,7 @@ class KpiBoard:
             agents=live.agents,
             agent_kpis=tuple(agents),
             alerts=() if self.alerts is None else self._alerts(self.alerts, live, lives, kpis),
+            callbacks=self.callbacks.pending(at, self._day.start),
         )
 
     @staticmethod

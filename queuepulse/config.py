@@ -94,6 +94,7 @@ class KpiConfig:
     service_level_variant: str = _KPI.service_level_variant
     short_abandon_s: float = _KPI.short_abandon_s
     repeat_window_h: float = _KPI.repeat_window_s / 3600.0
+    callback_window_h: float = _KPI.callback_window_s / 3600.0
     cost: CostConfig = CostConfig()
 
 
@@ -283,6 +284,8 @@ def _check(config: Config) -> None:
             raise _fail(key, f"{target} is not a percentage from 1 to 100",
                         "Give the share of calls to answer in time in percent, e.g. 80 "
                         "for 80 %.")
+    if config.kpi.callback_window_h <= 0:
+        raise _fail("kpi.callback_window_h", "must be positive", "Use e.g. 24.")
     if config.database.kpi_interval_s <= 0:
         raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:

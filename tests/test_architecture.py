@@ -71,6 +71,7 @@ LAYERS: dict[str, Layer] = {
     "kpi": Layer.KPIS,
     "kpi.alerts": Layer.KPIS,
     "kpi.board": Layer.KPIS,
+    "kpi.callbacks": Layer.KPIS,
     "kpi.coaching": Layer.KPIS,
     "kpi.definitions": Layer.KPIS,
     "kpi.live_state": Layer.KPIS,

@@ -126,9 +126,11 @@ def facts_span(db: Database) -> tuple[float, float] | None:
 
 
 def read_facts(db: Database, start: float, end: float) -> list[Fact]:
-    """The calls and agent intervals of ``[start, end)`` (as :func:`read_calls` and
-    :func:`read_intervals` find them): what primes a fresh KPI board."""
-    return [*read_calls(db, start, end), *read_intervals(db, start, end)]
+    """The calls, agent intervals and dials of ``[start, end)`` (as :func:`read_calls`,
+    :func:`read_intervals` and :func:`read_dials` find them): what primes a fresh KPI
+    board."""
+    return [*read_calls(db, start, end), *read_intervals(db, start, end),
+            *read_dials(db, start, end)]
 
 
 @dataclass(frozen=True, slots=True)

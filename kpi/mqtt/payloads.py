@@ -18,6 +18,7 @@ from collector.facts import CallRecord
 from collector.live import LiveAgent
 from kpi.alerts import Alert
 from kpi.board import AgentSnapshot, KpiSnapshot
+from kpi.callbacks import CallbacksPending
 from kpi.live_state import QueueLive
 from kpi.mqtt.topics import Topics
 from kpi.present.formats import rounded
@@ -91,6 +92,19 @@ def live_message(topics: Topics, queue: QueueLive) -> Message:
         "agents": agents,
     }
     return Message(topics.live(queue.queue), _json(fields), retain=True)
+
+
+def callbacks_message(topics: Topics, pending: CallbacksPending) -> Message:
+    """Retained count of the callers of a queue (or all queues) who gave up today and were
+    not reached yet."""
+    fields = {
+        "schema": SCHEMA,
+        "pbx": topics.pbx,
+        "queue": pending.queue,
+        "pending": pending.callers,
+        "oldest_abandoned_at": rounded("oldest_abandoned_at", pending.oldest_abandoned_at),
+    }
+    return Message(topics.callbacks(pending.queue), _json(fields), retain=True)
 
 
 def alert_message(topics: Topics, alert: Alert) -> Message:

@@ -46,6 +46,7 @@ from kpi.mqtt.payloads import (
     agent_state_message,
     alert_message,
     call_message,
+    callbacks_message,
     heartbeat_message,
     kpi_message,
     live_message,
@@ -134,6 +135,7 @@ def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
         *(agent_state_message(topics, a) for a in snapshot.agents),
         *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis),
         *(alert_message(topics, a) for a in snapshot.alerts),
+        *(callbacks_message(topics, c) for c in snapshot.callbacks),
     ]
 
 

@@ -17,7 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from collector.facts import AgentInterval, CallRecord
-from collector.store.reads import Holdings, read_calls, read_intervals, read_ring_no_answers
+from collector.store.reads import (
+    Holdings,
+    read_calls,
+    read_dials,
+    read_intervals,
+    read_ring_no_answers,
+)
+from kpi.callbacks import Callback, callbacks
 from kpi.coaching import (
     AgentQueueKpis,
     LoginSession,
@@ -85,6 +92,8 @@ class Report:
     agents: tuple[AgentRow, ...]
     agent_queues: tuple[AgentQueueRow, ...] = ()
     sessions: tuple[LoginSession, ...] = ()
+    callbacks: tuple[Callback, ...] = ()
+    """Each abandoned call of the range, and whether its caller was reached again."""
 
 
 class _Facts:
@@ -131,8 +140,8 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
     periods = (list(intervals(first, last, tz, interval)) if interval is not None else
                [_whole_range(first, last, tz)])
     start, end = periods[0].start, periods[-1].end
-    # later calls decide whether a caller of the range called again
-    calls = read_calls(db, start, end + settings.repeat_window_s)
+    # later calls decide whether a caller of the range called again, or was called back
+    calls = read_calls(db, start, end + settings.later_s)
     facts = _Facts([c for c in calls if c.entered_at < end or _handled_before(c, end)],
                    read_intervals(db, start, end))
     callers = CallerIndex(calls)
@@ -163,6 +172,11 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
                   queues=names if queue is None else (queue,), rows=tuple(rows),
                   center=tuple(center), agents=tuple(agents),
                   agent_queues=tuple(agent_queues),
+                  callbacks=callbacks(
+                      [c for c in facts.by_entry if c.entered_at >= start
+                       and (queue is None or c.queue == queue)], calls,
+                      read_dials(db, start, end + settings.callback_window_s),
+                      settings.callback_window_s),
                   sessions=login_sessions(facts.states) if with_agents else ())
 
 

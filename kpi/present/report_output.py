@@ -23,6 +23,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from kpi.callbacks import Callback
 from kpi.definitions import CallKpis, other_outcomes
 from kpi.occupancy import AgentKpis, PauseTime
 from kpi.present.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
@@ -107,7 +108,7 @@ AGENT_QUEUE_COLUMNS: dict[str, Callable[[AgentQueueRow], str]] = {
 }
 """Every column of the wide table of agents per queue, in order."""
 COMPACT_AGENT_QUEUE_COLUMNS = ("agent", "queue", "handled", "AHT", "RONA")
-_TEXT_COLUMNS = ("queue", "period", "agent", "pauses", "logged out")
+_TEXT_COLUMNS = ("queue", "period", "agent", "pauses", "logged out", "caller", "name")
 
 
 def named_pauses(pauses: Sequence[PauseTime]) -> list[PauseTime]:
@@ -167,6 +168,8 @@ def report_tables(report: Report, wide: bool = False) -> Iterator[RenderableType
         yield _agent_queue_table(report.agent_queues, report.interval is not None, wide, where)
     if report.sessions:
         yield _sessions_table(report, where)
+    if report.callbacks:
+        yield from _callback_tables(report, where)
 
 
 def _center_table(report: Report, where: str) -> Table:
@@ -204,17 +207,56 @@ def _agent_queue_table(rows: tuple[AgentQueueRow, ...], per_period: bool, wide: 
     return table
 
 
-def _sessions_table(report: Report, where: str) -> Table:
-    """Each login session: when the agent logged in and out (local time), and how long;
-    a session whose logout was not seen lasted at least as long as it was followed (+)."""
+def _moments(report: Report) -> Callable[[float], str]:
+    """A moment in the report's time zone: the time of day on a report of one day (the
+    title names it), else with the date."""
     tz = ZoneInfo(report.timezone)
-    one_day = report.first == report.last
 
     def moment(at: float) -> str:
         shown = dt.datetime.fromtimestamp(at, tz)
-        return f"{shown:%H:%M:%S}" if one_day and shown.date() == report.first else (
-            f"{shown:%Y-%m-%d %H:%M:%S}")
+        if report.first == report.last and shown.date() == report.first:
+            return f"{shown:%H:%M:%S}"
+        return f"{shown:%Y-%m-%d %H:%M:%S}"
 
+    return moment
+
+
+def _callback_tables(report: Report, where: str) -> Iterator[Table]:
+    """Per queue, what became of the callers who gave up; then those not reached."""
+    table = _table(f"Abandoned callers, {where}", ("queue", "gave up", "called again",
+                                                    "called back", "reached", "not reached",
+                                                    "to reach"))
+    by_queue: dict[str | None, list[Callback]] = {}
+    for callback in report.callbacks:
+        by_queue.setdefault(callback.queue, []).append(callback)
+    by_queue[None] = list(report.callbacks)
+    for queue, rows in by_queue.items():
+        reached = [r.time_to_reach_s for r in rows if r.time_to_reach_s is not None]
+        table.add_row(queue or "all queues", str(len(rows)),
+                      str(sum(r.called_again_at is not None for r in rows)),
+                      str(sum(r.called_back_at is not None for r in rows)),
+                      str(len(reached)), str(len(rows) - len(reached)),
+                      duration(sum(reached) / len(reached)) if reached else NO_DATA,
+                      style="bold" if queue is None else None)
+    yield table
+    waiting = sorted((r for r in report.callbacks if r.reached_at is None),
+                     key=lambda r: r.abandoned_at)
+    if not waiting:
+        return
+    moment = _moments(report)
+    table = _table(f"Not reached, {where}", ("gave up", "queue", "caller", "name", "waited",
+                                             "called back"))
+    for row in waiting:
+        table.add_row(moment(row.abandoned_at), row.queue, row.caller_num, row.caller_name,
+                      duration(row.wait_s),
+                      NO_DATA if row.called_back_at is None else moment(row.called_back_at))
+    yield table
+
+
+def _sessions_table(report: Report, where: str) -> Table:
+    """Each login session: when the agent logged in and out (local time), and how long;
+    a session whose logout was not seen lasted at least as long as it was followed (+)."""
+    moment = _moments(report)
     table = _table(f"Login sessions, {where}", ("agent", "logged in", "logged out", "for"))
     for session in report.sessions:
         ended = session.logged_out_at is not None

@@ -142,6 +142,13 @@ def _board_metrics(snapshot: BoardSnapshot) -> Iterator[Metric]:
         in_state.add_metric([agent.interface, agent.name], max(0.0, snapshot.at - agent.since))
     yield from (state, in_state)
 
+    pending = _gauge("queuepulse_callbacks_pending",
+                     "Callers who gave up today and were not reached again yet", ["queue"])
+    for count in snapshot.callbacks:
+        if count.queue is not None:
+            pending.add_metric([count.queue], count.callers)
+    yield pending
+
     alerts = _gauge("queuepulse_alert_active", "1 while the queue's alert is raised",
                     ["queue", "alert"])
     for alert in snapshot.alerts:

@@ -28,7 +28,8 @@ STATE_LABELS = {
 _STATE_ORDER = {state: i for i, state in enumerate(STATE_LABELS)}
 
 
-def _queue(name: str | None, live: QueueLive | None, kpi: KpiSnapshot | None) -> dict[str, Any]:
+def _queue(name: str | None, live: QueueLive | None, kpi: KpiSnapshot | None,
+           to_call_back: int) -> dict[str, Any]:
     calls = None if kpi is None else kpi.calls
     target = DEFAULT_SERVICE_LEVEL_TARGET if kpi is None else kpi.service_level_target
     level = None if calls is None else calls.service_level
@@ -48,6 +49,7 @@ def _queue(name: str | None, live: QueueLive | None, kpi: KpiSnapshot | None) ->
         "aht_s": rounded("aht_s", None if calls is None else calls.aht_s),
         "agents_available": 0 if live is None else live.agents.available,
         "agents_logged_in": 0 if live is None else live.agents.logged_in,
+        "callbacks_pending": to_call_back,
     }
 
 
@@ -57,12 +59,14 @@ def page_data(snapshot: BoardSnapshot, pbx: str, window: str = "today") -> dict[
     lives = {q.queue: q for q in snapshot.queues}
     names = sorted({q for q in kpis if q is not None} | {q for q in lives if q is not None})
     agents = sorted(snapshot.agents, key=lambda a: (_STATE_ORDER[a.state], a.name, a.interface))
+    pending = {c.queue: c.callers for c in snapshot.callbacks}
     return {
         "pbx": pbx,
         "at": round(snapshot.at, 3),
         "window": window,
-        "queues": [_queue(name, lives.get(name), kpis.get(name)) for name in names],
-        "all": _queue(None, lives.get(None), kpis.get(None)),
+        "queues": [_queue(name, lives.get(name), kpis.get(name), pending.get(name, 0))
+                   for name in names],
+        "all": _queue(None, lives.get(None), kpis.get(None), pending.get(None, 0)),
         "agents": [{
             "name": a.name,
             "interface": a.interface,

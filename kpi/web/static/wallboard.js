@@ -51,7 +51,8 @@ function queueCard(q, alerting) {
             figure("answered", String(q.answered), "answered"),
             figure("abandoned", String(q.abandoned), "abandoned"),
             figure("asa", duration(q.asa_s), "ASA"),
-            figure("agents", `${q.agents_available}/${q.agents_logged_in}`, "agents free")));
+            figure("agents", `${q.agents_available}/${q.agents_logged_in}`, "agents free"),
+            figure("callbacks", String(q.callbacks_pending), "to call back")));
   return card;
 }
 
@@ -68,7 +69,8 @@ function draw() {
   document.getElementById("totals").textContent =
     `all queues today: ${all.offered} offered, ${all.answered} answered, ` +
     `${all.abandoned} abandoned, SL ${percent(all.service_level)}, ` +
-    `ASA ${duration(all.asa_s)}, AHT ${duration(all.aht_s)}`;
+    `ASA ${duration(all.asa_s)}, AHT ${duration(all.aht_s)}, ` +
+    `${all.callbacks_pending} to call back`;
   const alerts = document.getElementById("alerts");
   alerts.hidden = board.alerts.length === 0;
   alerts.replaceChildren(...board.alerts.map((a) => element(
