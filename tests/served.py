@@ -75,7 +75,8 @@ class DemoDaemon(LoopThread):
                             notifier=Notifier(None))
             self.daemon = daemon
             running = asyncio.create_task(daemon.run())
-            while (daemon.web is None or not daemon.ready) and not running.done():
+            web = daemon.config.web.enabled
+            while ((web and daemon.web is None) or not daemon.ready) and not running.done():
                 await asyncio.sleep(0.05)
             if daemon.web is not None:
                 self.url = daemon.web.url

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
+import sqlite3
+import time
+import urllib.request
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,14 +16,20 @@ import pytest
 from sqlite_utils import Database
 
 from collector.facts import CallRecord, Dial, Outcome
+from collector.parser import FrameParser
+from collector.replay import replay
 from collector.store.opening import open_database
 from collector.store.writes import write_facts
+from collector.tracker import Tracker, TrackerConfig
 from kpi.board import KpiBoard
 from kpi.callbacks import AGENT, CALLER, PendingCallbacks, callbacks, number_key
 from kpi.present.report import build_report
 from kpi.settings import KpiSettings
 from queuepulse.kpi_tables import refresh_written
+from queuepulse.pbxsim.demo_pbx import DEMO_CENTER
 from tests.kpi_records import answered, unanswered
+from tests.served import DemoDaemon
+from tests.test_callcenter import NINE_AM, simulate
 from tests.traces import read_queue_log, replayed_facts, trace_dir
 
 DAY = 86400.0
@@ -159,3 +171,47 @@ def test_the_table_the_report_and_the_live_board_agree(tmp_path: Path) -> None:
 
 def vars_of(row: object) -> list[object]:
     return [getattr(row, name) for name in row.__dataclass_fields__]  # type: ignore[attr-defined]
+
+
+def test_the_simulated_center_calls_back_its_abandoned_callers_and_queuepulse_sees_it() -> None:
+    """The demo's call center: agents call back callers who gave up, some of whom call
+    again; every dial queuepulse sees to a customer follows that customer giving up."""
+    config = TrackerConfig(wrapuptime={"sales": 6.0})
+    run = simulate(DEMO_CENTER, 1, NINE_AM, 4, config)
+    facts = list(replay(run.frames, Tracker(config), FrameParser()))
+    calls = [f for f in facts if isinstance(f, CallRecord)]
+    dials = [f for f in facts if isinstance(f, Dial)]
+    gave_up = {t.caller_num: t for t in run.center.truth if t.outcome.value == "abandoned"}
+    customers = [d for d in dials if d.number in gave_up]
+    assert len(customers) >= 20
+    assert all(d.number in gave_up or d.number in DEMO_CENTER.supervisors for d in dials)
+    rows = callbacks(calls, calls, dials, DAY)
+    by = Counter(r.reached_by for r in rows)
+    assert by[AGENT] >= 10 and by[CALLER] >= 5 and by[None] >= 10
+    # every customer dialled was called back after giving up, within the window
+    called_back = {r.caller_num for r in rows if r.called_back_at is not None}
+    assert called_back == {d.number for d in customers}
+
+
+def test_the_demo_pbx_callbacks_reach_the_database_and_the_live_board(
+        tmp_path: Path) -> None:
+    with DemoDaemon(tmp_path, "[web]\nenabled = true\nport = 0\n", speed=150.0,
+                    seed=3) as served:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            with contextlib.closing(sqlite3.connect(tmp_path / "demo.sqlite")) as conn:
+                (stored_dials,) = conn.execute("SELECT count(*) FROM dials").fetchone()
+            if stored_dials >= 3:
+                break
+        assert stored_dials >= 3
+        with urllib.request.urlopen(served.url + "api/board", timeout=10) as response:
+            board = json.loads(response.read())
+        pending = [q["callbacks_pending"] for q in board["queues"]]
+        assert board["all"]["callbacks_pending"] == sum(pending)
+    db = Database(sqlite3.connect(tmp_path / "demo.sqlite"))
+    first, last = db.execute("SELECT min(entered_at), max(entered_at) FROM calls").fetchone()
+    day = dt.datetime.fromtimestamp(first, dt.UTC).date()
+    report = build_report(db, KpiSettings(), "UTC", day,
+                          dt.datetime.fromtimestamp(last, dt.UTC).date())
+    assert any(r.called_back_at is not None for r in report.callbacks)

@@ -1,7 +1,8 @@
 """Dials outside any queue: a channel that dials a number, and whether it was answered.
 
-app_queue sends DialBegin and DialEnd too, for every member it rings; those belong to
-the caller's stint and are left to the queue events. A dial to a Local channel is a hop
+app_queue sends DialBegin and DialEnd too, for every member it rings (and a Local member
+dials its phone on the caller's linkedid); those belong to the caller's stint and are
+left to the queue events. A dial to a Local channel is a hop
 inside the PBX: the dial that Local channel makes in turn (to a trunk, a phone) is the
 one that reaches someone, and is the one counted. Any other dial (an agent dialling a
 customer from its phone, an AMI Originate through a trunk) becomes a
@@ -20,9 +21,11 @@ UNKNOWN = "unknown"
 
 
 def start(b: Books, e: DialStart) -> list[Fact]:
-    """DialBegin: note a dial, unless app_queue rings a member for a waiting caller or
-    the dial only reaches a Local channel."""
-    if e.uniqueid in b.stints or e.dest_channel.startswith("Local/"):
+    """DialBegin: note a dial, unless it rings a member for a queue's caller (app_queue's
+    own dial, or a Local member's dial of its phone, on the caller's linkedid) or only
+    reaches a Local channel."""
+    if (e.uniqueid in b.stints or e.linkedid in b.stint_linkedids
+            or e.dest_channel.startswith("Local/")):
         return []
     b.dials[(e.uniqueid, e.dest_uniqueid)] = e
     return []
