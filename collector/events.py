@@ -204,6 +204,31 @@ class QueueStatusVar:
 
 
 @dataclass(frozen=True, slots=True)
+class DialStart:
+    """DialBegin: a channel dials another (app_dial, an AMI Originate, or app_queue ringing
+    a member). ``dialled`` is the number or extension the dial string names."""
+
+    at: float
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    dest_uniqueid: str
+    dest_channel: str
+    dialled: str
+
+
+@dataclass(frozen=True, slots=True)
+class DialEnd:
+    """DialEnd: a dial ended, answered (``status`` ANSWER) or not (NOANSWER, BUSY, CANCEL,
+    CONGESTION, CHANUNAVAIL, ...)."""
+
+    at: float
+    uniqueid: str
+    dest_uniqueid: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class PbxBooted:
     """FullyBooted: sent at login and after every Asterisk start; ``uptime`` in seconds."""
 
@@ -250,6 +275,8 @@ Event = (
     | Transfer
     | Hangup
     | QueueStatusVar
+    | DialStart
+    | DialEnd
     | PbxBooted
     | PbxShutdown
     | StreamGap

@@ -137,7 +137,37 @@ class Anomaly:
     detail: str
 
 
-Fact = CallRecord | AgentInterval | Anomaly
+@dataclass(frozen=True, slots=True)
+class RingNoAnswer:
+    """A queue member rang for a caller and did not answer in time (Asterisk's RONA)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    interface: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    """A call dialled outside any queue (an agent calling a customer back, say): the
+    channel that dialled, the number it dialled, and whether the far end answered.
+
+    ``status`` is Asterisk's DialStatus (``ANSWER``, ``NOANSWER``, ``BUSY``, ``CANCEL``,
+    ...), or ``unknown`` when the end of the dial was not seen; ``answered_at`` is set
+    only for ``ANSWER``.
+    """
+
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    number: str
+    started_at: float
+    answered_at: float | None
+    status: str
+
+
+Fact = CallRecord | AgentInterval | Anomaly | RingNoAnswer | Dial
 
 
 def span(start: float | None, end: float | None) -> float | None:

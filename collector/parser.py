@@ -22,6 +22,8 @@ from collector.events import (
     CallerAbandon,
     CallerJoin,
     CallerLeave,
+    DialEnd,
+    DialStart,
     Event,
     Hangup,
     HoldChange,
@@ -270,6 +272,26 @@ def _var_set(f: Fields, at: float) -> Event:
     return QueueStatusVar(at=at, uniqueid=f["Uniqueid"], value=f["Value"])
 
 
+def _dialled(f: Fields) -> str:
+    """The number a dial string names: ``SIP/trunk/+4930123`` and ``PJSIP/+4930123@trunk``
+    give ``+4930123``, ``Local/800@ctx/n`` gives ``800``; without a digit in it, the
+    destination's extension."""
+    parts = [part.split("@")[0] for part in f.get("DialString", "").split("/")]
+    named = [part for part in parts if any(ch.isdigit() for ch in part)]
+    return named[-1] if named else f.get("DestExten", "")
+
+
+def _dial_begin(f: Fields, at: float) -> Event:
+    return DialStart(at=at, uniqueid=f.get("Uniqueid", ""), linkedid=f.get("Linkedid", ""),
+                     caller_num=f.get("CallerIDNum", ""), dest_uniqueid=f["DestUniqueid"],
+                     dest_channel=f.get("DestChannel", ""), dialled=_dialled(f))
+
+
+def _dial_end(f: Fields, at: float) -> Event:
+    return DialEnd(at=at, uniqueid=f.get("Uniqueid", ""), dest_uniqueid=f["DestUniqueid"],
+                   status=f.get("DialStatus", ""))
+
+
 def _fully_booted(f: Fields, at: float) -> Event:
     return PbxBooted(at=at, uptime=_float(f.get("Uptime")))
 
@@ -310,6 +332,8 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "HangupRequest": _hangup,
     "SoftHangupRequest": _hangup,
     "VarSet": _var_set,
+    "DialBegin": _dial_begin,
+    "DialEnd": _dial_end,
     "FullyBooted": _fully_booted,
     "Shutdown": _shutdown,
 }

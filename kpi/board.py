@@ -31,8 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, AgentState, CallRecord, Fact
+from collector.facts import AgentInterval, AgentState, CallRecord, Dial, Fact
 from collector.live import LiveAgent, LiveView
+from kpi.alerts import Alert, AlertWatch, QueueNow
+from kpi.callbacks import CallbacksPending, PendingCallbacks
 from kpi.definitions import CallKpis, CallTable, table_kpis
 from kpi.live_state import QueueLive, queue_live, queue_names
 from kpi.occupancy import (
@@ -79,6 +81,10 @@ class BoardSnapshot:
     queues: tuple[QueueLive, ...]
     agents: tuple[LiveAgent, ...]
     agent_kpis: tuple[AgentSnapshot, ...]
+    alerts: tuple[Alert, ...] = ()
+    """Every alert rule of every queue, raised or not (none without an :class:`AlertWatch`)."""
+    callbacks: tuple[CallbacksPending, ...] = ()
+    """Per queue and for all queues: the callers who gave up today, not reached yet."""
 
 
 def _name(name: str | None) -> str | None:
@@ -206,9 +212,14 @@ class _Cached:
 class KpiBoard:
     """The facts of the live windows, and the KPIs computed from them."""
 
-    def __init__(self, settings: KpiSettings, timezone: str = "UTC") -> None:
+    def __init__(self, settings: KpiSettings, timezone: str = "UTC",
+                 alerts: AlertWatch | None = None) -> None:
         self.settings = settings
         self.timezone = ZoneInfo(timezone)
+        self.alerts = alerts
+        """The alert rules evaluated on every snapshot, if any."""
+        self.callbacks = PendingCallbacks(settings.callback_window_s)
+        """The callers who gave up, until they are reached or their window is over."""
         self.version = 0
         """Counts changes of the agent intervals."""
         self._call_version = 0
@@ -226,6 +237,9 @@ class KpiBoard:
         for fact in facts:
             if isinstance(fact, CallRecord):
                 self._put(fact)
+                self.callbacks.call(fact)
+            elif isinstance(fact, Dial):
+                self.callbacks.dial(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
                 interval = _slim_interval(fact)
                 self._intervals[(interval.interface, interval.started_at)] = interval
@@ -313,13 +327,26 @@ class KpiBoard:
             kpis.append(KpiSnapshot(None, window, totals.kpis, center,
                                     self.settings.target(None)))
             agents.extend(AgentSnapshot(window, a) for a in per_agent)
+        lives = tuple(queue_live(live, q) for q in [*queues, None])
         return BoardSnapshot(
             at=at,
             kpis=tuple(kpis),
-            queues=tuple(queue_live(live, q) for q in [*queues, None]),
+            queues=lives,
             agents=live.agents,
             agent_kpis=tuple(agents),
+            alerts=() if self.alerts is None else self._alerts(self.alerts, live, lives, kpis),
+            callbacks=self.callbacks.pending(at, self._day.start),
         )
+
+    @staticmethod
+    def _alerts(watch: AlertWatch, live: LiveView, lives: tuple[QueueLive, ...],
+                kpis: list[KpiSnapshot]) -> tuple[Alert, ...]:
+        """The alert rules read from this snapshot's figures."""
+        levels = {(k.queue, k.window.name): k.calls.service_level for k in kpis}
+        return watch.update(live.at, (
+            QueueNow(q, levels.get((q.queue, watch.rules(q.queue).service_level_window)),
+                     [a for a in live.agents if any(m.queue == q.queue for m in a.memberships)])
+            for q in lives if q.queue is not None))
 
     def _closed_intervals(self, window: Window) -> list[AgentInterval]:
         """The closed agent intervals that reach into ``window``; for ``today``, folded.

@@ -23,8 +23,15 @@ class KpiSettings:
     service_level_variant: str = "answered"
     short_abandon_s: float = 5.0
     repeat_window_s: float = 24 * 3600.0
+    callback_window_s: float = 24 * 3600.0
     agent_hourly: float = 0.0
     trunk_per_minute: float = 0.0
+
+    @property
+    def later_s(self) -> float:
+        """How long after a call the calls and dials that change its figures may come:
+        the repeat-caller window, or the callback window when longer."""
+        return max(self.repeat_window_s, self.callback_window_s)
 
     def threshold(self, queue: str) -> int:
         """The service-level threshold of ``queue``: its own, else the global one."""

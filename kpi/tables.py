@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, CallRecord, Fact
+from collector.facts import AgentInterval, CallRecord, Dial, Fact
+from kpi.callbacks import Callback, callbacks
 from kpi.definitions import CallKpis, CallTable, handled_at, table_kpis
 from kpi.occupancy import AgentKpis, agents_kpis, handled_by_agent
 from kpi.repeat_callers import CallerIndex, caller_key
@@ -91,7 +92,9 @@ CALL_TABLES = tuple(KpiTable(name, PERIOD_KEYS + kpi_columns(CallKpis), "period_
                     for name in PERIODS)
 AGENT_TABLE = KpiTable("kpi_agent_daily", AGENT_KEYS + kpi_columns(AgentKpis, _AGENT_NAMES),
                        "day_start")
-TABLES = (*CALL_TABLES, AGENT_TABLE)
+CALLBACK_TABLE = KpiTable("kpi_callbacks", kpi_columns(Callback), "entered_at")
+"""One row per abandoned call: whether the caller was reached again (:mod:`kpi.callbacks`)."""
+TABLES = (*CALL_TABLES, AGENT_TABLE, CALLBACK_TABLE)
 """Every KPI table."""
 
 
@@ -113,9 +116,10 @@ class DayRows:
 
 def facts_needed(day: dt.date, tz: ZoneInfo, settings: KpiSettings) -> Window:
     """The span of time whose facts :func:`day_rows` needs for ``day``: the day itself
-    and, after it, the repeat-caller window (whether a caller of the day called again)."""
+    and, after it, the repeat-caller and callback windows (whether a caller of the day
+    called again, or was called back)."""
     window = day_window(day, tz)
-    return Window(window.name, window.start, window.end + settings.repeat_window_s)
+    return Window(window.name, window.start, window.end + settings.later_s)
 
 
 def _day_tables(window: Window, calls: Sequence[CallRecord],
@@ -154,7 +158,8 @@ def _agent_rows(window: Window, tables: dict[str, CallTable],
 
 
 def day_rows(day: dt.date, tz: ZoneInfo, calls: Sequence[CallRecord],
-             intervals_: Iterable[AgentInterval], settings: KpiSettings) -> DayRows:
+             intervals_: Iterable[AgentInterval], settings: KpiSettings,
+             dials: Sequence[Dial] = ()) -> DayRows:
     """The rows of every KPI table for the local ``day``.
 
     ``calls`` must hold the calls of :func:`facts_needed` (those entered or handled in
@@ -170,6 +175,10 @@ def day_rows(day: dt.date, tz: ZoneInfo, calls: Sequence[CallRecord],
                                                tables, settings)))
              for table in CALL_TABLES]
     found.append(TableRows(AGENT_TABLE, tuple(_agent_rows(window, tables, intervals_))))
+    abandoned = [c for c in calls if c.entered_at in window]
+    found.append(TableRows(CALLBACK_TABLE, tuple(
+        tuple(_sql_value(v) for v in dataclasses.astuple(row))
+        for row in callbacks(abandoned, calls, dials, settings.callback_window_s))))
     return DayRows(window, tuple(found))
 
 
@@ -184,15 +193,19 @@ def days_touched(facts: Iterable[Fact], tz: ZoneInfo, settings: KpiSettings) -> 
     """The local days whose KPI rows these new facts can change.
 
     A call counts on the day it entered and the day it was handled, and, when its caller
-    is known, can make the calls of the repeat-caller window before it repeat calls; an
-    agent interval counts on every day it overlaps.
+    is known, can make the calls of the repeat-caller window before it repeat calls (and
+    reach the callers of the callback window before it); an agent interval counts on
+    every day it overlaps; a dial can reach the callers of the callback window before it.
     """
     days: set[dt.date] = set()
     for fact in facts:
-        if isinstance(fact, CallRecord):
+        if isinstance(fact, Dial):
+            days.update(_days(fact.started_at - settings.callback_window_s, fact.started_at,
+                              tz))
+        elif isinstance(fact, CallRecord):
             first = fact.entered_at
             if caller_key(fact.caller_num) is not None:
-                first -= settings.repeat_window_s
+                first -= settings.later_s
             days.update(_days(first, fact.entered_at, tz))
             done = handled_at(fact)
             if done is not None:

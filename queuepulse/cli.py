@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from collector.errors import UserError
 from queuepulse.commands import (
+    calls,
     check,
     check_config,
     demo,
@@ -28,8 +29,8 @@ from queuepulse.commands import (
     top,
 )
 
-COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, rebuild_kpis,
-            demo, top, init)
+COMMANDS = (replay, import_queue_log, check, run, record, check_config, report, calls,
+            rebuild_kpis, demo, top, init)
 
 
 def build_parser() -> argparse.ArgumentParser:

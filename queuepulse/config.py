@@ -4,7 +4,8 @@ Every section is a frozen dataclass, and each default is written once, by the co
 that uses it. Where a component's settings are the section, the section is that dataclass:
 ``[ami]`` is :class:`collector.ami.settings.AmiConfig`, ``[database]``
 :class:`collector.store.settings.DatabaseConfig`, ``[mqtt]``
-:class:`kpi.mqtt.settings.MqttConfig`, ``[log]`` :class:`queuepulse.logs.LogConfig`.
+:class:`kpi.mqtt.settings.MqttConfig`, ``[alerts]`` :class:`kpi.alerts.AlertConfig`,
+``[web]`` :class:`kpi.web.settings.WebConfig`, ``[log]`` :class:`queuepulse.logs.LogConfig`.
 ``[tracking]`` and ``[kpi]`` are written the way people think of them (reasons as a
 list, targets in percent, hours) and take their defaults from the tracker's
 :class:`~collector.tracker.TrackerConfig` and the definitions'
@@ -34,8 +35,10 @@ from collector.secret import Secret
 from collector.store.settings import DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
+from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
 from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
+from kpi.web.settings import WebConfig
 from queuepulse.logs import FORMATS, LEVELS, LogConfig
 
 _TRACKER = TrackerConfig()
@@ -63,6 +66,7 @@ class QueueConfig:
     wrapuptime_s: float = 0.0
     service_level_s: int | None = None
     service_level_target: float | None = None
+    alerts: QueueAlertConfig = QueueAlertConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class KpiConfig:
     service_level_variant: str = _KPI.service_level_variant
     short_abandon_s: float = _KPI.short_abandon_s
     repeat_window_h: float = _KPI.repeat_window_s / 3600.0
+    callback_window_h: float = _KPI.callback_window_s / 3600.0
     cost: CostConfig = CostConfig()
 
 
@@ -107,6 +112,8 @@ class Config:
     kpi: KpiConfig = KpiConfig()
     database: DatabaseConfig = DatabaseConfig()
     mqtt: MqttConfig = MqttConfig()
+    alerts: AlertConfig = AlertConfig()
+    web: WebConfig = WebConfig()
     log: LogConfig = LogConfig()
 
     def tracker_config(self) -> TrackerConfig:
@@ -118,6 +125,10 @@ class Config:
             settle_s=self.tracking.settle_s,
             agent_names=dict(self.agents),
         )
+
+    def alert_watch(self) -> AlertWatch:
+        """The alert rules of ``[alerts]`` and the queues' overrides, nothing seen yet."""
+        return AlertWatch(self.alerts, {q: c.alerts for q, c in self.queues.items()})
 
     def service_level_s(self, queue: str) -> int:
         """The service-level threshold of a queue (its own, else the global one)."""
@@ -264,6 +275,9 @@ def _check(config: Config) -> None:
     for key, port in (("ami.port", config.ami.port), ("mqtt.port", config.mqtt.port)):
         if not 0 < port < 65536:
             raise _fail(key, f"{port} is not a TCP port", "Use a number from 1 to 65535.")
+    if not 0 <= config.web.port < 65536:
+        raise _fail("web.port", f"{config.web.port} is not a TCP port",
+                    "Use a number from 1 to 65535 (0: any free port, logged at start).")
     targets = {"kpi.service_level_target": config.kpi.service_level_target} | {
         f"queues.{name}.service_level_target": queue.service_level_target
         for name, queue in config.queues.items() if queue.service_level_target is not None}
@@ -272,10 +286,20 @@ def _check(config: Config) -> None:
             raise _fail(key, f"{target} is not a percentage from 1 to 100",
                         "Give the share of calls to answer in time in percent, e.g. 80 "
                         "for 80 %.")
+    if config.kpi.callback_window_h <= 0:
+        raise _fail("kpi.callback_window_h", "must be positive", "Use e.g. 24.")
     if config.database.kpi_interval_s <= 0:
         raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+    if config.web.push_interval_s <= 0:
+        raise _fail("web.push_interval_s", "must be positive", "Use e.g. 0.5.")
+    rule_sets = {"alerts": config.alerts} | {
+        f"queues.{name}.alerts": merged(config.alerts, queue.alerts)
+        for name, queue in config.queues.items()}
+    for where, rules in rule_sets.items():
+        for key, problem, fix in config_problems(rules, where):
+            raise _fail(key, problem, fix)
     if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:
         raise _fail("mqtt.kpi_interval_s", f"must be at least {MIN_KPI_INTERVAL_S}",
                     "Use 1.0 (the default), or e.g. 0.5 for wallboards that must never "

@@ -12,8 +12,9 @@ One TaskGroup, named tasks:
 * ``maintenance``: retention and the ``queues``/``agents`` reference tables;
 * ``kpi_tables``: the KPI tables, at most ``database.kpi_interval_s`` behind the calls
   (:class:`~queuepulse.kpi_tables.KpiTableKeeper`);
-* ``mqtt`` (when ``mqtt.enabled``, or a board is asked for): the KPI board, fed with
-  facts, and its MQTT publisher when MQTT is enabled;
+* ``mqtt`` (when ``mqtt.enabled`` or ``web.enabled``, or a board is asked for): the KPI
+  board, fed with facts, and its MQTT publisher when MQTT is enabled;
+* ``web`` (when ``web.enabled``): the browser wallboard and ``/metrics`` on the board;
 * ``queue_log`` (when ``pbx.queue_log`` is set): follows Asterisk's queue_log and stores
   the calls the stream did not show whole
   (:class:`~queuepulse.queue_log_follower.QueueLogFollower`);
@@ -48,8 +49,9 @@ from collector.store.reads import read_facts
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference, prune
 from collector.tracker import Tracker
-from kpi.board import KpiBoard
+from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.publisher import MqttPublisher
+from kpi.web.server import WebServer
 from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
@@ -112,9 +114,12 @@ class Daemon:
         self.sinks: list[FactSink] = []
         """Further consumers of facts (the MQTT publisher); called in the event loop."""
         self.stats = DaemonStats()
-        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone)
-                      if config.mqtt.enabled or board else None)
-        """The live KPIs (the MQTT publisher's); ``board=True`` keeps them without MQTT."""
+        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone,
+                               alerts=config.alert_watch())
+                      if config.mqtt.enabled or config.web.enabled or board else None)
+        """The live KPIs (of MQTT and the web server); ``board=True`` keeps them without."""
+        self.web: WebServer | None = None
+        """The web server, once it listens (``[web] enabled``)."""
         self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,
                                          config.database.kpi_interval_s, monotonic=monotonic)
         """The KPI tables of the database, kept up to date with the facts."""
@@ -206,6 +211,9 @@ class Daemon:
                 ]
                 if self.board is not None:
                     running.append(tasks.create_task(self._publish(self.board), name="mqtt"))
+                    if self.config.web.enabled:
+                        running.append(tasks.create_task(self._serve_web(self.board),
+                                                         name="web"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
                 if self.queue_log is not None:
@@ -399,6 +407,23 @@ class Daemon:
         if publisher is not None:
             async with publisher:
                 await publisher.run()
+
+    def snapshot(self, board: KpiBoard) -> BoardSnapshot | None:
+        """The board now, or ``None`` before the first event (there is no "now" yet)."""
+        live = self.live()
+        return board.snapshot(live) if live.at > 0 else None
+
+    async def _serve_web(self, board: KpiBoard) -> None:
+        """The browser wallboard and ``/metrics``, fed by the board."""
+        server = WebServer(self.config.web, self.config.pbx.id, partial(self.snapshot, board))
+        async with server:
+            self.web = server
+            self.sinks.append(server.facts)
+            try:
+                await server.run()
+            finally:
+                self.sinks.remove(server.facts)
+                self.web = None
 
     async def _tick(self, every: float) -> None:
         while True:

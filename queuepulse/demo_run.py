@@ -63,9 +63,20 @@ def broker_answers(host: str, port: int) -> bool:
         return False
 
 
+def free_to_listen(host: str, port: int) -> bool:
+    """Whether a server may listen on ``host:port`` (nothing else does)."""
+    try:
+        with socket.create_server((host, port)):
+            return True
+    except OSError:
+        return False
+
+
 def demo_config(pbx: DemoPbx, db: Path, broker: tuple[str, int] | None,
-                homeassistant: bool, timezone: str) -> str:
-    """The configuration the daemon follows the demo PBX with, as a TOML file's text."""
+                homeassistant: bool, timezone: str, *,
+                web: tuple[str, int] | None = None) -> str:
+    """The configuration the daemon follows the demo PBX with, as a TOML file's text;
+    ``web``: where to serve the browser wallboard, if anywhere."""
     queues = "".join(
         f"\n[queues.{q.name}]\nwrapuptime_s = {q.wrapuptime_s:g}\n"
         f"service_level_s = {q.service_level_s}\n"
@@ -86,6 +97,8 @@ def demo_config(pbx: DemoPbx, db: Path, broker: tuple[str, int] | None,
         f"{queues}\n[agents]\n{agents}\n"
         f'[database]\npath = "{db}"\n\n'
         f"[mqtt]\n{mqtt}\n"
+        + (f'[web]\nenabled = true\nhost = "{web[0]}"\nport = {web[1]}\n\n' if web else "")
+        +
         '[log]\nlevel = "warning"\nformat = "console"\n'
     )
 
@@ -101,16 +114,18 @@ class DemoRun:
 
     ``speed``: simulated seconds per real second; ``minutes``: stop after that long (or
     run until stopped); ``broker``: where to publish, if anywhere; ``homeassistant``:
-    announce the sensors too; ``seed``: the simulation's.
+    announce the sensors too; ``web``: where to serve the browser wallboard (on a free
+    port instead when that one is taken), if anywhere; ``seed``: the simulation's.
     """
 
     def __init__(self, db: Path, console: Console, broker: tuple[str, int] | None, *,
                  speed: float, seed: int, minutes: float | None,
-                 homeassistant: bool) -> None:
+                 homeassistant: bool, web: tuple[str, int] | None = None) -> None:
         self.console = console
         self.broker = broker
         self.speed, self.seed, self.minutes = speed, seed, minutes
         self.homeassistant = homeassistant
+        self.web = web
         self.db = db
         self.config_path = self.db.with_suffix(".toml")
         self.daemon: Daemon | None = None
@@ -124,8 +139,11 @@ class DemoRun:
         """Start the PBX and the daemon, and show the board until stopped."""
         speed = self.speed
         async with DemoPbx(speed=speed, seed=self.seed) as pbx:
+            web = self.web
+            if web is not None and not free_to_listen(*web):
+                web = (web[0], 0)
             text = demo_config(pbx, self.db, self.broker, self.homeassistant,
-                               local_timezone())
+                               local_timezone(), web=web)
             try:
                 self.config_path.write_text(text, encoding="utf-8")
             except OSError as error:
@@ -150,9 +168,10 @@ class DemoRun:
             async with asyncio.TaskGroup() as tasks:
                 shown = tasks.create_task(self._show(daemon, config), name="wallboard")
                 limit = tasks.create_task(self._stop_later(daemon), name="limit")
+                told = tasks.create_task(self._tell_web_address(daemon), name="web_address")
                 await serve(daemon)
-                shown.cancel()
-                limit.cancel()
+                for task in (shown, limit, told):
+                    task.cancel()
 
     def _screen(self) -> Screen | None:
         daemon = self.daemon
@@ -169,6 +188,15 @@ class DemoRun:
         await show_board(self._screen, self.console,
                          timezone=zoneinfo.ZoneInfo(config.pbx.timezone),
                          waiting="connecting to the demo PBX ...", started=log_above_the_board)
+
+    async def _tell_web_address(self, daemon: Daemon) -> None:
+        """Say where the browser wallboard is, once it listens."""
+        if not daemon.config.web.enabled:
+            return
+        while daemon.web is None:
+            await asyncio.sleep(0.05)
+        self.console.print(f"the wallboard in a browser: {daemon.web.url}", highlight=False,
+                           soft_wrap=True)
 
     async def _stop_later(self, daemon: Daemon) -> None:
         if self.minutes is not None:

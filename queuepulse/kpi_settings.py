@@ -51,6 +51,7 @@ def settings_from_config(config: Config) -> KpiSettings:
         service_level_variant=config.kpi.service_level_variant,
         short_abandon_s=config.kpi.short_abandon_s,
         repeat_window_s=config.kpi.repeat_window_h * 3600.0,
+        callback_window_s=config.kpi.callback_window_h * 3600.0,
         agent_hourly=config.kpi.cost.agent_hourly,
         trunk_per_minute=config.kpi.cost.trunk_per_minute,
     )

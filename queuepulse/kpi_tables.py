@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, CallRecord, Fact
+from collector.facts import AgentInterval, CallRecord, Dial, Fact
 from collector.overlap import Span
 from collector.store.kpi_tables import (
     computed_with,
@@ -31,7 +31,13 @@ from collector.store.kpi_tables import (
     replace_rows,
 )
 from collector.store.opening import reading, writing
-from collector.store.reads import facts_span, longest_interval, read_calls, read_intervals
+from collector.store.reads import (
+    facts_span,
+    longest_interval,
+    read_calls,
+    read_dials,
+    read_intervals,
+)
 from collector.store.writer import Writer
 from kpi.settings import KpiSettings
 from kpi.tables import TABLES, DayRows, day_rows, days_touched, facts_needed
@@ -52,6 +58,7 @@ class DayFacts:
     day: dt.date
     calls: tuple[CallRecord, ...]
     intervals: tuple[AgentInterval, ...]
+    dials: tuple[Dial, ...] = ()
 
 
 def stale(db: Database, settings: KpiSettings, timezone: str) -> str | None:
@@ -72,12 +79,14 @@ def read_day(db: Database, day: dt.date, settings: KpiSettings, timezone: str,
     tz = ZoneInfo(timezone)
     needed, window = facts_needed(day, tz, settings), day_window(day, tz)
     return DayFacts(day, tuple(read_calls(db, needed.start, needed.end)),
-                    tuple(read_intervals(db, window.start, window.end, longest_s)))
+                    tuple(read_intervals(db, window.start, window.end, longest_s)),
+                    tuple(read_dials(db, needed.start, needed.end)))
 
 
 def compute_day(facts: DayFacts, settings: KpiSettings, timezone: str) -> DayRows:
     """A day's rows from its facts."""
-    return day_rows(facts.day, ZoneInfo(timezone), facts.calls, facts.intervals, settings)
+    return day_rows(facts.day, ZoneInfo(timezone), facts.calls, facts.intervals, settings,
+                    facts.dials)
 
 
 def write_day(db: Database, rows: DayRows) -> None:

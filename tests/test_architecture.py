@@ -71,7 +71,10 @@ LAYERS: dict[str, Layer] = {
     "collector.trace": Layer.SHELLS,
     "collector.user_files": Layer.SHELLS,
     "kpi": Layer.KPIS,
+    "kpi.alerts": Layer.KPIS,
     "kpi.board": Layer.KPIS,
+    "kpi.callbacks": Layer.KPIS,
+    "kpi.coaching": Layer.KPIS,
     "kpi.definitions": Layer.KPIS,
     "kpi.live_state": Layer.KPIS,
     "kpi.occupancy": Layer.KPIS,
@@ -81,6 +84,7 @@ LAYERS: dict[str, Layer] = {
     "kpi.windows": Layer.KPIS,
     "kpi.mqtt.*": Layer.OUTPUTS,
     "kpi.present.*": Layer.OUTPUTS,
+    "kpi.web.*": Layer.OUTPUTS,
     "queuepulse.*": Layer.WIRING,
     "queuepulse.pbxsim.*": Layer.SIMULATOR,
 }

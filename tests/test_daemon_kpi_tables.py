@@ -121,8 +121,10 @@ def test_other_settings_make_the_daemon_compute_every_day_again_while_it_collect
     filled(db, past, KpiSettings()).close()
     first = days_of(past, "America/Chicago")[0]
     with capture_logs() as logs:
+        # the rebuild of thirty days may take a while on a busy machine: this is about
+        # what it computes while the daemon collects, not how soon
         daemon, behind = asyncio.run(follow(TracePbx("mixed-a"), db, kpi_interval_s=0.5,
-                                            patience_s=0.5 + SLACK_S, settings=CHICAGO,
+                                            patience_s=60.0, settings=CHICAGO,
                                             since=first))
     assert behind is not None
     events = [entry for entry in logs if entry["event"].startswith("kpi_tables.")]

@@ -48,6 +48,7 @@ from collector.replay import replay_to_database
 from collector.secret import Secret
 from collector.trace import TraceReader
 from collector.tracker import Tracker
+from kpi.alerts import AlertKind
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.homeassistant import discovery_messages
 from kpi.mqtt.payloads import call_message, heartbeat_message
@@ -465,6 +466,8 @@ def code_settings(cls: type[Any] = Config, prefix: str = "") -> dict[str, tuple[
             found.update(code_settings(QueueConfig, "queues.<name>."))
         elif f.name == "agents":
             found['agents."<interface>"'] = ("string", None)
+        elif f.name == "alerts" and prefix.startswith("queues."):
+            found[f"{key}.<key>"] = ("as in [alerts]", None)  # each key of [alerts], unset
         elif isinstance(kind, type) and dataclasses.is_dataclass(kind):
             found.update(code_settings(kind, key + "."))
         elif typing.get_origin(kind) is tuple:
@@ -569,10 +572,11 @@ def test_home_assistant_examples_read_real_topics_and_fields() -> None:
 
 def test_home_assistant_entity_ids_are_the_discovered_ones() -> None:
     queues = tuple(sorted({k.queue for k in trace_snapshot().kpis if k.queue is not None}))
-    discovered = {json.loads(m.body)["default_entity_id"].removeprefix("sensor.")
+    alerts = [(q, kind.value) for q in queues for kind in AlertKind]
+    discovered = {json.loads(m.body)["default_entity_id"]
                   for m in discovery_messages(TOPICS, (*queues, "all"), "homeassistant",
-                                              "test")}
-    shown = set(re.findall(r"sensor\.(queuepulse_[a-z0-9_]+)", page("homeassistant.md")))
+                                              "test", alerts=alerts)}
+    shown = set(re.findall(r"(?:binary_)?sensor\.queuepulse_[a-z0-9_]+", page("homeassistant.md")))
     assert shown and shown <= discovered, sorted(shown - discovered)
 
 

@@ -45,7 +45,7 @@ def test_documented_table_is_what_the_report_prints(
                  "2026-11-24"]) == 0
     printed = [line.rstrip() for line in capsys.readouterr().out.splitlines()]
     shown = blocks("text")[0].splitlines()
-    assert len(shown) == 11
+    assert len(shown) == 33
     assert shown == printed
 
 

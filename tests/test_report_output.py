@@ -70,8 +70,8 @@ def test_the_default_report_fits_100_columns(
                                     "AHT", "abn%", "longest"]
     if "--agents" in extra:
         agents = next(line for line in lines if " handled " in line)
-        assert agents.split()[-8:] == ["agent", "handled", "AHT", "logged", "in", "paused",
-                                       "occupancy", "pauses"]
+        assert agents.split()[-9:] == ["agent", "handled", "AHT", "RONA", "logged", "in",
+                                       "paused", "occupancy", "pauses"]
 
 
 def test_wide_adds_every_other_column_and_cuts_nothing(
@@ -139,6 +139,6 @@ def test_pauses_without_a_reason_count_in_paused_but_are_not_listed(tmp_path: Pa
         console.print(table)
     line = next(line for line in out.getvalue().splitlines() if line.startswith("201 "))
     assert line.split()[-2:] == ["Lunch", "5:00"] and "(none)" not in out.getvalue()
-    assert line.split()[4] == "10:00"  # paused, both pauses
+    assert line.split()[5] == "10:00"  # paused, both pauses
     (row,) = csv.DictReader(io.StringIO(report_csv(report, agents=True)))
     assert row["pauses"] == "Lunch=300.0"

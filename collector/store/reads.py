@@ -20,9 +20,11 @@ from collector.facts import (
     AgentInterval,
     AgentState,
     CallRecord,
+    Dial,
     EndReason,
     Fact,
     Outcome,
+    RingNoAnswer,
 )
 
 COMPLETED_SOURCE = "live+queue_log"
@@ -86,6 +88,28 @@ def read_intervals(db: Database, start: float, end: float,
     return [interval_from_row(row) for row in rows]
 
 
+def read_ring_no_answers(db: Database, start: float, end: float) -> list[RingNoAnswer]:
+    """The rings members let go unanswered in ``[start, end)``, in time order (none in
+    a database older than the table)."""
+    if "ring_no_answers" not in db.table_names():
+        return []
+    return [RingNoAnswer(row["at"], row["queue"], row["uniqueid"], row["interface"],
+                         row["agent"])
+            for row in db.query("SELECT * FROM ring_no_answers WHERE at >= ? AND at < ? "
+                                "ORDER BY at", [start, end])]
+
+
+def read_dials(db: Database, start: float, end: float) -> list[Dial]:
+    """The dials outside queues that started in ``[start, end)``, in time order (none in
+    a database older than the table)."""
+    if "dials" not in db.table_names():
+        return []
+    return [Dial(row["uniqueid"], row["linkedid"] or "", row["caller_num"] or "",
+                 row["number"], row["started_at"], row["answered_at"], row["status"])
+            for row in db.query("SELECT * FROM dials WHERE started_at >= ? AND started_at < ? "
+                                "ORDER BY started_at", [start, end])]
+
+
 def longest_interval(db: Database) -> float:
     """How long the longest stored agent interval lasted (0 with none)."""
     (longest,) = db.execute("SELECT max(ended_at - started_at) FROM agent_states").fetchone()
@@ -105,9 +129,11 @@ def facts_span(db: Database) -> tuple[float, float] | None:
 
 
 def read_facts(db: Database, start: float, end: float) -> list[Fact]:
-    """The calls and agent intervals of ``[start, end)`` (as :func:`read_calls` and
-    :func:`read_intervals` find them): what primes a fresh KPI board."""
-    return [*read_calls(db, start, end), *read_intervals(db, start, end)]
+    """The calls, agent intervals and dials of ``[start, end)`` (as :func:`read_calls`,
+    :func:`read_intervals` and :func:`read_dials` find them): what primes a fresh KPI
+    board."""
+    return [*read_calls(db, start, end), *read_intervals(db, start, end),
+            *read_dials(db, start, end)]
 
 
 @dataclass(frozen=True, slots=True)

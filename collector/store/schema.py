@@ -202,6 +202,26 @@ def _kpi_tables_from_python(db: Database) -> None:
     ))
 
 
+@migrations(name="0007_ring_no_answers_and_dials")
+def _ring_no_answers_and_dials(db: Database) -> None:
+    # the members who let a caller ring out (coaching), and the calls dialled outside
+    # queues (whether an abandoned caller was called back)
+    _run(db, (
+        """CREATE TABLE "ring_no_answers" (
+   "at" REAL NOT NULL, "queue" TEXT NOT NULL, "uniqueid" TEXT NOT NULL,
+   "interface" TEXT NOT NULL, "agent" TEXT NOT NULL, "source" TEXT,
+   PRIMARY KEY ("uniqueid", "interface", "at")
+)""",
+        'CREATE INDEX "idx_ring_no_answers_at" ON "ring_no_answers" ("at")',
+        """CREATE TABLE "dials" (
+   "uniqueid" TEXT NOT NULL, "linkedid" TEXT, "caller_num" TEXT, "number" TEXT NOT NULL,
+   "started_at" REAL NOT NULL, "answered_at" REAL, "status" TEXT NOT NULL, "source" TEXT,
+   PRIMARY KEY ("uniqueid", "started_at", "number")
+)""",
+        'CREATE INDEX "idx_dials_started_at" ON "dials" ("started_at")',
+    ))
+
+
 def known_migrations() -> list[str]:
     """The names of this version's migrations, in the order they apply."""
     return [m.name for m in migrations.pending(Database(memory=True))]

@@ -22,7 +22,9 @@ from collector.facts import (
     AgentInterval,
     Anomaly,
     CallRecord,
+    Dial,
     Fact,
+    RingNoAnswer,
 )
 from collector.live import LiveAgent, LiveQueue
 from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
@@ -73,6 +75,10 @@ _TIMINGS = itemgetter(*(_COLUMN[name] for name in (
     "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")))
 _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "started_at"))
 _INSERT_ANOMALY = "INSERT INTO anomalies (at, kind, uniqueid, detail) VALUES (?, ?, ?, ?)"
+_INSERT_RONA = ("INSERT OR REPLACE INTO ring_no_answers (at, queue, uniqueid, interface, agent, "
+                "source) VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_DIAL = ("INSERT OR REPLACE INTO dials (uniqueid, linkedid, caller_num, number, "
+                "started_at, answered_at, status, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
@@ -86,6 +92,7 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
     calls: list[tuple[object, ...]] = []
     intervals: list[tuple[object, ...]] = []
     anomalies: list[tuple[object, ...]] = []
+    others: list[tuple[str, tuple[object, ...]]] = []
     for fact in facts:
         if isinstance(fact, CallRecord):
             calls.append(fact.as_values())
@@ -93,6 +100,13 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
             intervals.append((*fact.as_values(), source))
         elif isinstance(fact, Anomaly):
             anomalies.append((fact.at, fact.kind, fact.uniqueid, fact.detail))
+        elif isinstance(fact, RingNoAnswer):
+            others.append((_INSERT_RONA, (fact.at, fact.queue, fact.uniqueid, fact.interface,
+                                          fact.agent, source)))
+        elif isinstance(fact, Dial):
+            others.append((_INSERT_DIAL, (fact.uniqueid, fact.linkedid, fact.caller_num,
+                                          fact.number, fact.started_at, fact.answered_at,
+                                          fact.status, source)))
     with db.atomic():
         if calls:
             store_calls(db, calls, source)
@@ -100,6 +114,8 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
             db.conn.executemany(_UPSERT_INTERVAL, intervals)
         if anomalies:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
+        for statement, values in others:
+            db.conn.execute(statement, values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +240,8 @@ def prune(db: Database, now: float, retention_days: int, events_retention_days: 
         if retention_days > 0:
             cutoff = now - retention_days * _DAY
             for table, column in (("calls", "entered_at"), ("agent_states", "started_at"),
-                                  ("anomalies", "at")):
+                                  ("anomalies", "at"), ("ring_no_answers", "at"),
+                                  ("dials", "started_at")):
                 deleted += db.execute(
                     f"DELETE FROM {table} WHERE {column} < ?", [cutoff]
                 ).rowcount

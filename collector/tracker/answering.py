@@ -8,7 +8,7 @@ sets them.
 from __future__ import annotations
 
 from collector.events import AgentCalled, AgentComplete, AgentConnect, AgentDump, AgentRingNoAnswer
-from collector.facts import EndReason, Fact, span
+from collector.facts import EndReason, Fact, RingNoAnswer, span
 from collector.states import HOLD, STINT, move, start
 from collector.tracker import acw, hold
 from collector.tracker.books import Books, Hold, Stint, anomaly, refusal
@@ -48,6 +48,8 @@ def ring_ended(b: Books, e: AgentRingNoAnswer | AgentDump) -> list[Fact]:
         if not ringing:
             del b.ringing[e.uniqueid]
     b.roster.touch(agent, e.at)
+    if isinstance(e, AgentRingNoAnswer):
+        return [RingNoAnswer(e.at, e.queue, e.uniqueid, agent.interface, agent.name)]
     return []
 
 

@@ -8,11 +8,13 @@ handler modules are plain functions over it. Machine states are only ever set by
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from collector.agents import Roster
+from collector.events import DialStart
 from collector.facts import Anomaly, EndReason, Fact
 from collector.live import LiveQueue
 from collector.states import (
@@ -113,11 +115,15 @@ class Books:
         self.now = 0.0
         self.roster = Roster(config.agent_names)
         self.stints: dict[str, Stint] = {}
+        self.stint_linkedids: Counter[str] = Counter()
+        """The linkedids of the open stints: a dial on one rings a member for a caller."""
         self.by_channel: dict[str, str] = {}
         self.by_linkedid: dict[str, str] = {}
         self.ringing: dict[str, set[str]] = {}
         """Uniqueid of a waiting caller to the interfaces it rings."""
         self.acw: dict[str, AfterCallWork] = {}
+        self.dials: dict[tuple[str, str], DialStart] = {}
+        """Dials outside queues not yet ended, by the dialling and the dialled uniqueid."""
         self.queues: dict[str, LiveQueue] = {}
         self.snapshot = Snapshot()
         self.boot_at: float | None = None
@@ -161,11 +167,18 @@ class Books:
 
     def forget(self, stint: Stint) -> None:
         """The stint no longer takes events of its own (it ended or waits for its ACW)."""
-        self.stints.pop(stint.uniqueid, None)
+        if self.stints.pop(stint.uniqueid, None) is not None:
+            self.unlink(stint)
         if stint.agent_channel:
             self.by_channel.pop(stint.agent_channel, None)
         if self.by_linkedid.get(stint.linkedid) == stint.uniqueid:
             del self.by_linkedid[stint.linkedid]
+
+    def unlink(self, stint: Stint) -> None:
+        """``stint`` is open no more: its linkedid no longer marks a queue's call."""
+        self.stint_linkedids[stint.linkedid] -= 1
+        if self.stint_linkedids[stint.linkedid] <= 0:
+            del self.stint_linkedids[stint.linkedid]
 
     def stop_ringing(self, stint: Stint, at: float) -> None:
         """No agent rings for this caller any more."""

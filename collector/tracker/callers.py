@@ -50,6 +50,10 @@ def join(b: Books, e: CallerJoin) -> list[Fact]:
 
 def begin(b: Books, e: CallerJoin | QueueEntry, entered_at: float, position: int | None) -> None:
     """A stint begins: the caller joined, or a QueueStatus answer shows it waiting."""
+    replaced = b.stints.get(e.uniqueid)
+    if replaced is not None:
+        b.unlink(replaced)
+    b.stint_linkedids[e.linkedid] += 1
     b.stints[e.uniqueid] = Stint(
         uniqueid=e.uniqueid,
         linkedid=e.linkedid,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collector.events import PbxBooted, PbxShutdown, StreamGap
 from collector.facts import Fact
 from collector.states import Lost, StintState
-from collector.tracker import acw, callers
+from collector.tracker import acw, callers, dials
 from collector.tracker.books import Books, anomaly
 
 # FullyBooted's uptime is in whole seconds and arrives a moment after the boot it counts
@@ -55,6 +55,7 @@ def close_everything(b: Books) -> list[Fact]:
             facts += callers.lose(b, stint, Lost, b.now)
     for interface, work in list(b.acw.items()):
         facts += acw.step(b, b.roster.agents[interface], work, Lost, b.now)
+    facts += dials.close_all(b)
     b.ringing.clear()
     for agent in b.roster.agents.values():
         agent.ringing.clear()

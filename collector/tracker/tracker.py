@@ -24,6 +24,8 @@ from collector.events import (
     CallerAbandon,
     CallerJoin,
     CallerLeave,
+    DialEnd,
+    DialStart,
     Event,
     Hangup,
     HoldChange,
@@ -41,7 +43,7 @@ from collector.events import (
 from collector.facts import Fact
 from collector.live import LiveCall, LiveView
 from collector.states import AcwDue, HoldState, SettleDue
-from collector.tracker import acw, answering, callers, hold, members, pbx
+from collector.tracker import acw, answering, callers, dials, hold, members, pbx
 from collector.tracker.books import Books, TrackerConfig
 
 
@@ -149,6 +151,10 @@ class Tracker:
                 return hold.hold(b, event)
             case Transfer():
                 return hold.transfer(b, event)
+            case DialStart():
+                return dials.start(b, event)
+            case DialEnd():
+                return dials.end(b, event)
             case QueueParams():
                 return members.queue_params(b, event)
             case QueueEntry():

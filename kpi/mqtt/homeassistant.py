@@ -1,4 +1,5 @@
-"""Home Assistant MQTT discovery: one device per PBX, one sensor per queue KPI.
+"""Home Assistant MQTT discovery: one device per PBX, one sensor per queue KPI, one
+``binary_sensor`` per alert rule of a queue (``<queue id>_alert_<kind>``).
 
 Sensors read the retained KPI and live topics with a ``value_template``; they are
 available while queuepulse's status topic says ``online``. Discovery is announced on
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kpi.mqtt.payloads import Message
@@ -105,8 +107,10 @@ def _template(sensor: Sensor) -> str:
 
 
 def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
-                       version: str, support_url: str | None = None) -> tuple[Message, ...]:
-    """The retained discovery configs of every sensor of every queue and of all queues.
+                       version: str, support_url: str | None = None,
+                       alerts: Sequence[tuple[str, str]] = ()) -> tuple[Message, ...]:
+    """The retained discovery configs of every sensor of every queue and of all queues,
+    and a ``binary_sensor`` for each alert rule in ``alerts`` (queue, kind).
 
     ``support_url``, where users of queuepulse get help, goes into the ``origin`` block.
     """
@@ -146,4 +150,23 @@ def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
             topic = f"{ha_prefix}/sensor/{device_id}/{object_id}/config"
             messages.append(Message(topic, json.dumps(config, ensure_ascii=False), retain=True,
                                     stamped=False))
+    for queue, kind in alerts:
+        object_id = f"{queue_id(queue)}_alert_{kind}"
+        config = {
+            "name": f"{queue} alert {kind.replace('_', ' ')}",
+            "unique_id": f"{device_id}_{object_id}",
+            "default_entity_id": f"binary_sensor.{device_id}_{object_id}",
+            "state_topic": topics.alert(queue, kind),
+            "value_template": "{{ 'ON' if value_json.active else 'OFF' }}",
+            "json_attributes_topic": topics.alert(queue, kind),
+            "device_class": "problem",
+            "availability_topic": topics.status,
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": device,
+            "origin": origin(version, support_url),
+        }
+        topic = f"{ha_prefix}/binary_sensor/{device_id}/{object_id}/config"
+        messages.append(Message(topic, json.dumps(config, ensure_ascii=False), retain=True,
+                                stamped=False))
     return tuple(messages)

@@ -16,7 +16,9 @@ from typing import Any
 
 from collector.facts import CallRecord
 from collector.live import LiveAgent
+from kpi.alerts import Alert
 from kpi.board import AgentSnapshot, KpiSnapshot
+from kpi.callbacks import CallbacksPending
 from kpi.live_state import QueueLive
 from kpi.mqtt.topics import Topics
 from kpi.present.formats import rounded
@@ -90,6 +92,36 @@ def live_message(topics: Topics, queue: QueueLive) -> Message:
         "agents": agents,
     }
     return Message(topics.live(queue.queue), _json(fields), retain=True)
+
+
+def callbacks_message(topics: Topics, pending: CallbacksPending) -> Message:
+    """Retained count of the callers of a queue (or all queues) who gave up today and were
+    not reached yet."""
+    fields = {
+        "schema": SCHEMA,
+        "pbx": topics.pbx,
+        "queue": pending.queue,
+        "pending": pending.callers,
+        "oldest_abandoned_at": rounded("oldest_abandoned_at", pending.oldest_abandoned_at),
+    }
+    return Message(topics.callbacks(pending.queue), _json(fields), retain=True)
+
+
+def alert_message(topics: Topics, alert: Alert) -> Message:
+    """Retained state of one alert rule of a queue: raised or not, and the figure it reads."""
+    fields = {
+        "schema": SCHEMA,
+        "pbx": topics.pbx,
+        "queue": alert.queue,
+        "alert": alert.kind.value,
+        "active": alert.active,
+        "since": rounded("since_at", alert.since),
+        "value": rounded("value", alert.value),
+        "threshold": rounded("threshold", float(alert.threshold)),
+        "clear": rounded("clear", float(alert.clear)),
+        "agents": list(alert.agents),
+    }
+    return Message(topics.alert(alert.queue, alert.kind.value), _json(fields), retain=True)
 
 
 def agent_state_message(topics: Topics, agent: LiveAgent) -> Message:

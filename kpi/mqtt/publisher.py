@@ -44,7 +44,9 @@ from kpi.mqtt.payloads import (
     Message,
     agent_kpi_message,
     agent_state_message,
+    alert_message,
     call_message,
+    callbacks_message,
     heartbeat_message,
     kpi_message,
     live_message,
@@ -132,6 +134,8 @@ def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
         *(live_message(topics, q) for q in snapshot.queues),
         *(agent_state_message(topics, a) for a in snapshot.agents),
         *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis),
+        *(alert_message(topics, a) for a in snapshot.alerts),
+        *(callbacks_message(topics, c) for c in snapshot.callbacks),
     ]
 
 
@@ -160,7 +164,7 @@ class MqttPublisher:
         self._held_until = math.inf
         self._wake = asyncio.Event()
         self._announce = False
-        self._announced: tuple[str, ...] = ()
+        self._announced: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
         self._say_online = False
         self._closing = False
         self._tls: ssl.SSLContext | None = None
@@ -250,7 +254,7 @@ class MqttPublisher:
         self._sent.clear()
         self._sent_at.clear()
         self._held_until = math.inf
-        self._announce, self._announced = self._mqtt.homeassistant, ()
+        self._announce, self._announced = self._mqtt.homeassistant, ((), ())
         log.info("mqtt.connected", host=self._mqtt.host, port=self._mqtt.port,
                  connections=self.connections)
         try:
@@ -356,12 +360,13 @@ class MqttPublisher:
             log.exception("mqtt.snapshot_failed", at=live.at)
             return
         queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
-        if self._mqtt.homeassistant and (self._announce or queues != self._announced):
+        alerts = tuple((a.queue, a.kind.value) for a in snapshot.alerts)
+        if self._mqtt.homeassistant and (self._announce or (queues, alerts) != self._announced):
             await self._send_all(client, discovery_messages(
                 self.topics, queues, self._mqtt.homeassistant_prefix, _version(),
-                _support_url()),
+                _support_url(), alerts=alerts),
                 at=None, now=now)
-            self._announce, self._announced = False, queues
+            self._announce, self._announced = False, (queues, alerts)
         due: list[Message] = []
         for message in messages:
             if self._sent.get(message.topic) == message.body:

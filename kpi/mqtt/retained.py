@@ -3,10 +3,10 @@
 ``queuepulse top --mqtt`` subscribes to ``<prefix>/<pbx>/#`` and hands the latest payload
 of each topic to :func:`board_from_retained`, which rebuilds the same objects the live
 board makes (:class:`~kpi.board.KpiSnapshot`, :class:`~kpi.live_state.QueueLive`,
-:class:`~collector.live.LiveAgent`), so one renderer serves both. Payloads follow
-docs/mqtt.md (schema :data:`kpi.mqtt.payloads.SCHEMA`); a topic whose payload cannot be read
-(another schema, not JSON) is left out. Agent KPI topics are not read: the wallboard
-does not show them.
+:class:`~collector.live.LiveAgent`, :class:`~kpi.alerts.Alert`), so one renderer serves
+both. Payloads follow docs/mqtt.md (schema :data:`kpi.mqtt.payloads.SCHEMA`); a topic
+whose payload cannot be read (another schema, not JSON) is left out. Agent KPI topics
+are not read: the wallboard does not show them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from collector.facts import AgentState
 from collector.live import LiveAgent, LiveMembership
+from kpi.alerts import Alert, AlertKind
 from kpi.board import BoardSnapshot, KpiSnapshot
 from kpi.definitions import CallKpis
 from kpi.live_state import AgentCounts, PauseCount, QueueLive
@@ -109,6 +110,17 @@ def _agent(fields: Mapping[str, Any]) -> LiveAgent:
     )
 
 
+def _alert(fields: Mapping[str, Any]) -> Alert:
+    def number(name: str) -> float | None:
+        value = fields.get(name)
+        return None if value is None else float(value)
+
+    return Alert(queue=str(fields["queue"]), kind=AlertKind(fields["alert"]),
+                 active=bool(fields["active"]), since=number("since"), value=number("value"),
+                 threshold=float(fields["threshold"]), clear=float(fields["clear"]),
+                 agents=tuple(str(a) for a in fields.get("agents") or ()))
+
+
 def board_from_retained(topics: Topics, retained: Mapping[str, bytes], at: float) -> BoardSnapshot:
     """The board the retained payloads under ``topics.base`` describe, as of ``at``.
 
@@ -119,6 +131,7 @@ def board_from_retained(topics: Topics, retained: Mapping[str, bytes], at: float
     kpis: list[KpiSnapshot] = []
     queues: list[QueueLive] = []
     agents: list[LiveAgent] = []
+    alerts: list[Alert] = []
     for topic, payload in sorted(retained.items()):
         if not topic.startswith(base):
             continue
@@ -138,7 +151,9 @@ def board_from_retained(topics: Topics, retained: Mapping[str, bytes], at: float
                     queues.append(_queue_live(unescape(queue), fields, at))
                 case ["agent", _, "state"]:
                     agents.append(_agent(fields))
+                case ["queue", _, "alert", _]:
+                    alerts.append(_alert(fields))
         except (KeyError, TypeError, ValueError):
             continue  # a payload this version cannot read is left out, like a foreign one
     return BoardSnapshot(at=at, kpis=tuple(kpis), queues=tuple(queues), agents=tuple(agents),
-                         agent_kpis=())
+                         agent_kpis=(), alerts=tuple(alerts))

@@ -61,6 +61,14 @@ class Topics:
         """Retained live state of a queue (``None``: all queues)."""
         return f"{self._queue(queue)}/live"
 
+    def callbacks(self, queue: str | None) -> str:
+        """Retained count of a queue's (``None``: all queues') callers to call back."""
+        return f"{self._queue(queue)}/callbacks"
+
+    def alert(self, queue: str, kind: str) -> str:
+        """Retained state of one alert rule of a queue."""
+        return f"{self._queue(queue)}/alert/{kind}"
+
     def agent_state(self, interface: str) -> str:
         """Retained current state of an agent."""
         return f"{self.base}/agent/{escape(interface)}/state"

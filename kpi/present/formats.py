@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from kpi.alerts import Alert, AlertKind
+
 NO_DATA = "-"
 """What a figure without data (a ratio with nothing to divide, say) is written as."""
 SL_POOR_SHARE = 0.75
@@ -67,3 +69,21 @@ def short_labels(labels: Sequence[str]) -> list[str]:
     if not all(parts) or len({p[1] for p in parts if p}) != 1:
         return list(labels)
     return [p[2] for p in parts if p]
+
+
+def alert_text(alert: Alert) -> str:
+    """A raised alert in words: the queue, what is wrong, and the line it crossed."""
+    value, threshold = alert.value, alert.threshold
+    match alert.kind:
+        case AlertKind.LONGEST_WAIT:
+            what = f"longest wait {duration(value)} (alert at {duration(threshold)})"
+        case AlertKind.WAITING:
+            count = int(value or 0)
+            what = f"{count} caller{'' if count == 1 else 's'} waiting (alert at {int(threshold)})"
+        case AlertKind.SERVICE_LEVEL:
+            what = f"service level {percent(value)} (alert below {percent(threshold)})"
+        case AlertKind.NO_AGENT_AVAILABLE:
+            what = "callers wait and no agent is available"
+        case AlertKind.AGENT_PAUSED:
+            what = f"paused over {duration(threshold)}: {', '.join(alert.agents)}"
+    return f"{alert.queue}: {what}"

@@ -17,7 +17,21 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from collector.facts import AgentInterval, CallRecord
-from collector.store.reads import Holdings, read_calls, read_intervals
+from collector.store.reads import (
+    Holdings,
+    read_calls,
+    read_dials,
+    read_intervals,
+    read_ring_no_answers,
+)
+from kpi.callbacks import Callback, callbacks
+from kpi.coaching import (
+    AgentQueueKpis,
+    LoginSession,
+    agent_queue_kpis,
+    login_sessions,
+    rona_by_agent,
+)
 from kpi.definitions import CallKpis, call_kpis, handled_at
 from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis
 from kpi.repeat_callers import CallerIndex
@@ -41,10 +55,19 @@ class QueueRow:
 
 @dataclass(frozen=True, slots=True)
 class AgentRow:
-    """One agent's KPIs in one period."""
+    """One agent's KPIs in one period, and the rings it let go unanswered."""
 
     period: Window
     kpis: AgentKpis
+    rona: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentQueueRow:
+    """One agent's calls from one queue in one period."""
+
+    period: Window
+    kpis: AgentQueueKpis
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +90,10 @@ class Report:
     rows: tuple[QueueRow, ...]
     center: tuple[CenterRow, ...]
     agents: tuple[AgentRow, ...]
+    agent_queues: tuple[AgentQueueRow, ...] = ()
+    sessions: tuple[LoginSession, ...] = ()
+    callbacks: tuple[Callback, ...] = ()
+    """Each abandoned call of the range, and whether its caller was reached again."""
 
 
 class _Facts:
@@ -104,16 +131,17 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
                  queue: str | None = None, with_agents: bool = False) -> Report:
     """The KPIs of local days ``first`` to ``last``: per interval, or for the whole range.
 
-    With ``queue``, only that queue's rows (and no all-queues row); agents' rows are
-    computed when ``with_agents`` is set.
+    With ``queue``, only that queue's rows (and no all-queues row); agents' rows (with
+    their ring-no-answers, their calls per queue and their login sessions) are computed
+    when ``with_agents`` is set.
     """
     check_range(first, last)
     tz = ZoneInfo(timezone)
     periods = (list(intervals(first, last, tz, interval)) if interval is not None else
                [_whole_range(first, last, tz)])
     start, end = periods[0].start, periods[-1].end
-    # later calls decide whether a caller of the range called again
-    calls = read_calls(db, start, end + settings.repeat_window_s)
+    # later calls decide whether a caller of the range called again, or was called back
+    calls = read_calls(db, start, end + settings.later_s)
     facts = _Facts([c for c in calls if c.entered_at < end or _handled_before(c, end)],
                    read_intervals(db, start, end))
     callers = CallerIndex(calls)
@@ -122,6 +150,8 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
     rows: list[QueueRow] = []
     center: list[CenterRow] = []
     agents: list[AgentRow] = []
+    agent_queues: list[AgentQueueRow] = []
+    rings = read_ring_no_answers(db, start, end) if with_agents else []
     for period in periods:
         candidates = facts.calls(period)
         for name in shown:
@@ -133,11 +163,21 @@ def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.d
             totals = call_kpis(candidates, period, settings, callers)
             center.append(CenterRow(period, center_kpis(per_agent, totals, settings)))
             if with_agents:
-                agents.extend(AgentRow(period, a) for a in per_agent)
+                rona = rona_by_agent(rings, period)
+                agents.extend(AgentRow(period, a, rona[a.interface]) for a in per_agent)
+                agent_queues.extend(AgentQueueRow(period, a)
+                                    for a in agent_queue_kpis(candidates, rings, period))
     return Report(first=first, last=last, timezone=timezone,
                   interval=None if interval is None else interval.label,
                   queues=names if queue is None else (queue,), rows=tuple(rows),
-                  center=tuple(center), agents=tuple(agents))
+                  center=tuple(center), agents=tuple(agents),
+                  agent_queues=tuple(agent_queues),
+                  callbacks=callbacks(
+                      [c for c in facts.by_entry if c.entered_at >= start
+                       and (queue is None or c.queue == queue)], calls,
+                      read_dials(db, start, end + settings.callback_window_s),
+                      settings.callback_window_s),
+                  sessions=login_sessions(facts.states) if with_agents else ())
 
 
 def _handled_before(call: CallRecord, end: float) -> bool:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -21,10 +23,11 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from kpi.callbacks import Callback
 from kpi.definitions import CallKpis, other_outcomes
 from kpi.occupancy import AgentKpis, PauseTime
 from kpi.present.formats import NO_DATA, duration, percent, rounded, short_labels, sl_style
-from kpi.present.report import AgentRow, QueueRow, Report
+from kpi.present.report import AgentQueueRow, AgentRow, QueueRow, Report
 
 CSV_RATIO_DIGITS = 3
 """Ratios in the CSV: 0.001, a tenth of a percent."""
@@ -75,23 +78,37 @@ CALL_COLUMNS: dict[str, Cell] = {
 COMPACT_CALL_COLUMNS = ("offered", "answered", "abandoned", "other", "SL", "ASA", "AHT",
                         "abn%", "longest")
 
-AGENT_COLUMNS: dict[str, Callable[[AgentKpis], str]] = {
-    "agent": lambda k: k.name,
-    "handled": lambda k: str(k.handled),
-    "talk": lambda k: duration(k.talk_s),
-    "hold": lambda k: duration(k.hold_s),
-    "ACW": lambda k: duration(k.acw_s),
-    "AHT": lambda k: duration(k.aht_s),
-    "logged in": lambda k: duration(k.logged_in_s),
-    "paused": lambda k: duration(k.paused_s),
-    "occupancy": lambda k: percent(k.occupancy, 1),
-    "pauses": lambda k: ", ".join(f"{p.reason} {duration(p.seconds)}"
-                                  for p in named_pauses(k.pauses)),
+AGENT_COLUMNS: dict[str, Callable[[AgentRow], str]] = {
+    "agent": lambda r: r.kpis.name,
+    "handled": lambda r: str(r.kpis.handled),
+    "talk": lambda r: duration(r.kpis.talk_s),
+    "hold": lambda r: duration(r.kpis.hold_s),
+    "ACW": lambda r: duration(r.kpis.acw_s),
+    "AHT": lambda r: duration(r.kpis.aht_s),
+    "RONA": lambda r: str(r.rona),
+    "logged in": lambda r: duration(r.kpis.logged_in_s),
+    "paused": lambda r: duration(r.kpis.paused_s),
+    "occupancy": lambda r: percent(r.kpis.occupancy, 1),
+    "pauses": lambda r: ", ".join(f"{p.reason} {duration(p.seconds)}"
+                                  for p in named_pauses(r.kpis.pauses)),
 }
-"""Every column of the wide agents table, in order (talk, hold, ACW: totals)."""
-COMPACT_AGENT_COLUMNS = ("agent", "handled", "AHT", "logged in", "paused", "occupancy",
-                         "pauses")
-_TEXT_COLUMNS = ("queue", "period", "agent", "pauses")
+"""Every column of the wide agents table, in order (talk, hold, ACW: totals; RONA: rings
+let go unanswered)."""
+COMPACT_AGENT_COLUMNS = ("agent", "handled", "AHT", "RONA", "logged in", "paused",
+                         "occupancy", "pauses")
+AGENT_QUEUE_COLUMNS: dict[str, Callable[[AgentQueueRow], str]] = {
+    "agent": lambda r: r.kpis.name,
+    "queue": lambda r: r.kpis.queue,
+    "handled": lambda r: str(r.kpis.handled),
+    "talk": lambda r: duration(r.kpis.talk_s),
+    "hold": lambda r: duration(r.kpis.hold_s),
+    "ACW": lambda r: duration(r.kpis.acw_s),
+    "AHT": lambda r: duration(r.kpis.aht_s),
+    "RONA": lambda r: str(r.kpis.rona),
+}
+"""Every column of the wide table of agents per queue, in order."""
+COMPACT_AGENT_QUEUE_COLUMNS = ("agent", "queue", "handled", "AHT", "RONA")
+_TEXT_COLUMNS = ("queue", "period", "agent", "pauses", "logged out", "caller", "name")
 
 
 def named_pauses(pauses: Sequence[PauseTime]) -> list[PauseTime]:
@@ -147,6 +164,12 @@ def report_tables(report: Report, wide: bool = False) -> Iterator[RenderableType
         yield _center_table(report, where)
     if report.agents:
         yield _agents_table(report.agents, report.interval is not None, wide, where)
+    if report.agent_queues:
+        yield _agent_queue_table(report.agent_queues, report.interval is not None, wide, where)
+    if report.sessions:
+        yield _sessions_table(report, where)
+    if report.callbacks:
+        yield from _callback_tables(report, where)
 
 
 def _center_table(report: Report, where: str) -> Table:
@@ -167,8 +190,79 @@ def _agents_table(rows: tuple[AgentRow, ...], per_period: bool, wide: bool,
     table = _table(f"Agents, {where}", ("period", *columns) if per_period else columns)
     labels = short_labels([row.period.name for row in rows])
     for label, row in zip(labels, rows, strict=True):
-        cells = [AGENT_COLUMNS[c](row.kpis) for c in columns]
+        cells = [AGENT_COLUMNS[c](row) for c in columns]
         table.add_row(*([label, *cells] if per_period else cells))
+    return table
+
+
+def _agent_queue_table(rows: tuple[AgentQueueRow, ...], per_period: bool, wide: bool,
+                       where: str) -> Table:
+    columns = tuple(AGENT_QUEUE_COLUMNS) if wide else COMPACT_AGENT_QUEUE_COLUMNS
+    table = _table(f"Agents per queue, {where}", ("period", *columns) if per_period
+                   else columns)
+    labels = short_labels([row.period.name for row in rows])
+    for label, row in zip(labels, rows, strict=True):
+        cells = [AGENT_QUEUE_COLUMNS[c](row) for c in columns]
+        table.add_row(*([label, *cells] if per_period else cells))
+    return table
+
+
+def _moments(report: Report) -> Callable[[float], str]:
+    """A moment in the report's time zone: the time of day on a report of one day (the
+    title names it), else with the date."""
+    tz = ZoneInfo(report.timezone)
+
+    def moment(at: float) -> str:
+        shown = dt.datetime.fromtimestamp(at, tz)
+        if report.first == report.last and shown.date() == report.first:
+            return f"{shown:%H:%M:%S}"
+        return f"{shown:%Y-%m-%d %H:%M:%S}"
+
+    return moment
+
+
+def _callback_tables(report: Report, where: str) -> Iterator[Table]:
+    """Per queue, what became of the callers who gave up; then those not reached."""
+    table = _table(f"Abandoned callers, {where}", ("queue", "gave up", "called again",
+                                                    "called back", "reached", "not reached",
+                                                    "to reach"))
+    by_queue: dict[str | None, list[Callback]] = {}
+    for callback in report.callbacks:
+        by_queue.setdefault(callback.queue, []).append(callback)
+    by_queue[None] = list(report.callbacks)
+    for queue, rows in by_queue.items():
+        reached = [r.time_to_reach_s for r in rows if r.time_to_reach_s is not None]
+        table.add_row(queue or "all queues", str(len(rows)),
+                      str(sum(r.called_again_at is not None for r in rows)),
+                      str(sum(r.called_back_at is not None for r in rows)),
+                      str(len(reached)), str(len(rows) - len(reached)),
+                      duration(sum(reached) / len(reached)) if reached else NO_DATA,
+                      style="bold" if queue is None else None)
+    yield table
+    waiting = sorted((r for r in report.callbacks if r.reached_at is None),
+                     key=lambda r: r.abandoned_at)
+    if not waiting:
+        return
+    moment = _moments(report)
+    table = _table(f"Not reached, {where}", ("gave up", "queue", "caller", "name", "waited",
+                                             "called back"))
+    for row in waiting:
+        table.add_row(moment(row.abandoned_at), row.queue, row.caller_num, row.caller_name,
+                      duration(row.wait_s),
+                      NO_DATA if row.called_back_at is None else moment(row.called_back_at))
+    yield table
+
+
+def _sessions_table(report: Report, where: str) -> Table:
+    """Each login session: when the agent logged in and out (local time), and how long;
+    a session whose logout was not seen lasted at least as long as it was followed (+)."""
+    moment = _moments(report)
+    table = _table(f"Login sessions, {where}", ("agent", "logged in", "logged out", "for"))
+    for session in report.sessions:
+        ended = session.logged_out_at is not None
+        table.add_row(session.name, moment(session.logged_in_at),
+                      moment(session.logged_out_at) if session.logged_out_at else "not seen",
+                      duration(session.duration_s) + ("" if ended else "+"))
     return table
 
 
@@ -205,13 +299,14 @@ def report_csv(report: Report, agents: bool = False) -> str:
     writer = csv.writer(out, lineterminator="\n")
     if agents:
         fields = [f.name for f in dataclasses.fields(AgentKpis) if f.name != "pauses"]
-        writer.writerow(["period", "period_start", "period_end", *fields, "pauses"])
+        writer.writerow(["period", "period_start", "period_end", *fields, "rona", "pauses"])
         for agent in report.agents:
             pauses = ";".join(f"{p.reason}={_csv_value('_s', p.seconds)}"
                               for p in named_pauses(agent.kpis.pauses))
             writer.writerow([agent.period.name, _csv_value("period_start", agent.period.start),
                              _csv_value("period_end", agent.period.end),
-                             *(_csv_value(f, getattr(agent.kpis, f)) for f in fields), pauses])
+                             *(_csv_value(f, getattr(agent.kpis, f)) for f in fields),
+                             agent.rona, pauses])
         return out.getvalue()
     fields = [f.name for f in dataclasses.fields(CallKpis)]
     writer.writerow(["period", "period_start", "period_end", "queue", *fields,

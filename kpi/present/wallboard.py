@@ -23,7 +23,7 @@ from collector.live import LiveAgent
 from kpi.board import BoardSnapshot, KpiSnapshot
 from kpi.definitions import other_outcomes
 from kpi.live_state import QueueLive
-from kpi.present.formats import NO_DATA, duration, percent, sl_style
+from kpi.present.formats import NO_DATA, alert_text, duration, percent, sl_style
 from kpi.settings import DEFAULT_SERVICE_LEVEL_TARGET
 
 STATE_STYLES = {
@@ -153,7 +153,8 @@ def _agent_table(agents: Sequence[LiveAgent], at: float) -> Table:
 
 def render(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today",
            source: str = "", live_state: bool = True) -> RenderableType:
-    """The wallboard: per-queue KPIs and who waits, then every agent's state and timer.
+    """The wallboard: per-queue KPIs and who waits, the alerts raised, then every agent's
+    state and timer.
 
     ``source`` says where the figures come from (shown in the title); ``live_state``
     ``False`` (a database file holds no live state) leaves waiting callers and agent
@@ -170,6 +171,9 @@ def render(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today"
     if source:
         parts.append(Text(f"from {source}", style="dim"))
     parts += [Text(), _queue_table(snapshot, window, live_state)]
+    raised = [a for a in snapshot.alerts if a.active]
+    if raised:
+        parts += [Text(), *(Text(f"ALERT {alert_text(a)}", style="bold red") for a in raised)]
     if live_state:
         parts += [Text()]
         if snapshot.agents:

@@ -15,6 +15,7 @@ from rich.console import Console
 from collector.errors import UserError
 from collector.facts import Outcome
 from kpi.mqtt.settings import MqttConfig, broker_address
+from kpi.web.settings import WebConfig
 from queuepulse.demo_run import DemoRun, broker_answers, elapsed, program
 from queuepulse.logs import LogConfig, configure_logging
 
@@ -22,6 +23,7 @@ DEFAULT_DB = "queuepulse-demo.sqlite"
 DEFAULT_SPEED = 10.0
 DEFAULT_BROKER = f"{MqttConfig().host}:{MqttConfig().port}"
 """The broker ``[mqtt]`` points at by default: a local one."""
+DEFAULT_WEB = f"{WebConfig().host}:{WebConfig().port}"
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +34,8 @@ def register(subparsers: Any) -> None:
         description="Start a simulated call center (three queues, ten agents, callers who "
         "wait, abandon, time out, are put on hold and transferred; agents who pause, do "
         "after-call work and log in and out) that speaks the Asterisk Manager Interface "
-        "on 127.0.0.1, run the queuepulse daemon against it, and show the live wallboard. "
+        "on 127.0.0.1, run the queuepulse daemon against it, and show the live wallboard (in "
+        "the terminal, and in a browser at the address it prints). "
         "Calls are stored in a SQLite file; KPIs are published over MQTT when a broker "
         "answers. Ctrl-C stops it.",
     )
@@ -45,6 +48,11 @@ def register(subparsers: Any) -> None:
                         "generated configuration is written next to it (.toml)")
     parser.add_argument("--mqtt", metavar="HOST:PORT", default=DEFAULT_BROKER,
                         help=f"MQTT broker to publish to, if it answers (default {DEFAULT_BROKER})")
+    parser.add_argument("--web", metavar="HOST:PORT", default=DEFAULT_WEB,
+                        help=f"serve the browser wallboard there (default {DEFAULT_WEB}; "
+                        "another free port when that one is taken)")
+    parser.add_argument("--no-web", action="store_true",
+                        help="do not serve the browser wallboard")
     parser.add_argument("--homeassistant", action="store_true",
                         help="also announce the demo's sensors to Home Assistant (MQTT "
                         "discovery); they stay there until the device is deleted")
@@ -64,6 +72,14 @@ def _first(group: BaseExceptionGroup[UserError]) -> UserError:
     return error
 
 
+def web_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` of the browser wallboard as a host and a port."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise UserError(f"--web {text!r}: write it as HOST:PORT, e.g. 127.0.0.1:8080.")
+    return host, int(port)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``queuepulse demo``."""
     if args.speed <= 0:
@@ -76,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
                       "mosquitto to see the topics)", highlight=False, soft_wrap=True)
         broker = None
     configure_logging(LogConfig(level="warning", format="console"), stream=sys.stderr)
+    web = None if args.no_web else web_address(args.web)
     demo = DemoRun(Path(args.db), console, broker, speed=args.speed, seed=args.seed,
-                   minutes=args.minutes, homeassistant=args.homeassistant)
+                   minutes=args.minutes, homeassistant=args.homeassistant, web=web)
     try:
         asyncio.run(demo.run())
     except* UserError as group:

@@ -107,6 +107,13 @@ class Behaviour:
     session: Spread = Spread(2700.0, 0.5, 14400.0)
     offline: Spread = Spread(480.0, 0.6, 3600.0)
     after_queue_s: tuple[float, float] = (5.0, 40.0)
+    call_again_share: float = 0.3
+    """Of the callers who gave up waiting, those who call again later."""
+    call_again: Spread = Spread(900.0, 0.8, 7200.0)
+    callback_share: float = 0.15
+    """The chance that an agent who becomes free first calls back a caller who gave up."""
+    callback_answer_share: float = 0.7
+    callback_ring_s: tuple[float, float] = (5.0, 25.0)
 
 
 DAY_SHAPE: tuple[float, ...] = (

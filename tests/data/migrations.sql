@@ -55,3 +55,9 @@ CREATE INDEX idx_calls_handled_at ON calls (ended_at + coalesce(acw_s, 0));
 -- dropped view kpi_interval_60m
 -- dropped table kpi_queue_settings
 -- rows of kpi_settings: 8 rows, sha256 3856235e80506867
+
+-- 0007_ring_no_answers_and_dials
+CREATE TABLE "dials" ( "uniqueid" TEXT NOT NULL, "linkedid" TEXT, "caller_num" TEXT, "number" TEXT NOT NULL, "started_at" REAL NOT NULL, "answered_at" REAL, "status" TEXT NOT NULL, "source" TEXT, PRIMARY KEY ("uniqueid", "started_at", "number") );
+CREATE TABLE "ring_no_answers" ( "at" REAL NOT NULL, "queue" TEXT NOT NULL, "uniqueid" TEXT NOT NULL, "interface" TEXT NOT NULL, "agent" TEXT NOT NULL, "source" TEXT, PRIMARY KEY ("uniqueid", "interface", "at") );
+CREATE INDEX "idx_dials_started_at" ON "dials" ("started_at");
+CREATE INDEX "idx_ring_no_answers_at" ON "ring_no_answers" ("at");

@@ -10,6 +10,7 @@ from __future__ import annotations
 from queuepulse.pbxsim.ami_objects import Member
 from queuepulse.pbxsim.callcenter.base import CenterBase
 from queuepulse.pbxsim.callcenter.state import Agent, AgentState, Caller, Stint
+from queuepulse.pbxsim.frames.calls import Consult
 from queuepulse.pbxsim.truth import AcwSource, EndReason, Outcome
 
 
@@ -68,9 +69,34 @@ class AgentBehaviour(CenterBase):
                 "Lunch" if self._rng.random() < self.config.behaviour.lunch_share else "Break",
             )
             return
+        if self._to_call_back and (
+                self._callback_rng.random() < self.config.behaviour.callback_share):
+            self._call_back(agent, self._to_call_back.pop(0))
+            return
         agent.state = AgentState.IDLE
         for queue in agent.queues:
             self._dispatch(queue)
+
+    def _call_back(self, agent: Agent, number: str) -> None:
+        """The agent calls a caller who gave up; app_queue sees the agent busy meanwhile."""
+        t = self.clock.now
+        behaviour = self.config.behaviour
+        rng = self._callback_rng
+        agent.state = AgentState.BUSY
+        spec = agent.spec
+        call = self._writer.call_out(t, f"PJSIP/{spec.login}", spec.login, self.config.trunk,
+                                     number)
+        rings = t + rng.uniform(*behaviour.callback_ring_s)
+        if rng.random() < behaviour.callback_answer_share:
+            self.clock.at(rings, self._writer.call_out_answered, rings, call)
+            ends = rings + behaviour.talk.draw(rng)
+        else:
+            ends = rings
+        self.clock.at(ends, self._call_back_over, agent, call)
+
+    def _call_back_over(self, agent: Agent, call: Consult) -> None:
+        self._writer.call_out_ended(self.clock.now, call)
+        self._ready(agent)
 
     def _break_due(self, agent: Agent, session: int) -> None:
         if agent.session != session:

@@ -31,6 +31,10 @@ class CenterBase(abc.ABC):
         self.truth: list[TrueStint] = []
         self._keep_truth = keep_truth
         self._rng = random.Random(seed)
+        self._callback_rng = random.Random(seed + 3)
+        """Chance for calling again and calling back, apart so that the rest stays as it was."""
+        self._to_call_back: list[str] = []
+        """The numbers of callers who gave up waiting, oldest first: what agents call back."""
         self._writer = AmiWriter(Ids(random.Random(seed + 1)), random.Random(seed + 2))
         self._arrivals = True
         self._queues = {spec.name: Queue(spec) for spec in config.queues}
@@ -69,6 +73,10 @@ class CenterBase(abc.ABC):
     @abc.abstractmethod
     def _hang_up(self, caller: Caller, peer: Channel | None) -> None:
         """A caller no longer in any queue hangs up (with ``peer``, if bridged to one)."""
+
+    @abc.abstractmethod
+    def _call(self, cid: tuple[str, str], queue: Queue) -> None:
+        """A caller calls ``queue`` from the number and name ``cid``."""
 
     # -- ringing (ringing.py) ---------------------------------------------------------
 

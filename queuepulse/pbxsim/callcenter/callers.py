@@ -36,12 +36,15 @@ class CallerBehaviour(CenterBase):
         if self._rng.random() * self._shape_peak < config.day_shape[hour]:
             queue = self._rng.choices(list(self._queues.values()), self._shares)[0]
             cid = (f"0{self._rng.randrange(200000000, 999999999)}", self._rng.choice(CALLER_NAMES))
-            channel = self._writer.incoming_call(
-                t, config.trunk, cid, queue.spec.did, queue.spec.name
-            )
-            greeted = t + self._rng.uniform(*config.behaviour.greeting_s)
-            self.clock.at(greeted, self._join, Caller(channel), queue)
+            self._call(cid, queue)
         self.clock.at(t + self._rng.expovariate(config.calls_per_hour / 3600.0), self._arrival)
+
+    def _call(self, cid: tuple[str, str], queue: Queue) -> None:
+        config = self.config
+        t = self.clock.now
+        channel = self._writer.incoming_call(t, config.trunk, cid, queue.spec.did, queue.spec.name)
+        greeted = t + self._rng.uniform(*config.behaviour.greeting_s)
+        self.clock.at(greeted, self._join, Caller(channel), queue)
 
     def _join(self, caller: Caller, queue: Queue) -> None:
         t = self.clock.now
@@ -101,6 +104,8 @@ class CallerBehaviour(CenterBase):
             stint.ring_noanswer += len(ringing)
         if how != "key":
             queue.abandoned += 1
+        if how == "abandon":
+            self._gave_up(caller, queue)
         caller.state = CallerState.GONE
         if how != "abandon":
             done = t + self._rng.uniform(*self.config.behaviour.after_queue_s)
@@ -111,3 +116,18 @@ class CallerBehaviour(CenterBase):
 
     def _hang_up(self, caller: Caller, peer: Channel | None) -> None:
         self._writer.caller_hangs_up(self.clock.now, caller.channel, peer)
+
+    def _gave_up(self, caller: Caller, queue: Queue) -> None:
+        """A caller who hung up waiting is to be called back, and may call again."""
+        behaviour = self.config.behaviour
+        cid = (caller.channel.cid_num, caller.channel.cid_name)
+        self._to_call_back.append(cid[0])
+        if self._callback_rng.random() < behaviour.call_again_share:
+            later = self.clock.now + behaviour.call_again.draw(self._callback_rng)
+            self.clock.at(later, self._call_again, cid, queue)
+
+    def _call_again(self, cid: tuple[str, str], queue: Queue) -> None:
+        if self._arrivals:
+            if cid[0] in self._to_call_back:
+                self._to_call_back.remove(cid[0])  # nobody calls back a caller on the line
+            self._call(cid, queue)

@@ -232,6 +232,42 @@ class CallFrames(FrameWriter):
         self._device(f"PJSIP/{target}", "RINGING")
         return Consult(transferer, callee)
 
+    def call_out(self, t: float, device: str, login: str, trunk: str, number: str) -> Consult:
+        """The agent's phone dials ``number`` through the trunk (calling a customer back);
+        the far end rings."""
+        self.begin(t)
+        uid = self.ids.uniqueid(t)
+        phone = Channel(f"{device}-{self.ids.suffix('PJSIP')}", uid, uid,
+                        context=PHONE_CONTEXT, exten=number, state=RING, cid=(login, UNKNOWN))
+        self._channel("Newchannel", phone)
+        self._exten(phone, "Dial", f"PJSIP/{number}@{trunk},,tT")
+        far = Channel(f"PJSIP/{trunk}-{self.ids.suffix('PJSIP')}", self.ids.uniqueid(t), uid,
+                      context=PHONE_CONTEXT, exten=number, cid=(number, UNKNOWN),
+                      connected=(login, UNKNOWN))
+        self._channel("Newchannel", far)
+        self._pair("DialBegin", phone, far, f"\r\nDialString: {number}@{trunk}")
+        self._state(far, RINGING)
+        return Consult(phone, far)
+
+    def call_out_answered(self, t: float, call: Consult) -> None:
+        """The customer answers the agent's call back."""
+        self.begin(t)
+        self._state(call.target, UP)
+        self._dial_end(call.transferer, call.target, "ANSWER")
+        self._state(call.transferer, UP)
+        call.bridge = self._bridge(call.transferer, call.target)
+
+    def call_out_ended(self, t: float, call: Consult) -> None:
+        """The agent's call back ends: hung up after talking, or given up unanswered."""
+        self.begin(t)
+        if call.bridge is None:
+            self._dial_end(call.transferer, call.target, "NOANSWER")
+        else:
+            self._leave(call.bridge, call.transferer, call.target)
+            self._bridge_event("BridgeDestroy", call.bridge)
+        self._hangup(call.target)
+        self._hangup(call.transferer)
+
     def consult_answered(self, t: float, consult: Consult) -> None:
         """The transfer target answers the agent's consultation call."""
         self.begin(t)

@@ -1,0 +1,1 @@
+"""The browser wallboard and the Prometheus endpoint, served by the daemon (``[web]``)."""
