@@ -13,18 +13,39 @@ from kpi.board import KpiBoard
 from kpi.definitions import KpiSettings
 from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
 from kpi.mqtt.publisher import CALL_BUFFER, MqttPublisher, snapshot_messages
-from kpi.mqtt.topics import Topics, escape, unescape
+from kpi.mqtt.topics import MAX_LEVEL_BYTES, Topics, escape, unescape
 from queuepulse.config import parse_config
 from tests.kpi_records import answered, unanswered
 
 TOPICS = Topics("queuepulse", "pbx")
 
 
-@given(st.text())
-def test_any_name_becomes_one_topic_level_and_comes_back(name: str) -> None:
+def safe(level: str) -> bool:
+    """Whether a topic level is one MQTT accepts as such and advises nothing against."""
+    return (bool(level) and not {"/", "+", "#"} & set(level) and not level.startswith("$")
+            and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in level)
+            and len(level.encode()) <= MAX_LEVEL_BYTES)
+
+
+@given(st.text(max_size=40))
+def test_any_name_becomes_one_safe_topic_level_and_comes_back(name: str) -> None:
     level = escape(name)
-    assert not {"/", "+", "#"} & set(level) and not level.startswith("$")
+    assert safe(level)
     assert unescape(level) == name
+
+
+def test_nul_control_characters_and_an_empty_name_have_safe_levels() -> None:
+    assert escape("sup\0port") == "sup%00port" and escape("a\nb") == "a%0Ab"
+    assert escape("") == "%" and unescape("%") == ""
+
+
+@given(st.text(min_size=1, max_size=3).map(lambda piece: piece * 30_000), st.text(max_size=3))
+def test_a_name_too_long_for_a_level_is_cut_and_keeps_a_topic_of_its_own(
+    name: str, tail: str
+) -> None:
+    level, other = escape(name), escape(name + "x" + tail)
+    assert safe(level) and safe(other) and level != other
+    assert "~" in level and unescape(level).startswith(name[:20])
 
 
 def test_topics_follow_the_documented_scheme() -> None:

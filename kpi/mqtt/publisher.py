@@ -14,7 +14,17 @@ sent less than a cycle (``mqtt.kpi_interval_s``) ago; such a topic waits for the
 its cycle. A finished call or agent interval starts a cycle at once for its queue, so the
 first change of a quiet queue goes out at once, and a busy queue's at most once a cycle.
 A cycle also runs every cycle regardless, for what time alone changes (waits, rolling
-windows).
+windows). An agent's KPI topics are the exception: time alone changes them for every
+logged-in agent (its logged-in time grows), so they are sent only when something happened
+to the agent (its state changed, a call of its ended), with the figures as of then: the
+traffic grows with the activity, not with the number of agents.
+
+Nothing that goes wrong in here reaches the daemon: an unexpected error (a bug, a payload
+the client library refuses) is logged, counted in :attr:`MqttPublisher.errors` and ends
+the connection, which is made again after a delay that grows to
+:data:`FAULT_RETRY_MAX_S`. Topics are built from escaped, length-limited names
+(:mod:`kpi.mqtt.topics`); a payload over :data:`MAX_PAYLOAD_BYTES` is not sent, and
+counted.
 """
 
 from __future__ import annotations
@@ -34,16 +44,19 @@ from typing import Self, TypeVar
 import aiomqtt
 import structlog
 
+from collector.ami.link import AmiLink
 from collector.backoff import Backoff
 from collector.errors import UserError
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
+from collector.throttle import Throttle
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.homeassistant import discovery_messages
 from kpi.mqtt.payloads import (
     Message,
     agent_kpi_message,
     agent_state_message,
+    ami_message,
     call_message,
     heartbeat_message,
     kpi_message,
@@ -75,6 +88,22 @@ by then gets the last will instead, and stopping stays well within TimeoutStopSe
 RETAINED_CHUNK = 500
 """Retained messages in flight at once: a full resend (thousands of agents' topics) goes
 out in chunks, so that it never holds thousands of publishes and their buffers at once."""
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""The largest payload sent. The largest queuepulse makes (a call with long caller names,
+the live state of a queue with many pause reasons) is a few kilobytes; one far bigger
+comes from names no PBX should have, and brokers refuse messages past their own limit
+(often 256 KB on hosted ones) by dropping the connection."""
+FAULT_RETRY_MAX_S = 60.0
+"""After an unexpected error, the connection is made again after a delay growing to
+this: a fault that repeats must not turn into a reconnect loop that floods the broker."""
+_STABLE_S = 60.0
+"""A connection that lasted this long resets the delays of unexpected errors."""
+_REPORT_EVERY_S = 60.0
+"""One log line per this long about repeated trouble, with its count."""
+
+MessageSource = Callable[[], Iterable[Message]]
+"""Retained messages the board does not make (the AMI link's state, ...), rendered at
+every cycle and sent when they change, like the board's."""
 
 
 class MqttSetupError(UserError):
@@ -125,13 +154,14 @@ def _support_url() -> str | None:
     return urls.get("Issues") or urls.get("Homepage")
 
 
-def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
-    """Every retained message a board snapshot gives."""
+def snapshot_messages(topics: Topics, snapshot: BoardSnapshot, *,
+                      agent_kpis: bool = True) -> list[Message]:
+    """Every retained message a board snapshot gives (without the agents' KPIs if asked)."""
     return [
         *(kpi_message(topics, k) for k in snapshot.kpis),
         *(live_message(topics, q) for q in snapshot.queues),
         *(agent_state_message(topics, a) for a in snapshot.agents),
-        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis),
+        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis if agent_kpis),
     ]
 
 
@@ -142,21 +172,33 @@ class MqttPublisher:
     """
 
     def __init__(self, settings: MqttConfig, pbx_id: str, board: KpiBoard,
-                 live: Callable[[], LiveView]) -> None:
+                 live: Callable[[], LiveView], link: Callable[[], AmiLink] | None = None
+                 ) -> None:
         self.topics = Topics(settings.prefix, pbx_id)
+        self.board = board
+        """The board published; the daemon puts another in its place when settings change."""
         self.connected = False
         self.calls_sent = 0
         self.calls_dropped = 0
         self.connections = 0
+        self.errors = 0
+        """Unexpected errors (each ended a connection)."""
+        self.payloads_dropped = 0
+        """Messages not sent because their payload was over :data:`MAX_PAYLOAD_BYTES`."""
+        self.sources: list[MessageSource] = []
+        """Further retained messages to keep the broker up to date with."""
+        self._link = link
+        if link is not None:
+            self.sources.append(lambda: (ami_message(self.topics, link()),))
         self._mqtt = settings
         self._pbx_id = pbx_id
-        self._board = board
         self._live = live
         self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
         self._sent: dict[str, str] = {}
         self._sent_at: dict[str, float] = {}
         self._changed: set[str | None] = set()
+        self._agents_changed: set[str] = set()
         self._held_until = math.inf
         self._wake = asyncio.Event()
         self._announce = False
@@ -165,6 +207,8 @@ class MqttPublisher:
         self._closing = False
         self._tls: ssl.SSLContext | None = None
         self._started = time.monotonic()
+        self._faults = Throttle(_REPORT_EVERY_S)
+        self._oversized = Throttle(_REPORT_EVERY_S)
 
     async def __aenter__(self) -> Self:
         if self._mqtt.tls:
@@ -192,6 +236,7 @@ class MqttPublisher:
                 self.call_finished(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
                 self._changed.add(None)
+                self._agents_changed.add(fact.interface)
                 self._wake.set()
 
     def call_finished(self, record: CallRecord) -> None:
@@ -201,32 +246,56 @@ class MqttPublisher:
             self.calls_dropped += 1
         self._calls.append(record)
         self._changed.update((record.queue, None))
+        if record.agent_interface is not None:
+            self._agents_changed.add(record.agent_interface)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something a :attr:`sources` renders has changed: run a cycle soon."""
         self._wake.set()
 
     async def run(self) -> None:
         """Stay connected to the broker and keep it up to date, until cancelled."""
         backoff = Backoff(cap_s=self._mqtt.reconnect_max_s, first_s=FIRST_RETRY_S)
+        faults = Backoff(cap_s=FAULT_RETRY_MAX_S, first_s=1.0)
         while True:
             error: BaseException | None = None
+            began = time.monotonic()
             try:
                 async with self._client() as client:
                     backoff.reset()
                     await self._session(client)
             except* (aiomqtt.MqttError, TimeoutError) as group:
                 error = group.exceptions[0]
+            except* Exception as group:  # a fault here must never reach the collector
+                self._fault(group.exceptions[0])
             finally:
                 self.connected = False
             if self._closing:
                 # a failed disconnect while stopping must not turn into a reconnect
                 raise asyncio.CancelledError
-            delay = backoff.next()
-            if error is not None:
+            if time.monotonic() - began >= _STABLE_S:
+                faults.reset()
+            if error is None:
+                delay = faults.next()
+            else:
+                delay = backoff.next()
                 # one warning per outage; the retries of a long outage are debug detail
                 report = log.warning if backoff.attempt == 1 else log.debug
                 report("mqtt.unavailable", host=self._mqtt.host, port=self._mqtt.port,
                        error=str(error) or type(error).__name__, attempt=backoff.attempt,
                        retry_in_s=round(delay, 2), fix=_fix_for(error))
             await asyncio.sleep(delay)
+
+    def _fault(self, error: BaseException) -> None:
+        """Count an unexpected error, and log it (one line per minute with the count)."""
+        self.errors += 1
+        count = self._faults.hit(time.monotonic())
+        if count:
+            log.error("mqtt.publish_failed", errors=count, total=self.errors,
+                      error=type(error).__name__,
+                      detail="calls are stored regardless; MQTT reconnects and carries on",
+                      exc_info=error)
 
     def _client(self) -> aiomqtt.Client:
         mqtt = self._mqtt
@@ -345,23 +414,44 @@ class MqttPublisher:
         last cycle until their cycle is over."""
         self._changed.clear()
         self._held_until = math.inf
+        messages = [message for source in self.sources for message in source()]
         live = self._live()
-        if live.at <= 0:
-            return  # no event seen yet: there is no "now" to compute KPIs at
-        try:
-            snapshot = self._board.snapshot(live)
-            messages = snapshot_messages(self.topics, snapshot)
-        except Exception:
-            # a bug in one figure must not stop the calls and the other figures
-            log.exception("mqtt.snapshot_failed", at=live.at)
-            return
-        queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
-        if self._mqtt.homeassistant and (self._announce or queues != self._announced):
+        agents: list[tuple[str, Message]] = []
+        queues: tuple[str, ...] | None = None
+        if live.at > 0:  # else no event seen yet: there is no "now" to compute KPIs at
+            try:
+                snapshot = self.board.snapshot(live)
+                messages += snapshot_messages(self.topics, snapshot, agent_kpis=False)
+                agents = self._agent_kpis(snapshot)
+            except Exception:
+                # a bug in one figure must not stop the calls and the other figures
+                log.exception("mqtt.snapshot_failed", at=live.at)
+                return
+            queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
+        if self._mqtt.homeassistant and queues is not None and (
+                self._announce or queues != self._announced):
             await self._send_all(client, discovery_messages(
                 self.topics, queues, self._mqtt.homeassistant_prefix, _version(),
-                _support_url()),
+                _support_url(), ami=self._link is not None),
                 at=None, now=now)
             self._announce, self._announced = False, queues
+        self._agents_changed = set()
+        due = self._due([*messages, *(message for _, message in agents)], now)
+        await self._send_all(client, due, at=live.at, now=now)
+        # an agent whose topics wait for their cycle stays changed until they are sent
+        self._agents_changed.update(interface for interface, message in agents
+                                    if self._sent.get(message.topic) != message.body)
+
+    def _agent_kpis(self, snapshot: BoardSnapshot) -> list[tuple[str, Message]]:
+        """The KPI messages, by interface, of the agents something happened to, and of
+        those whose topics this connection has not sent yet."""
+        changed, sent, topics = self._agents_changed, self._sent, self.topics
+        return [(a.kpis.interface, agent_kpi_message(topics, a)) for a in snapshot.agent_kpis
+                if a.kpis.interface in changed
+                or topics.agent_kpi(a.kpis.interface, a.window.name) not in sent]
+
+    def _due(self, messages: Sequence[Message], now: float) -> list[Message]:
+        """The messages whose body changed and whose topic is free to be sent again."""
         due: list[Message] = []
         for message in messages:
             if self._sent.get(message.topic) == message.body:
@@ -371,7 +461,7 @@ class MqttPublisher:
                 due.append(message)
             else:
                 self._held_until = min(self._held_until, free_at)
-        await self._send_all(client, due, at=live.at, now=now)
+        return due
 
     async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:
@@ -384,23 +474,34 @@ class MqttPublisher:
                 self._sent[message.topic] = message.body
                 self._sent_at[message.topic] = now
 
-    @staticmethod
-    async def _put_all(client: aiomqtt.Client,
-                       publishes: Sequence[tuple[str, str | bytes, bool]]) -> None:
+    async def _put_all(self, client: aiomqtt.Client,
+                       publishes: Sequence[tuple[str, bytes, bool]]) -> None:
         """Publish (topic, payload, retain) messages concurrently; raise the first error.
 
-        One time limit covers them all: a limit per message costs a timer each.
+        One time limit covers them all: a limit per message costs a timer each. A payload
+        over :data:`MAX_PAYLOAD_BYTES` is left out, counted and logged.
         """
         results = await _bounded(asyncio.gather(
             *(client.publish(topic, payload, qos=QOS, retain=retain, timeout=math.inf)
-              for topic, payload, retain in publishes),
+              for topic, payload, retain in publishes if self._fits(topic, payload)),
             return_exceptions=True))
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
+    def _fits(self, topic: str, payload: bytes) -> bool:
+        if len(payload) <= MAX_PAYLOAD_BYTES:
+            return True
+        self.payloads_dropped += 1
+        count = self._oversized.hit(time.monotonic())
+        if count:
+            log.warning("mqtt.payload_too_large", topic=topic[:200], bytes=len(payload),
+                        limit_bytes=MAX_PAYLOAD_BYTES, dropped=count,
+                        total=self.payloads_dropped)
+        return False
+
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         message = heartbeat_message(self.topics, self._live().at,
                                     time.monotonic() - self._started, self.calls_sent,
-                                    self.calls_dropped, len(self._calls))
+                                    self.calls_dropped, len(self._calls), self.errors)
         await _put(client, message.topic, message.payload(), retain=False)
