@@ -210,14 +210,15 @@ class TracePbx:
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
-                       secret: str = SECRET, settings: str = "") -> str:
+                       secret: str = SECRET, settings: str = "", ami: str = "") -> str:
     """A configuration for the traces' PBX at ``port``, storing into ``db``.
 
-    ``settings`` is TOML put first (``[pbx]``, ``[kpi]``, other queues' tables).
+    ``settings`` is TOML put first (``[pbx]``, ``[kpi]``, other queues' tables), ``ami``
+    further lines of ``[ami]``.
     """
     return settings + TRACE_CONFIG_TOML + (
         f'[ami]\nport = {port}\nsecret = "{secret}"\nping_interval_s = {ping_interval_s}\n'
-        "reconnect_max_s = 0.2\nconnect_timeout_s = 2\n"
+        f"reconnect_max_s = 0.2\nconnect_timeout_s = 2\n{ami}"
         f'[database]\npath = "{db}"\ncommit_interval_s = 0.2\n'
     )
 

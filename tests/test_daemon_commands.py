@@ -38,20 +38,22 @@ async def queuepulse(*args: str, stop_after: float | None = None) -> tuple[int, 
     return process.returncode, out.decode(), err.decode()
 
 
-def test_a_wrong_password_is_one_clear_error_and_exit_status_2(tmp_path: Path) -> None:
+def test_a_wrong_password_is_named_with_the_fix_and_retried_not_fatal(tmp_path: Path) -> None:
     async def body() -> tuple[int, str, str]:
         async with AmiServer(secret="right", auth_failure_delay=0.0) as server:
             config = tmp_path / "q.toml"
             config.write_text(daemon_config_toml(server.port, tmp_path / "q.sqlite",
-                                                 secret="wrong"), encoding="utf-8")
-            return await queuepulse("run", "--config", str(config))
+                                                 secret="Wr0ng-s3cret"), encoding="utf-8")
+            return await queuepulse("run", "--config", str(config), stop_after=3.0)
 
     status, out, err = asyncio.run(body())
-    assert status == 2
-    assert len(err.strip().splitlines()) == 1
-    assert err.startswith("queuepulse: AMI login refused for user queuepulse at 127.0.0.1:")
-    assert "check ami.username / ami.secret and manager.conf" in err
-    assert "Traceback" not in out + err and "wrong" not in out + err
+    assert status == 0 and err == ""
+    refused = [e for e in map(json.loads, out.splitlines()) if e["event"] == "ami.login_refused"]
+    # one line per ten minutes, however often it is retried meanwhile
+    assert len(refused) == 1
+    assert refused[0]["error"].startswith("AMI login refused for user queuepulse at 127.0.0.1:")
+    assert "check ami.username / ami.secret and manager.conf" in refused[0]["error"]
+    assert "Traceback" not in out + err and "Wr0ng-s3cret" not in out + err
 
 
 def test_an_unreachable_pbx_is_named_with_the_fix_and_retried(tmp_path: Path) -> None:
