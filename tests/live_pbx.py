@@ -268,6 +268,28 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
     return LiveRun(daemon, calls, rows)
 
 
+async def run_live_with_mqtt(pbx: TracePbx, db: Path, broker: int,
+                             done: Callable[[Daemon], bool], within_s: float = 10.0) -> Daemon:
+    """Run a daemon publishing to the broker on port ``broker`` over the whole feed, until
+    ``done`` holds (at most ``within_s`` after the feed's end); then stop it."""
+    async with pbx.server as server:
+        config = parse_config(daemon_config_toml(server.port, db) +
+                              f"[mqtt]\nenabled = true\nport = {broker}\n")
+        daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.2,
+                        notifier=Notifier(None))
+        pbx.daemon = daemon
+        pbx.start_when = lambda: daemon.ready
+        running = asyncio.create_task(daemon.run())
+        try:
+            await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
+            pbx.to_the_end()
+            await until(lambda: done(daemon) or running.done(), timeout=within_s)
+        finally:
+            daemon.stop()
+            await running
+    return daemon
+
+
 def differences(live: dict[str, object], expected: CallRecord) -> list[str]:
     """The columns where a stored call differs from a derived one (times to 1 ms)."""
     row = expected.as_row()

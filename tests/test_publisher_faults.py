@@ -7,13 +7,16 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from structlog.testing import capture_logs
 
 from collector.events import Tick
 from kpi.mqtt.payloads import Message
+from kpi.mqtt.publisher import MqttPublisher
 from kpi.mqtt.topics import MAX_LEVEL_BYTES
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
@@ -21,7 +24,14 @@ from queuepulse.pbxsim.ami_server import AmiServer
 from queuepulse.pbxsim.faults import Faults
 from queuepulse.pbxsim.snapshot import Snapshot
 from queuepulse.sd_notify import Notifier
-from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, stored_calls, until
+from tests.live_pbx import (
+    SECRET,
+    TracePbx,
+    daemon_config_toml,
+    run_live_with_mqtt,
+    stored_calls,
+    until,
+)
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.scenarios import caller_event, channel_event, join
 from tests.test_publisher import BASE, Watcher
@@ -40,26 +50,13 @@ def mqtt_settings(port: int, extra: str = "") -> str:
 
 
 async def follow_trace(pbx: TracePbx, db: Path, broker: int, watcher: Watcher,
-                       published: Callable[[Daemon], bool]) -> Daemon:
-    """Run the daemon with MQTT over the whole trace, until ``published`` holds."""
+                       done: Callable[[Daemon], bool]) -> Daemon:
+    """Run the daemon with MQTT over the whole trace, watched, until ``done`` holds."""
     watching = asyncio.create_task(watcher.run())
-    async with pbx.server as server:
-        config = parse_config(daemon_config_toml(server.port, db,
-                                                 settings=mqtt_settings(broker)))
-        daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.2,
-                        notifier=Notifier(None))
-        pbx.daemon = daemon
-        pbx.start_when = lambda: daemon.ready
-        running = asyncio.create_task(daemon.run())
-        try:
-            await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
-            pbx.to_the_end()
-            await until(lambda: published(daemon) or running.done(), timeout=10)
-        finally:
-            daemon.stop()
-            await running
-    watching.cancel()
-    return daemon
+    try:
+        return await run_live_with_mqtt(pbx, db, broker, done)
+    finally:
+        watching.cancel()
 
 
 def abandoned(at: float, uid: str, queue: str) -> list[str]:
@@ -84,33 +81,52 @@ def today_offered(watcher: Watcher) -> int | None:
     return int(watcher.json("all/kpi/today")["offered"])
 
 
+@dataclass(frozen=True)
+class Published:
+    """What a run of the smoke trace left in SQLite and on the broker, and its log."""
+
+    calls: dict[tuple[str, str], dict[str, object]]
+    publisher: MqttPublisher
+    watcher: Watcher
+    logs: list[MutableMapping[str, Any]]
+
+
+def smoke_published(broker: int, folder: Path,
+                    halfway: Callable[[TracePbx], Awaitable[None]], more_calls: int = 0
+                    ) -> Published:
+    """The smoke trace through the daemon with MQTT on, ``halfway`` run halfway through,
+    until the published KPIs count every call (the trace's and ``more_calls``)."""
+    pbx = TracePbx("smoke")
+    watcher = Watcher(broker)
+    expected = len(replayed_calls("smoke")) + more_calls
+    pbx.hooks[HALFWAY] = lambda: halfway(pbx)
+    with capture_logs() as logs:
+        daemon = asyncio.run(asyncio.wait_for(follow_trace(
+            pbx, folder / "q.sqlite", broker, watcher,
+            lambda d: today_offered(watcher) == expected), 60))
+    calls, rows = stored_calls(folder / "q.sqlite")
+    assert rows == len(calls) == expected
+    assert len({c["call_id"] for c in watcher.calls}) == expected
+    assert daemon.kpis is not None and daemon.kpis.publisher is not None
+    return Published(calls, daemon.kpis.publisher, watcher, logs)
+
+
 def test_queues_named_with_70000_characters_or_a_nul_leave_everything_else_published(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    db = tmp_path / "q.sqlite"
-    pbx = TracePbx("smoke")
-    watcher = Watcher(mosquitto.port)
-    expected = len(replayed_calls("smoke")) + 2
-
-    async def odd_queues() -> None:
+    async def odd_queues(pbx: TracePbx) -> None:
         now = pbx.now()
         for frame in [*abandoned(now, "9001.1", LONG_NAME),
                       *abandoned(now, "9001.2", NUL_NAME)]:
             await pbx.server.send(frame)
 
-    pbx.hooks[HALFWAY] = odd_queues
-    with capture_logs() as logs:
-        daemon = asyncio.run(asyncio.wait_for(follow_trace(
-            pbx, db, mosquitto.port, watcher,
-            lambda d: today_offered(watcher) == expected), 60))
-    calls, _ = stored_calls(db)
-    assert len(calls) == expected
-    assert calls[("9001.1", LONG_NAME)]["outcome"] == "abandoned"
-    assert calls[("9001.2", NUL_NAME)]["outcome"] == "abandoned"
-    publisher = daemon.kpis.publisher if daemon.kpis else None
-    assert publisher is not None
-    assert (publisher.connections, publisher.errors) == (1, 0)
-    assert not [e for e in logs if e["event"] in ("mqtt.publish_failed", "mqtt.unavailable")]
+    run = smoke_published(mosquitto.port, tmp_path, odd_queues, more_calls=2)
+    assert run.calls[("9001.1", LONG_NAME)]["outcome"] == "abandoned"
+    assert run.calls[("9001.2", NUL_NAME)]["outcome"] == "abandoned"
+    assert (run.publisher.connections, run.publisher.errors) == (1, 0)
+    assert not [e for e in run.logs
+                if e["event"] in ("mqtt.publish_failed", "mqtt.unavailable")]
+    watcher = run.watcher
     assert watcher.json("queue/support/kpi/today")["offered"] > 0
     odd = {topic for topic in watcher.latest if topic.startswith(f"{BASE}/queue/")
            and topic.endswith("/kpi/today")} - {f"{BASE}/queue/support/kpi/today",
@@ -120,16 +136,11 @@ def test_queues_named_with_70000_characters_or_a_nul_leave_everything_else_publi
     assert len(long_topic.split("/")[3].encode()) <= MAX_LEVEL_BYTES
     assert f"{BASE}/queue/sup%00port/kpi/today" in odd
     assert json.loads(watcher.latest[long_topic])["queue"] == LONG_NAME
-    assert len({c["call_id"] for c in watcher.calls}) == expected
 
 
 def test_an_unexpected_error_in_publishing_is_counted_logged_and_publishing_resumes(
     mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
-    db = tmp_path / "q.sqlite"
-    pbx = TracePbx("smoke")
-    watcher = Watcher(mosquitto.port)
-    expected = len(replayed_calls("smoke"))
     failures = [RuntimeError("a bug in a source of retained messages")]
 
     def failing_once() -> Iterable[Message]:
@@ -137,25 +148,16 @@ def test_an_unexpected_error_in_publishing_is_counted_logged_and_publishing_resu
             raise failures.pop()
         return ()
 
-    async def break_publisher() -> None:
+    async def break_publisher(pbx: TracePbx) -> None:
         daemon = pbx.daemon
         assert daemon is not None and daemon.kpis is not None
         assert daemon.kpis.publisher is not None
         daemon.kpis.publisher.sources.append(failing_once)
 
-    pbx.hooks[HALFWAY] = break_publisher
-    with capture_logs() as logs:
-        daemon = asyncio.run(asyncio.wait_for(follow_trace(
-            pbx, db, mosquitto.port, watcher,
-            lambda d: today_offered(watcher) == expected), 60))
-    calls, rows = stored_calls(db)
-    assert rows == len(calls) == expected
-    publisher = daemon.kpis.publisher if daemon.kpis else None
-    assert publisher is not None
-    assert (publisher.errors, publisher.connections) == (1, 2)
-    [failed] = [e for e in logs if e["event"] == "mqtt.publish_failed"]
+    run = smoke_published(mosquitto.port, tmp_path, break_publisher)
+    assert (run.publisher.errors, run.publisher.connections) == (1, 2)
+    [failed] = [e for e in run.logs if e["event"] == "mqtt.publish_failed"]
     assert (failed["errors"], failed["error"]) == (1, "RuntimeError")
-    assert len({c["call_id"] for c in watcher.calls}) == expected
 
 
 def test_the_ami_state_is_published_while_the_pbx_is_away_and_after(
