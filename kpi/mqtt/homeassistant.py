@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import metadata
 
 from kpi.mqtt.payloads import Message
 from kpi.mqtt.topics import Topics
@@ -102,11 +103,30 @@ def queue_id(queue: str) -> str:
     return _hashed(found, queue) if found == ALL_QUEUES_ID else found
 
 
-def origin(version: str, support_url: str | None) -> dict[str, str]:
-    """Discovery's ``origin``: the application that announces the sensors."""
+def queuepulse_version() -> str:
+    """The installed queuepulse's version, for the device and the origin."""
+    try:
+        return metadata.version("queuepulse")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def project_support_url() -> str | None:
+    """Where users get help: the package's ``Issues`` (else ``Homepage``) project URL."""
+    try:
+        entries = metadata.metadata("queuepulse").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    urls = dict(entry.split(", ", 1) for entry in entries if ", " in entry)
+    return urls.get("Issues") or urls.get("Homepage")
+
+
+def origin(version: str, url: str | None) -> dict[str, str]:
+    """Discovery's ``origin``: the application that announces the sensors, and ``url``,
+    where to get help."""
     found = {"name": "queuepulse", "sw_version": version}
-    if support_url:
-        found["support_url"] = support_url
+    if url:
+        found["support_url"] = url
     return found
 
 

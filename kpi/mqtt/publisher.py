@@ -8,16 +8,14 @@ While the broker is away the daemon carries on (calls are stored in SQLite regar
 finished calls wait in a bounded buffer, and on reconnecting every retained topic is
 published again, since a restarted broker may have lost them.
 
-Retained topics are coalesced per topic: a cycle renders every retained message and sends
-those whose body changed since it was last sent on this connection, unless that topic was
-sent less than a cycle (``mqtt.kpi_interval_s``) ago; such a topic waits for the end of
-its cycle. A finished call or agent interval starts a cycle at once for its queue, so the
-first change of a quiet queue goes out at once, and a busy queue's at most once a cycle.
-A cycle also runs every cycle regardless, for what time alone changes (waits, rolling
-windows). An agent's KPI topics are the exception: time alone changes them for every
-logged-in agent (its logged-in time grows), so they are sent only when something happened
-to the agent (its state changed, a call of its ended), with the figures as of then: the
-traffic grows with the activity, not with the number of agents.
+Retained topics are coalesced per topic (:mod:`kpi.mqtt.pacing`): a cycle renders every
+retained message and sends those whose body changed since it was last sent on this
+connection, unless that topic was sent less than a cycle (``mqtt.kpi_interval_s``) ago;
+such a topic waits for the end of its cycle. A finished call or agent interval starts a
+cycle at once for its queue, so the first change of a quiet queue goes out at once, and
+a busy queue's at most once a cycle. A cycle also runs every cycle regardless, for what
+time alone changes (waits, rolling windows); an agent's KPI topics, which time alone
+changes for every logged-in agent, are sent only when something happened to the agent.
 
 Nothing that goes wrong in here reaches the daemon: an unexpected error (a bug, a payload
 the client library refuses) is logged, counted in :attr:`MqttPublisher.errors` and ends
@@ -37,7 +35,6 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from importlib import metadata
 from types import TracebackType
 from typing import Self, TypeVar
 
@@ -51,7 +48,12 @@ from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
 from collector.throttle import Throttle
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.mqtt.homeassistant import discovery_messages
+from kpi.mqtt.homeassistant import (
+    discovery_messages,
+    project_support_url,
+    queuepulse_version,
+)
+from kpi.mqtt.pacing import Pacing
 from kpi.mqtt.payloads import (
     Message,
     agent_kpi_message,
@@ -64,7 +66,6 @@ from kpi.mqtt.payloads import (
 )
 from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics
-from kpi.windows import LIVE_WINDOWS
 
 log = structlog.get_logger("queuepulse.mqtt")
 T = TypeVar("T")
@@ -137,23 +138,6 @@ def _fix_for(error: BaseException) -> str:
     return "check mqtt.host and mqtt.port, and that the broker is running"
 
 
-def _version() -> str:
-    try:
-        return metadata.version("queuepulse")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _support_url() -> str | None:
-    """Where users get help: the package's ``Issues`` (else ``Homepage``) project URL."""
-    try:
-        entries = metadata.metadata("queuepulse").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        return None
-    urls = dict(entry.split(", ", 1) for entry in entries if ", " in entry)
-    return urls.get("Issues") or urls.get("Homepage")
-
-
 def snapshot_messages(topics: Topics, snapshot: BoardSnapshot, *,
                       agent_kpis: bool = True) -> list[Message]:
     """Every retained message a board snapshot gives (without the agents' KPIs if asked)."""
@@ -195,11 +179,7 @@ class MqttPublisher:
         self._live = live
         self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
-        self._sent: dict[str, str] = {}
-        self._sent_at: dict[str, float] = {}
-        self._changed: set[str | None] = set()
-        self._agents_changed: set[str] = set()
-        self._held_until = math.inf
+        self._pacing = Pacing(self.topics, settings.kpi_interval_s)
         self._wake = asyncio.Event()
         self._announce = False
         self._announced: tuple[str, ...] = ()
@@ -235,8 +215,7 @@ class MqttPublisher:
             if isinstance(fact, CallRecord):
                 self.call_finished(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-                self._changed.add(None)
-                self._agents_changed.add(fact.interface)
+                self._pacing.agent_changed(fact.interface)
                 self._wake.set()
 
     def call_finished(self, record: CallRecord) -> None:
@@ -245,9 +224,7 @@ class MqttPublisher:
             self._calls.popleft()
             self.calls_dropped += 1
         self._calls.append(record)
-        self._changed.update((record.queue, None))
-        if record.agent_interface is not None:
-            self._agents_changed.add(record.agent_interface)
+        self._pacing.call_finished(record)
         self._wake.set()
 
     def wake(self) -> None:
@@ -316,9 +293,7 @@ class MqttPublisher:
         """One connection's life: announce, then keep publishing until it breaks."""
         self.connected = True
         self.connections += 1
-        self._sent.clear()
-        self._sent_at.clear()
-        self._held_until = math.inf
+        self._pacing.connected()
         self._announce, self._announced = self._mqtt.homeassistant, ()
         log.info("mqtt.connected", host=self._mqtt.host, port=self._mqtt.port,
                  connections=self.connections)
@@ -371,7 +346,8 @@ class MqttPublisher:
                 await _put(client, self.topics.status, ONLINE, retain=True)
             await self._send_calls(client)
             now = loop.time()
-            if now >= min(next_cycle, self._held_until, self._changes_due()):
+            pacing = self._pacing
+            if now >= min(next_cycle, pacing.held_until, pacing.changes_due()):
                 await self._cycle(client, now)
                 next_cycle = now + self._cycle_s
             if now >= next_heartbeat:
@@ -380,18 +356,12 @@ class MqttPublisher:
             self._wake.clear()
             if self._calls or self._say_online:
                 continue
-            wake_at = min(next_cycle, next_heartbeat, self._held_until, self._changes_due())
+            wake_at = min(next_cycle, next_heartbeat, pacing.held_until, pacing.changes_due())
             # asyncio.timeout, unlike wait_for in 3.11, never loses a cancellation that
             # arrives as the event is set
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, wake_at - loop.time())):
                     await self._wake.wait()
-
-    def _changes_due(self) -> float:
-        """When the earliest changed queue's KPIs may next be sent (its ``today`` topic
-        stands for them all, since a call changes every window together)."""
-        return min((self._sent_at.get(self.topics.kpi(queue, LIVE_WINDOWS[0]), -math.inf)
-                    + self._cycle_s for queue in self._changed), default=math.inf)
 
     async def _send_calls(self, client: aiomqtt.Client) -> None:
         """Send the queued calls, oldest first, many in flight at once.
@@ -412,17 +382,16 @@ class MqttPublisher:
     async def _cycle(self, client: aiomqtt.Client, now: float) -> None:
         """Send the retained messages that changed, holding back those sent within the
         last cycle until their cycle is over."""
-        self._changed.clear()
-        self._held_until = math.inf
+        pacing = self._pacing
+        pacing.cycle_started()
         messages = [message for source in self.sources for message in source()]
         live = self._live()
-        agents: list[tuple[str, Message]] = []
         queues: tuple[str, ...] | None = None
         if live.at > 0:  # else no event seen yet: there is no "now" to compute KPIs at
             try:
                 snapshot = self.board.snapshot(live)
-                messages += snapshot_messages(self.topics, snapshot, agent_kpis=False)
-                agents = self._agent_kpis(snapshot)
+                messages += [*snapshot_messages(self.topics, snapshot, agent_kpis=False),
+                             *pacing.agent_kpis(snapshot)]
             except Exception:
                 # a bug in one figure must not stop the calls and the other figures
                 log.exception("mqtt.snapshot_failed", at=live.at)
@@ -431,37 +400,11 @@ class MqttPublisher:
         if self._mqtt.homeassistant and queues is not None and (
                 self._announce or queues != self._announced):
             await self._send_all(client, discovery_messages(
-                self.topics, queues, self._mqtt.homeassistant_prefix, _version(),
-                _support_url(), ami=self._link is not None),
+                self.topics, queues, self._mqtt.homeassistant_prefix, queuepulse_version(),
+                project_support_url(), ami=self._link is not None),
                 at=None, now=now)
             self._announce, self._announced = False, queues
-        self._agents_changed = set()
-        due = self._due([*messages, *(message for _, message in agents)], now)
-        await self._send_all(client, due, at=live.at, now=now)
-        # an agent whose topics wait for their cycle stays changed until they are sent
-        self._agents_changed.update(interface for interface, message in agents
-                                    if self._sent.get(message.topic) != message.body)
-
-    def _agent_kpis(self, snapshot: BoardSnapshot) -> list[tuple[str, Message]]:
-        """The KPI messages, by interface, of the agents something happened to, and of
-        those whose topics this connection has not sent yet."""
-        changed, sent, topics = self._agents_changed, self._sent, self.topics
-        return [(a.kpis.interface, agent_kpi_message(topics, a)) for a in snapshot.agent_kpis
-                if a.kpis.interface in changed
-                or topics.agent_kpi(a.kpis.interface, a.window.name) not in sent]
-
-    def _due(self, messages: Sequence[Message], now: float) -> list[Message]:
-        """The messages whose body changed and whose topic is free to be sent again."""
-        due: list[Message] = []
-        for message in messages:
-            if self._sent.get(message.topic) == message.body:
-                continue
-            free_at = self._sent_at.get(message.topic, -math.inf) + self._cycle_s
-            if free_at <= now:
-                due.append(message)
-            else:
-                self._held_until = min(self._held_until, free_at)
-        return due
+        await self._send_all(client, pacing.due(messages, now), at=live.at, now=now)
 
     async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:
@@ -470,9 +413,7 @@ class MqttPublisher:
         for first in range(0, len(messages), RETAINED_CHUNK):
             chunk = messages[first:first + RETAINED_CHUNK]
             await self._put_all(client, [(m.topic, m.payload(at), m.retain) for m in chunk])
-            for message in chunk:
-                self._sent[message.topic] = message.body
-                self._sent_at[message.topic] = now
+            self._pacing.sent(chunk, now)
 
     async def _put_all(self, client: aiomqtt.Client,
                        publishes: Sequence[tuple[str, bytes, bool]]) -> None:
