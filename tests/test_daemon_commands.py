@@ -97,6 +97,30 @@ def test_check_config_says_ok_and_what_it_will_use(
     assert "s3cret" not in out
 
 
+def test_check_config_warns_of_a_secret_others_may_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    secret = tmp_path / "ami_secret"
+    config.write_text(f'[ami]\nsecret_file = "{secret}"\n[mqtt]\npassword = "p4ss"\n',
+                      encoding="utf-8")
+    secret.write_text("s3cret", encoding="utf-8")
+    config.chmod(0o600)
+    secret.chmod(0o640)
+    assert main(["check-config", str(config)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
+    assert warnings == [f"  warning: {secret} holds ami.secret and others may read it (mode "
+                        f"0640): chmod go-rwx {secret} (or give ami.secret through a systemd "
+                        "credential: see docs/service.md)"]
+    config.chmod(0o644)
+    secret.chmod(0o600)
+    main(["check-config", str(config)])
+    assert [line for line in capsys.readouterr().out.splitlines() if "warning" in line] == [
+        f"  warning: {config} holds mqtt.password and others may read it (mode 0644): chmod "
+        f"go-rwx {config} (or give mqtt.password through a systemd credential: see "
+        "docs/service.md)"]
+
+
 def test_check_config_names_the_one_mistake(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -25,7 +25,7 @@ def logged(level: str, emit: Any) -> list[dict[str, Any]]:
     try:
         emit(structlog.get_logger("test"))
     finally:
-        configure_logging(LogConfig())
+        structlog.reset_defaults()
     return [json.loads(line, parse_constant=refuse) for line in out.getvalue().splitlines()]
 
 
