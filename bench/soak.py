@@ -128,6 +128,12 @@ async def run_soak(stream: Stream, folder: Path) -> SoakRun:
                    len(seen.published), log, not_json, status)
 
 
+def _quarters(rss: list[tuple[float, float]], seconds: float) -> list[str]:
+    """The memory at each quarter of the run, and at the end."""
+    marks = [next((mb for t, mb in rss if t >= seconds * q / 4), rss[-1][1]) for q in (1, 2, 3)]
+    return [*(f"{mb:.1f}" for mb in marks), f"{rss[-1][1]:.1f} MB at the end"]
+
+
 def figures(run: SoakRun, stream: Stream) -> list[Figure]:
     """The soak's figures."""
     minutes = stream.frames / RATE / 60
@@ -144,7 +150,8 @@ def figures(run: SoakRun, stream: Stream) -> list[Figure]:
                     f"{FUZZ:.0%} fuzzed, garbage every {GARBAGE_EVERY} events, two AMI "
                     "drops, a broker restart"),
         Figure("soak: daemon RSS growth after warm-up", end - warm, "MB",
-               note=f"RSS {warm:.1f} MB after {warm_at:.0f} s > {end:.1f} MB at the end"),
+               note=f"RSS {warm:.1f} MB after {warm_at:.0f} s, then "
+                    f"{', '.join(_quarters(run.rss, stream.frames / RATE))}"),
         Figure("soak: calls stored of those the stream completed", run.matched / run.sent * 100
                if run.sent else None, "%", Target(Goal.AT_LEAST, STORED_SHARE * 100),
                note=f"{run.matched:,} of {run.sent:,} ({run.unknown} stored as unknown); "
