@@ -66,6 +66,8 @@ class Collector:
             encoding="utf-8",
         )
         self._process: subprocess.Popen[bytes] | None = None
+        self.status: int | None = None
+        """The exit status, once stopped."""
 
     @property
     def pid(self) -> int:
@@ -97,10 +99,10 @@ class Collector:
             return
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            self.status = process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            self.status = process.wait()
         self._process = None
 
     def alive(self) -> bool:

@@ -80,6 +80,17 @@ class Observer:
         await asyncio.to_thread(self._poller.join)
 
     async def _subscribe(self, subscribed: asyncio.Future[None]) -> None:
+        """Note call records and KPI updates, reconnecting if the broker goes away (calls
+        published while this client is reconnecting are not seen)."""
+        while True:
+            try:
+                await self._follow(subscribed)
+            except aiomqtt.MqttError:
+                if not subscribed.done():
+                    raise
+                await asyncio.sleep(_POLL_S)
+
+    async def _follow(self, subscribed: asyncio.Future[None]) -> None:
         assert self._mqtt_port is not None
         topics = self._topics
         kpi_topic = topics.kpi(None, KPI_WINDOW)
@@ -88,7 +99,8 @@ class Observer:
                                   identifier="queuepulse-bench-observer") as client:
             await client.subscribe(topics.call, qos=1)
             await client.subscribe(kpi_topic, qos=1)
-            subscribed.set_result(None)
+            if not subscribed.done():
+                subscribed.set_result(None)
             async for message in client.messages:
                 arrived = time.time()
                 if not isinstance(message.payload, bytes):

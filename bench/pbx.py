@@ -26,11 +26,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
 
+from bench.fuzz import Fuzzer
 from bench.stream import Stream, tracker
 from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.trace import TraceReader
 from queuepulse.pbxsim.ami_server import AmiServer, FrameBlock
+from queuepulse.pbxsim.faults import Faults
 from queuepulse.pbxsim.snapshot import Snapshot
 from queuepulse.pbxsim.trace_feed import TracePlayer
 
@@ -53,10 +55,17 @@ class Written:
 
 @dataclass(frozen=True, slots=True)
 class Playback:
-    """What to play: a stream, at full speed (``rate`` ``None``) or ``rate`` frames a second."""
+    """What to play: a stream, at full speed (``rate`` ``None``) or ``rate`` frames a second.
+
+    ``faults`` are the plans of the first sessions to log in (see
+    :class:`~queuepulse.pbxsim.faults.Faults`); with ``fuzz`` that share of the frames of a
+    paced stream is roughed up (:class:`~bench.fuzz.Fuzzer`).
+    """
 
     stream: Stream | Written
     rate: float | None = None
+    faults: tuple[Faults, ...] = ()
+    fuzz: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,8 @@ class Played:
     sent: array[float]
     final_at: dict[str, int] = field(default_factory=dict)
     core_rate: float = 0.0
+    lost: int = 0
+    """Event frames sent while no client listened (between a drop and the reconnect)."""
 
     def final_sent(self, call_id: str) -> float | None:
         """When the frame that made a call's record final left the PBX."""
@@ -194,14 +205,18 @@ async def _serve(playback: Playback, conn: Connection) -> None:
         clock = time.time
         loop = asyncio.get_running_loop()
         start = loop.time()
+        fuzzer = Fuzzer(playback.fuzz)
         async for item in player:
-            if isinstance(item, str):
+            if not isinstance(item, str):
+                yield item
+                continue
+            for frame in fuzzer.frames(item):
                 delay = start + len(texts) / rate - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                texts.append(item)
+                texts.append(frame)
                 sent.append(clock())
-            yield item
+                yield frame
             if len(texts) >= spec.frames:
                 break
         fed.set()
@@ -218,8 +233,8 @@ async def _serve(playback: Playback, conn: Connection) -> None:
     # at full speed the frames are made before the client connects, not while it reads
     feed = (paced(rate) if rate is not None
             else full_speed(await _blocks(player, spec.frames, texts)))
-    async with AmiServer(feed, username=USERNAME, secret=SECRET,
-                         snapshot=snapshot) as server:
+    async with AmiServer(feed, username=USERNAME, secret=SECRET, snapshot=snapshot,
+                         faults=playback.faults) as server:
         conn.send(server.port)
         await fed.wait()
         conn.send((_FED, sent[0], sent[-1]))
@@ -229,7 +244,7 @@ async def _serve(playback: Playback, conn: Connection) -> None:
                 break
             _, with_rate = request
             rate = core_rate(texts) if with_rate else 0.0
-            conn.send(Played(sent, final_at(texts, sent, snapshot), rate))
+            conn.send(Played(sent, final_at(texts, sent, snapshot), rate, server.stats.lost))
 
 
 def core_rate(texts: list[str]) -> float:

@@ -13,6 +13,10 @@ class Secret:
     unread: str = ""
     """Where the secret was to come from, when it was not read (``check-config
     --no-secrets``): e.g. ``file /run/credentials/queuepulse.service/ami_secret``."""
+    file: str = ""
+    """The file the secret was read from, if it came from one."""
+    inline: bool = False
+    """Whether the secret was written in the configuration file itself."""
 
     def __repr__(self) -> str:
         if self.unread:

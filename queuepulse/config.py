@@ -37,6 +37,7 @@ from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
 from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
 from kpi.mqtt.settings import MIN_KPI_INTERVAL_S, MqttConfig
+from kpi.mqtt.topics import MAX_LEVEL_BYTES, escape
 from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
 from kpi.web.settings import WebConfig
 from queuepulse.logs import FORMATS, LEVELS, LogConfig
@@ -185,12 +186,12 @@ def _secret(section: dict[str, Any], name: str, where: str, resolve: bool) -> Se
         return Secret(value)
     if file:
         try:
-            return Secret(Path(str(file)).read_text(encoding="utf-8").strip())
+            return Secret(Path(str(file)).read_text(encoding="utf-8").strip(), file=str(file))
         except OSError as error:
             raise _unreadable_secret_file(f"{where}.{name}_file", str(file), error) from error
     if inline is not None and not isinstance(inline, str):
         raise _fail(f"{where}.{name}", "must be a string", 'Quote it: secret = "..."')
-    return Secret(inline or "")
+    return Secret(inline or "", inline=bool(inline))
 
 
 def _convert(key: str, value: Any, kind: Any, resolve: bool) -> Any:
@@ -300,10 +301,23 @@ def _check(config: Config) -> None:
     for where, rules in rule_sets.items():
         for key, problem, fix in config_problems(rules, where):
             raise _fail(key, problem, fix)
+    for key, prefix in (("mqtt.prefix", config.mqtt.prefix),
+                        ("mqtt.homeassistant_prefix", config.mqtt.homeassistant_prefix)):
+        if not _topic_prefix(prefix):
+            raise _fail(key, f"{prefix!r} cannot begin an MQTT topic",
+                        'Use levels of letters, digits, "-" and "_" joined by "/", e.g. '
+                        '"queuepulse" or "site1/queuepulse", at most 200 bytes.')
     if config.mqtt.kpi_interval_s < MIN_KPI_INTERVAL_S:
         raise _fail("mqtt.kpi_interval_s", f"must be at least {MIN_KPI_INTERVAL_S}",
                     "Use 1.0 (the default), or e.g. 0.5 for wallboards that must never "
                     "lag a second.")
+
+
+def _topic_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` can begin every topic: levels, none empty, no wildcard, no NUL
+    or other control character, no ``$`` in front (the broker's own topics)."""
+    return (0 < len(prefix.encode()) <= MAX_LEVEL_BYTES and not prefix.startswith("$")
+            and all(level and escape(level) == level for level in prefix.split("/")))
 
 
 def parse_config(text: str, source: str = "<config>", *, resolve_secrets: bool = True) -> Config:
@@ -358,3 +372,40 @@ def check_ami_secret(config: Config) -> None:
             "config key 'ami.secret': is empty, so queuepulse cannot log in to AMI. Set "
             "ami.secret_file (e.g. a systemd credential), ami.secret_env or ami.secret."
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedSecret:
+    """A file holding a secret that users other than its owner may read."""
+
+    key: str
+    path: str
+    mode: int
+
+    @property
+    def fix(self) -> str:
+        """What to do about it."""
+        return (f"chmod go-rwx {self.path} (or give {self.key} through a systemd credential: "
+                "see docs/service.md)")
+
+    def __str__(self) -> str:
+        return (f"{self.path} holds {self.key} and others may read it (mode "
+                f"{self.mode:04o}): {self.fix}")
+
+
+def exposed_secrets(config: Config, path: Path | None) -> list[ExposedSecret]:
+    """The files holding a secret of ``config`` (the configuration file itself at ``path``
+    for a secret written inline) that its group or other users may read."""
+    found: list[ExposedSecret] = []
+    for key, secret in (("ami.secret", config.ami.secret), ("mqtt.password",
+                                                            config.mqtt.password)):
+        holder = secret.file or (str(path) if secret.inline and path is not None else "")
+        if not holder:
+            continue
+        try:
+            mode = os.stat(holder).st_mode & 0o7777
+        except OSError:
+            continue  # read a moment ago; gone now is not this check's business
+        if mode & 0o044:
+            found.append(ExposedSecret(key, holder, mode))
+    return found

@@ -9,21 +9,29 @@ One TaskGroup, named tasks:
 * ``tick``: feeds :class:`~collector.events.Tick` so that time-based rules (after-call
   work, settling after a caller left) fire while the PBX is quiet;
 * ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
-* ``maintenance``: retention and the ``queues``/``agents`` reference tables;
+* ``maintenance``: retention and the reference tables (:mod:`queuepulse.maintenance`);
 * ``kpi_tables``: the KPI tables, at most ``database.kpi_interval_s`` behind the calls
   (:class:`~queuepulse.kpi_tables.KpiTableKeeper`);
-* ``mqtt`` (when ``mqtt.enabled`` or ``web.enabled``, or a board is asked for): the KPI
-  board, fed with facts, and its MQTT publisher when MQTT is enabled;
-* ``web`` (when ``web.enabled``): the browser wallboard and ``/metrics`` on the board;
+* ``kpis`` (when ``mqtt.enabled`` or ``web.enabled``, or a board is asked for): the KPI
+  board, fed with facts, its MQTT publisher when MQTT is enabled and the browser
+  wallboard with ``/metrics`` when the web is (:mod:`queuepulse.live_kpis`);
 * ``queue_log`` (when ``pbx.queue_log`` is set): follows Asterisk's queue_log and stores
   the calls the stream did not show whole
   (:class:`~queuepulse.queue_log_follower.QueueLogFollower`);
+* ``reload``: applies the settings :meth:`Daemon.reload` was given;
 * ``stop``: waits for :meth:`Daemon.stop` and ends the others.
 
 Facts go to the writer and to every callable in :attr:`Daemon.sinks`;
-:meth:`Daemon.live` is the tracker's view of the present. Those two are where further
-consumers (the MQTT publisher) plug in. :func:`queuepulse.service.serve` runs a daemon
-until SIGINT or SIGTERM.
+:meth:`Daemon.live` is the tracker's view of the present and :attr:`Daemon.link` the AMI
+connection's state. Those are where further consumers (the MQTT publisher) plug in.
+Nothing a consumer does can stop collection: a consumer that raises is logged and the
+others go on, and the publisher retries whatever went wrong in it on its own.
+
+systemd hears ``READY=1`` as soon as the database is open, without waiting for the PBX
+(which may boot later, or refuse logins for a while): ``STATUS=`` says what the AMI
+connection is doing. The AMI stream is read only as fast as the store commits it: while
+the writer is behind, reading pauses (see :data:`collector.store.writer.BACKLOG_HIGH`).
+:func:`queuepulse.service.serve` runs a daemon until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -38,42 +46,37 @@ from functools import partial
 import structlog
 
 from collector.ami.client import AmiConnection, AmiResponse, follow
-from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
+from collector.ami.link import AmiLink
+from collector.ami.protocol import Clock, FrameBatch
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
 from collector.facts import CallRecord, Fact
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.store.opening import unusable
-from collector.store.reads import read_facts
 from collector.store.writer import Writer
-from collector.store.writes import EventRow, Reference, prune
+from collector.store.writes import EventRow, Reference
 from collector.tracker import Tracker
-from kpi.board import BoardSnapshot, KpiBoard
-from kpi.mqtt.publisher import MqttPublisher
+from kpi.board import KpiBoard
 from kpi.web.server import WebServer
-from kpi.windows import earliest_live_start
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
 from queuepulse.kpi_tables import KpiTableKeeper
+from queuepulse.live_kpis import LiveKpis, take_kpi_settings
+from queuepulse.maintenance import maintain
 from queuepulse.queue_log_follower import QueueLogFollower
 from queuepulse.sd_notify import Notifier
+from queuepulse.stream_health import StreamHealth
 
 log = structlog.get_logger("queuepulse.daemon")
 
 FactSink = Callable[[Sequence[Fact]], None]
 """Receives every batch of facts, in order, as the tracker completes them."""
 
-_REFERENCE_EVERY_S = 60.0
-_PRUNE_EVERY_S = 3600.0
 _SNAPSHOT_FIX = (
     "queuepulse cannot rebuild queue state after a reconnect. Give the AMI user "
     "read = agent,call,system in manager_custom.conf and run 'manager reload'"
 )
-_CLASS_USE = {
-    "agent": "queue events (QueueCallerJoin, AgentConnect, ...): no call can be tracked",
-    "call": "hang-ups and holds: abandons look like timeouts and hold time is not measured",
-}
 
 
 @dataclass(slots=True)
@@ -87,6 +90,8 @@ class DaemonStats:
     snapshots: int = 0
     failed: int = 0
     """Events the tracker raised on (logged as ``daemon.event_failed``, then skipped)."""
+    reloads: int = 0
+    """Reloads applied (SIGHUP)."""
     gaps: list[float] = field(default_factory=list)
     """Length of each stream gap (seconds between the last frame and the reconnect)."""
 
@@ -114,12 +119,13 @@ class Daemon:
         self.sinks: list[FactSink] = []
         """Further consumers of facts (the MQTT publisher); called in the event loop."""
         self.stats = DaemonStats()
-        self.board = (KpiBoard(settings_from_config(config), config.pbx.timezone,
-                               alerts=config.alert_watch())
-                      if config.mqtt.enabled or config.web.enabled or board else None)
-        """The live KPIs (of MQTT and the web server); ``board=True`` keeps them without."""
-        self.web: WebServer | None = None
-        """The web server, once it listens (``[web] enabled``)."""
+        self.link = AmiLink(False, clock(), f"{config.ami.host}:{config.ami.port}",
+                            "not connected yet")
+        """The AMI connection's state, for whoever shows figures."""
+        self.kpis = (LiveKpis(config, self._store, self.live, lambda: self.link, clock)
+                     if config.mqtt.enabled or config.web.enabled or board else None)
+        """The live KPIs, their MQTT publisher and web server; ``board=True`` keeps them
+        without either."""
         self.kpi_tables = KpiTableKeeper(settings_from_config(config), config.pbx.timezone,
                                          config.database.kpi_interval_s, monotonic=monotonic)
         """The KPI tables of the database, kept up to date with the facts."""
@@ -138,17 +144,27 @@ class Daemon:
         self._tick_base: tuple[float, float] | None = None
         self._snapshot_pending = False
         self._booted_seen = False
-        self._system_checked = False
-        self._privileges = PrivilegeCheck()
-        self._replaced = 0
+        self._health = StreamHealth(monotonic)
         self._ami: AmiConnection | None = None
         self._bytes_before = 0
+        self._reload_due: Config | None = None
+        self._reload_asked = asyncio.Event()
 
     # -- the seam for further consumers -------------------------------------------
 
     def live(self) -> LiveView:
         """What is going on right now (waiting callers, agents, queues)."""
         return self.tracker.live()
+
+    @property
+    def board(self) -> KpiBoard | None:
+        """The live KPI board, if the daemon keeps one."""
+        return None if self.kpis is None else self.kpis.board
+
+    @property
+    def web(self) -> WebServer | None:
+        """The web server, once it listens (``[web] enabled``)."""
+        return None if self.kpis is None else self.kpis.web
 
     @property
     def received_bytes(self) -> int:
@@ -163,12 +179,20 @@ class Daemon:
 
     @property
     def ready(self) -> bool:
-        """Whether the first login and snapshot have completed."""
+        """Whether the first login and snapshot have completed (systemd hears READY=1
+        earlier: once the database is open)."""
         return self._ready
 
     def stop(self) -> None:
         """Ask the daemon to finish: close open records, commit, return from :meth:`run`."""
         self._stopping.set()
+
+    def reload(self, config: Config) -> None:
+        """Take the settings that can change while running from ``config`` (the KPI
+        thresholds and targets), and commit what is pending; the rest of ``config`` waits
+        for a restart, and the log says which of it differs."""
+        self._reload_due = config
+        self._reload_asked.set()
 
     # -- lifetime ------------------------------------------------------------------
 
@@ -186,6 +210,8 @@ class Daemon:
             if self.queue_log is not None:
                 await self.queue_log.prepare(writer, self._clock())
             self.sinks.append(self.kpi_tables.add)
+            # the PBX may boot later or refuse logins for a while: STATUS= says so
+            self._notifier.send("READY=1", f"STATUS=Connecting to AMI at {self.link.address}")
             try:
                 await self._run_tasks()
             finally:
@@ -203,17 +229,17 @@ class Daemon:
                 running = [
                     tasks.create_task(
                         follow(self.config.ami, self._session, clock=self._clock,
-                               on_down=self._down),
+                               on_down=self._down, retry_refused=True),
                         name="ami",
                     ),
-                    tasks.create_task(self._maintain(), name="maintenance"),
+                    tasks.create_task(maintain(self.config.database, self._store, self.live,
+                                               self._clock, self._monotonic),
+                                      name="maintenance"),
+                    tasks.create_task(self._reload(), name="reload"),
                     tasks.create_task(self.kpi_tables.run(self._store()), name="kpi_tables"),
                 ]
-                if self.board is not None:
-                    running.append(tasks.create_task(self._publish(self.board), name="mqtt"))
-                    if self.config.web.enabled:
-                        running.append(tasks.create_task(self._serve_web(self.board),
-                                                         name="web"))
+                if self.kpis is not None:
+                    running.append(tasks.create_task(self._show(self.kpis), name="kpis"))
                 if self._tick_s:
                     running.append(tasks.create_task(self._tick(self._tick_s), name="tick"))
                 if self.queue_log is not None:
@@ -249,16 +275,22 @@ class Daemon:
         if self.queue_log is not None:
             self.queue_log.resumed(now)
         self._booted_seen = False
-        self._replaced = 0
+        self._health.connected()
+        self._link(self.link.up(now))
         self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
         self._ask_snapshot(ami)
         self._ami = ami
+        store = self._store()
         try:
             async for batch in ami.frames():
                 self._consume(batch, ami)
+                if store.behind:
+                    # reading pauses while the disk catches up: memory stays bounded
+                    await store.caught_up()
         finally:
             self._bytes_before += ami.protocol.splitter.bytes
             self._ami = None
+            self._health.counted(ami.protocol.splitter, final=True)
             if self.queue_log is not None:
                 self.queue_log.lost(self.tracker.now)
 
@@ -280,8 +312,7 @@ class Daemon:
         received_at = batch.received_at
         rows: list[EventRow] = []
         for text in batch.texts:
-            if not self._privileges.done:
-                self._check_privileges(text)
+            self._health.frame(text)
             event = parse(text, received_at)
             if event is None:
                 continue
@@ -291,7 +322,9 @@ class Daemon:
                 self._apply(event)
             except Exception:  # a tracker bug on one odd event must not stop the collector
                 self.stats.failed += 1
-                log.exception("daemon.event_failed", frame=text)
+                # the frame holds caller numbers and names: only a debug log shows it
+                log.exception("daemon.event_failed", event_type=type(event).__name__)
+                log.debug("daemon.event_failed_frame", frame=text)
                 continue
             kind = type(event)
             if kind is SnapshotEnd:
@@ -305,18 +338,7 @@ class Daemon:
             self._tick_base = (self.tracker.now, self._monotonic())
             self.stats.events += len(rows)
             self._store().add_events(rows)
-        replaced = ami.protocol.splitter.replaced
-        if replaced > self._replaced:
-            log.warning("ami.invalid_utf8", replaced=replaced - self._replaced,
-                        total_this_connection=replaced,
-                        detail="bytes that were not UTF-8 were replaced by U+FFFD")
-            self._replaced = replaced
-
-    def _check_privileges(self, text: str) -> None:
-        for missing in self._privileges.observe(text):
-            log.warning("ami.read_class_missing", read_class=missing,
-                        without_it=_CLASS_USE[missing],
-                        fix=f"add {missing} to the AMI user's read= line (and to ami.events)")
+        self._health.counted(ami.protocol.splitter)
 
     def _booted(self, ami: AmiConnection) -> None:
         self._booted_seen = True
@@ -332,19 +354,20 @@ class Daemon:
             log.info("ami.snapshot", queues=len(view.queues), agents=len(view.agents),
                      waiting=len(view.waiting()))
             self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
-        if not self._booted_seen and not self._system_checked:
-            log.warning("ami.read_class_missing", read_class="system",
-                        without_it="no FullyBooted/Shutdown: an Asterisk restart looks like a "
-                                   "lost connection",
-                        fix="add system to the AMI user's read= line (and to ami.events)")
-        self._system_checked = True
+        self._health.snapshot_taken(self._booted_seen)
         if not self._ready:
             self._ready = True
             self._notifier.send("READY=1", "STATUS=Following the PBX")
             log.info("daemon.ready")
 
     def _down(self, problem: str) -> None:
+        self._link(self.link.down(self._clock(), problem))
         self._notifier.send(f"STATUS=AMI unavailable: {problem}")
+
+    def _link(self, link: AmiLink) -> None:
+        self.link = link
+        if self.kpis is not None and self.kpis.publisher is not None:
+            self.kpis.publisher.wake()
 
     # -- facts -------------------------------------------------------------------------
 
@@ -395,35 +418,25 @@ class Daemon:
 
     # -- background tasks ------------------------------------------------------------------
 
-    async def _publish(self, board: KpiBoard) -> None:
-        """KPIs: the board fed with facts (and today's stored ones), and its MQTT publisher."""
-        mqtt = self.config.mqtt.enabled
-        publisher = (MqttPublisher(self.config.mqtt, self.config.pbx.id, board, self.live)
-                     if mqtt else None)
-        self.sinks += [board.add] if publisher is None else [board.add, publisher.facts]
-        at = self._clock()
-        board.add(await self._store().call(partial(
-            read_facts, start=earliest_live_start(at, board.timezone), end=at)))
-        if publisher is not None:
-            async with publisher:
-                await publisher.run()
+    async def _show(self, kpis: LiveKpis) -> None:
+        """KPIs: the board fed with facts (and today's stored ones), its publisher and its
+        web server."""
+        self.sinks.append(kpis.add)
+        if kpis.publisher is not None:
+            self.sinks.append(kpis.publisher.facts)
+        await kpis.run()
 
-    def snapshot(self, board: KpiBoard) -> BoardSnapshot | None:
-        """The board now, or ``None`` before the first event (there is no "now" yet)."""
-        live = self.live()
-        return board.snapshot(live) if live.at > 0 else None
-
-    async def _serve_web(self, board: KpiBoard) -> None:
-        """The browser wallboard and ``/metrics``, fed by the board."""
-        server = WebServer(self.config.web, self.config.pbx.id, partial(self.snapshot, board))
-        async with server:
-            self.web = server
-            self.sinks.append(server.facts)
-            try:
-                await server.run()
-            finally:
-                self.sinks.remove(server.facts)
-                self.web = None
+    async def _reload(self) -> None:
+        while True:
+            await self._reload_asked.wait()
+            self._reload_asked.clear()
+            config, self._reload_due = self._reload_due, None
+            if config is None:
+                continue
+            changed = await take_kpi_settings(self._store(), self.kpis, config)
+            await self._store().flush()
+            self.stats.reloads += 1
+            log.info("daemon.reloaded", kpis_changed=changed)
 
     async def _tick(self, every: float) -> None:
         while True:
@@ -439,23 +452,3 @@ class Daemon:
             else:
                 log.error("store.writer_stopped", fix="restart queuepulse; report the log above")
             await asyncio.sleep(every)
-
-    async def _maintain(self) -> None:
-        database = self.config.database
-        next_prune = 0.0
-        while True:
-            if self._monotonic() >= next_prune:
-                next_prune = self._monotonic() + _PRUNE_EVERY_S
-                try:
-                    deleted = await self._store().call(partial(
-                        prune, now=self._clock(), retention_days=database.retention_days,
-                        events_retention_days=database.events_retention_days))
-                except Exception as error:  # retried at the next round
-                    log.error("store.prune_failed", error=str(error))
-                else:
-                    if deleted:
-                        log.info("store.pruned", rows=deleted)
-            view = self.tracker.live()
-            if view.queues or view.agents:
-                self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
-            await asyncio.sleep(_REFERENCE_EVERY_S)

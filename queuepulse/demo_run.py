@@ -179,7 +179,7 @@ class DemoRun:
             return None
         source = (f"the demo PBX at {self.speed:g}x, running "
                   f"{elapsed(time.monotonic() - self.started)}")
-        return Screen(daemon.board.snapshot(daemon.live()), source)
+        return Screen(daemon.board.snapshot(daemon.live()), source, link=daemon.link)
 
     async def _show(self, daemon: Daemon, config: Config) -> None:
         def log_above_the_board() -> None:

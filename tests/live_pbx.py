@@ -289,15 +289,16 @@ class TracePbx:
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
-                       secret: str = SECRET, settings: str = "", database: str = "") -> str:
+                       secret: str = SECRET, settings: str = "", ami: str = "",
+                       database: str = "") -> str:
     """A configuration for the traces' PBX at ``port``, storing into ``db``.
 
-    ``settings`` is TOML put first (``[pbx]``, ``[kpi]``, other queues' tables);
-    ``database`` more keys of ``[database]``.
+    ``settings`` is TOML put first (``[pbx]``, ``[kpi]``, other queues' tables), ``ami``
+    further lines of ``[ami]``, ``database`` more keys of ``[database]``.
     """
     return settings + TRACE_CONFIG_TOML + (
         f'[ami]\nport = {port}\nsecret = "{secret}"\nping_interval_s = {ping_interval_s}\n'
-        "reconnect_max_s = 0.2\nconnect_timeout_s = 2\n"
+        f"reconnect_max_s = 0.2\nconnect_timeout_s = 2\n{ami}"
         f'[database]\npath = "{db}"\ncommit_interval_s = 0.2\n{database}'
     )
 
@@ -352,6 +353,28 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
             await running
     calls, rows = stored_calls(db)
     return LiveRun(daemon, calls, rows)
+
+
+async def run_live_with_mqtt(pbx: TracePbx, db: Path, broker: int,
+                             done: Callable[[Daemon], bool], within_s: float = 10.0) -> Daemon:
+    """Run a daemon publishing to the broker on port ``broker`` over the whole feed, until
+    ``done`` holds (at most ``within_s`` after the feed's end); then stop it."""
+    async with pbx.server as server:
+        config = parse_config(daemon_config_toml(server.port, db) +
+                              f"[mqtt]\nenabled = true\nport = {broker}\n")
+        daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.2,
+                        notifier=Notifier(None))
+        pbx.daemon = daemon
+        pbx.start_when = lambda: daemon.ready
+        running = asyncio.create_task(daemon.run())
+        try:
+            await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
+            pbx.to_the_end()
+            await until(lambda: done(daemon) or running.done(), timeout=within_s)
+        finally:
+            daemon.stop()
+            await running
+    return daemon
 
 
 def differences(live: dict[str, object], expected: CallRecord) -> list[str]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.ami.protocol import FrameSplitter, PrivilegeCheck
+from collector.throttle import Throttle
 from collector.trace import TraceReader
 from tests.traces import trace_dir
 
@@ -112,3 +114,35 @@ def test_frames_without_privilege_do_not_count() -> None:
     assert check.observe("Response: Success\r\nPing: Pong") == ()
     assert check.observe("Event: QueueParams\r\nQueue: support") == ()
     assert not check.done
+
+
+def test_an_unterminated_64_mb_frame_is_dropped_in_linear_time_and_the_next_frames_read(
+) -> None:
+    splitter = FrameSplitter()
+    read = 65536
+    started = time.process_time()
+    first, *rest = FRAMES
+    out = splitter.feed(f"{BANNER}\r\n{first}\r\n\r\nEvent: Junk\r\nValue: ".encode())
+    for _ in range((64 << 20) // read):
+        out += splitter.feed(b"x" * read)
+    out += splitter.feed("".join(f"\r\n\r\n{frame}" for frame in rest).encode() + b"\r\n\r\n")
+    cpu = time.process_time() - started
+    assert out == [BANNER, *FRAMES]
+    assert splitter.dropped == 1
+    assert len(splitter._rest) <= 3
+    assert cpu < 5.0  # every byte looked at a bounded number of times: well under a second
+
+
+def test_a_frame_over_the_limit_within_one_read_is_dropped_too() -> None:
+    splitter = FrameSplitter(max_frame_bytes=100)
+    frames = splitter.feed(f"{BANNER}\r\nEvent: Big\r\nV: {'y' * 200}\r\n\r\n"
+                           "Event: Small\r\n\r\n".encode())
+    assert frames == [BANNER, "Event: Small"] and splitter.dropped == 1
+
+
+def test_a_repeated_warning_is_said_once_then_once_per_interval_with_its_count() -> None:
+    throttle = Throttle(every_s=60.0)
+    said = [throttle.hit(now) for now in (0.0, 1.0, 2.0, 30.0, 61.0, 62.0)]
+    assert said == [1, 0, 0, 0, 4, 0]
+    assert throttle.flush(63.0) == 1 and throttle.flush(64.0) == 0
+    assert throttle.total == 6

@@ -60,6 +60,7 @@ LAYERS: dict[str, Layer] = {
     "collector.queue_log_import": Layer.CORE,
     "collector.secret": Layer.CORE,
     "collector.states": Layer.CORE,
+    "collector.throttle": Layer.CORE,
     "collector.tracker.*": Layer.CORE,
     "collector.ami.*": Layer.SHELLS,
     "collector.queue_log_check": Layer.SHELLS,

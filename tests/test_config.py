@@ -38,6 +38,10 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "queuepulse.toml"
          "'kpi.service_level_target': 0.8 is not a percentage from 1 to 100. Give the share"),
         ('[queues.sales]\nservice_level_target = 120\n',
          "'queues.sales.service_level_target': 120.0 is not a percentage from 1 to 100"),
+        ('[mqtt]\nprefix = "site1/#"\n', "'mqtt.prefix': 'site1/#' cannot begin an MQTT topic"),
+        ('[mqtt]\nprefix = "site1//queuepulse"\n', "cannot begin an MQTT topic. Use levels"),
+        ('[mqtt]\nhomeassistant_prefix = ""\n',
+         "'mqtt.homeassistant_prefix': '' cannot begin an MQTT topic"),
     ],
 )
 def test_a_bad_setting_is_named_with_its_fix(text: str, message: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from collector.facts import CallRecord, Fact
@@ -16,6 +19,7 @@ from collector.parser import RELEVANT_EVENTS
 from collector.trace import TraceReader
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
+from queuepulse.logs import LogConfig, configure_logging
 from queuepulse.pbxsim.ami_server import AmiServer
 from queuepulse.sd_notify import Notifier
 from tests.live_pbx import (
@@ -136,6 +140,27 @@ def test_a_failing_consumer_does_not_stop_the_others(tmp_path: Path) -> None:
     assert any(e["event"] == "daemon.sink_failed" for e in logs)
 
 
+def test_an_error_logged_at_info_holds_no_callers_number_or_name(tmp_path: Path) -> None:
+    def nosy(facts: Sequence[Fact]) -> None:
+        for fact in facts:
+            if isinstance(fact, CallRecord):
+                raise ValueError(f"cannot use {fact.caller_name} {fact.caller_num}")
+
+    out = io.StringIO()
+    configure_logging(LogConfig(level="info", format="json"), stream=out)
+    try:
+        run = asyncio.run(run_live(TracePbx("smoke"), tmp_path / "live.sqlite", sinks=[nosy]))
+    finally:
+        structlog.reset_defaults()
+    failed = [e for e in map(json.loads, out.getvalue().splitlines())
+              if e["event"] == "daemon.sink_failed"]
+    assert len(failed) == run.rows == 14
+    assert failed[0]["error"] == "ValueError" and "in nosy" in failed[0]["raised_at"]
+    callers = {str(row[column]) for row in run.calls.values()
+               for column in ("caller_name", "caller_num") if row[column]}
+    assert callers and not [c for c in callers if c in out.getvalue()]
+
+
 async def _old_asterisk(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """An AMI without MD5 challenges that refuses QueueStatus and QueueSummary.
 
@@ -165,7 +190,9 @@ def test_a_refused_snapshot_is_a_warning_naming_the_fix(tmp_path: Path) -> None:
         server = await asyncio.start_server(_old_asterisk, "127.0.0.1", 0)
         async with server:
             port = server.sockets[0].getsockname()[1]
-            config = parse_config(daemon_config_toml(port, tmp_path / "q.sqlite"))
+            # an Asterisk that old knows no Challenge either
+            config = parse_config(daemon_config_toml(port, tmp_path / "q.sqlite",
+                                                     ami="allow_plain_login = true\n"))
             daemon = Daemon(config, tick_s=None, notifier=Notifier(None))
             running = asyncio.create_task(daemon.run())
             await until(lambda: daemon.ready)

@@ -38,20 +38,22 @@ async def queuepulse(*args: str, stop_after: float | None = None) -> tuple[int, 
     return process.returncode, out.decode(), err.decode()
 
 
-def test_a_wrong_password_is_one_clear_error_and_exit_status_2(tmp_path: Path) -> None:
+def test_a_wrong_password_is_named_with_the_fix_and_retried_not_fatal(tmp_path: Path) -> None:
     async def body() -> tuple[int, str, str]:
         async with AmiServer(secret="right", auth_failure_delay=0.0) as server:
             config = tmp_path / "q.toml"
             config.write_text(daemon_config_toml(server.port, tmp_path / "q.sqlite",
-                                                 secret="wrong"), encoding="utf-8")
-            return await queuepulse("run", "--config", str(config))
+                                                 secret="Wr0ng-s3cret"), encoding="utf-8")
+            return await queuepulse("run", "--config", str(config), stop_after=3.0)
 
     status, out, err = asyncio.run(body())
-    assert status == 2
-    assert len(err.strip().splitlines()) == 1
-    assert err.startswith("queuepulse: AMI login refused for user queuepulse at 127.0.0.1:")
-    assert "check ami.username / ami.secret and manager.conf" in err
-    assert "Traceback" not in out + err and "wrong" not in out + err
+    assert status == 0 and err == ""
+    refused = [e for e in map(json.loads, out.splitlines()) if e["event"] == "ami.login_refused"]
+    # one line per ten minutes, however often it is retried meanwhile
+    assert len(refused) == 1
+    assert refused[0]["error"].startswith("AMI login refused for user queuepulse at 127.0.0.1:")
+    assert "check ami.username / ami.secret and manager.conf" in refused[0]["error"]
+    assert "Traceback" not in out + err and "Wr0ng-s3cret" not in out + err
 
 
 def test_an_unreachable_pbx_is_named_with_the_fix_and_retried(tmp_path: Path) -> None:
@@ -93,6 +95,30 @@ def test_check_config_says_ok_and_what_it_will_use(
     assert out.splitlines()[0] == f"{config}: OK"
     assert "queuepulse@10.0.0.5:5038, secret set" in out
     assert "s3cret" not in out
+
+
+def test_check_config_warns_of_a_secret_others_may_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "q.toml"
+    secret = tmp_path / "ami_secret"
+    config.write_text(f'[ami]\nsecret_file = "{secret}"\n[mqtt]\npassword = "p4ss"\n',
+                      encoding="utf-8")
+    secret.write_text("s3cret", encoding="utf-8")
+    config.chmod(0o600)
+    secret.chmod(0o640)
+    assert main(["check-config", str(config)]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
+    assert warnings == [f"  warning: {secret} holds ami.secret and others may read it (mode "
+                        f"0640): chmod go-rwx {secret} (or give ami.secret through a systemd "
+                        "credential: see docs/service.md)"]
+    config.chmod(0o644)
+    secret.chmod(0o600)
+    main(["check-config", str(config)])
+    assert [line for line in capsys.readouterr().out.splitlines() if "warning" in line] == [
+        f"  warning: {config} holds mqtt.password and others may read it (mode 0644): chmod "
+        f"go-rwx {config} (or give mqtt.password through a systemd credential: see "
+        "docs/service.md)"]
 
 
 def test_check_config_names_the_one_mistake(

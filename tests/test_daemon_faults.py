@@ -13,7 +13,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from collector.facts import CallRecord
-from queuepulse.pbxsim.faults import Faults
+from queuepulse.pbxsim.faults import GARBAGE, Faults
 from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until
 from tests.traces import replayed_calls
 
@@ -39,7 +39,14 @@ def open_at(pbx: TracePbx, events: int) -> dict[tuple[str, str], bool]:
 
 
 def reconnect_after(pbx: TracePbx, events: int, lose: int = 0) -> None:
-    """At ``events``, wait for the daemon to lose the link, lose events, let it resync."""
+    """At ``events``, wait for the daemon to lose the link, lose events, let it resync.
+
+    The port is closed just before the drop, so that the daemon cannot come back (and ask
+    for its snapshot) before the events are lost and the snapshot is the one after them.
+    """
+
+    async def close_port() -> None:
+        pbx.server.refuse()
 
     async def hook() -> None:
         daemon = pbx.daemon
@@ -48,8 +55,10 @@ def reconnect_after(pbx: TracePbx, events: int, lose: int = 0) -> None:
         await until(lambda: not daemon.connected)
         await pbx.lose(lose)
         pbx.server.snapshot = pbx.snapshot_after(events + lose)
+        await pbx.server.accept()
         await until(lambda: daemon.stats.snapshots > snapshots)
 
+    pbx.hooks[events - 1] = close_port
     pbx.hooks[events] = hook
 
 
@@ -133,7 +142,7 @@ def test_a_silent_pbx_is_noticed_within_two_ping_intervals(tmp_path: Path) -> No
         run = asyncio.run(run_live(pbx, tmp_path / "live.sqlite", ping_interval_s=PING))
     assert noticed and noticed[0] <= 2 * PING + 0.05
     lost = [e for e in logs if e["event"] == "ami.connection_lost"]
-    assert lost and "no answer to Ping" in lost[0]["error"]
+    assert lost and "nothing received within 0.1875 s of a Ping" in lost[0]["error"]
     assert set(run.calls) == set(clean())
     assert_same(run, set(clean()))
 
@@ -180,14 +189,44 @@ def test_a_restarted_asterisk_closes_open_calls_and_takes_the_new_snapshot(
     assert any(e["event"] == "ami.snapshot" for e in logs)
 
 
-def test_garbage_frames_change_nothing(tmp_path: Path) -> None:
+def test_garbage_frames_change_nothing_and_are_logged_once_a_minute(tmp_path: Path) -> None:
     pbx = TracePbx("smoke", faults=(Faults(garbage_every=100),))
     with capture_logs() as logs:
         run = asyncio.run(run_live(pbx, tmp_path / "live.sqlite"))
     assert set(run.calls) == set(clean())
     assert_same(run, set(clean()))
     invalid = [e for e in logs if e["event"] == "ami.invalid_utf8"]
-    assert invalid and sum(e["replaced"] for e in invalid) >= 12 * 4
+    # bursts of bad bytes every 100 events, in a few seconds: one line at once, one with
+    # the rest when the connection ends (it used to be a line per read)
+    bursts = pbx.sent // 100
+    per_burst = sum(frame.decode(errors="replace").count("\ufffd") for frame in GARBAGE)
+    assert bursts > 2 and len(invalid) == 2
+    assert invalid[-1]["total"] == sum(e["replaced"] for e in invalid) == bursts * per_burst
+
+
+def test_a_burst_that_holds_the_pong_back_is_not_taken_for_a_dead_link(
+    tmp_path: Path,
+) -> None:
+    pbx = TracePbx("smoke", faults=(Faults(pong_delay_s=4 * PING),))
+    burst: list[float] = []
+
+    async def hook() -> None:
+        # two seconds of events the tracker ignores, while each Pong waits a second
+        started = time.monotonic()
+        for n in range(400):
+            await pbx.server.send(f"Event: Newexten\r\nPrivilege: dialplan,all\r\n"
+                                  f"Channel: PJSIP/trunk-{n:08x}\r\nApplication: Wait")
+            await asyncio.sleep(0.005)
+        burst.append(time.monotonic() - started)
+
+    pbx.hooks[DROP_AT] = hook
+    with capture_logs() as logs:
+        run = asyncio.run(run_live(pbx, tmp_path / "live.sqlite", ping_interval_s=PING))
+    assert burst[0] > 8 * PING
+    assert run.daemon.stats.connections == 1
+    assert not [e for e in logs if e["event"] == "ami.connection_lost"]
+    assert set(run.calls) == set(clean())
+    assert_same(run, set(clean()))
 
 
 def test_frames_split_at_every_byte_arrive_whole(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
+from collector.ami.link import AmiLink
 from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.replay import replay_to_database
@@ -51,7 +52,7 @@ from collector.tracker import Tracker
 from kpi.alerts import AlertKind
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.mqtt.homeassistant import discovery_messages
-from kpi.mqtt.payloads import call_message, heartbeat_message
+from kpi.mqtt.payloads import ami_message, call_message, heartbeat_message
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.topics import Topics
 from kpi.present.wallboard import render
@@ -520,7 +521,8 @@ def published() -> dict[str, Any]:
     snapshot = trace_snapshot()
     call = next(f for f in replayed_facts(TRACE) if isinstance(f, CallRecord))
     messages = [*snapshot_messages(TOPICS, snapshot), call_message(TOPICS, call),
-                heartbeat_message(TOPICS, snapshot.at, 1.0, 0, 0, 0)]
+                heartbeat_message(TOPICS, snapshot.at, 1.0, 0, 0, 0),
+                ami_message(TOPICS, AmiLink(True, snapshot.at, "127.0.0.1:5038"))]
     topics: dict[str, Any] = {m.topic: json.loads(m.payload(snapshot.at)) for m in messages}
     topics[TOPICS.status] = "online"
     return topics
@@ -575,8 +577,9 @@ def test_home_assistant_entity_ids_are_the_discovered_ones() -> None:
     alerts = [(q, kind.value) for q in queues for kind in AlertKind]
     discovered = {json.loads(m.body)["default_entity_id"]
                   for m in discovery_messages(TOPICS, (*queues, "all"), "homeassistant",
-                                              "test", alerts=alerts)}
-    shown = set(re.findall(r"(?:binary_)?sensor\.queuepulse_[a-z0-9_]+", page("homeassistant.md")))
+                                              "test", alerts=alerts, ami=True)}
+    shown = set(re.findall(r"(?:binary_)?sensor\.queuepulse_[a-z0-9_]+",
+                           page("homeassistant.md")))
     assert shown and shown <= discovered, sorted(shown - discovered)
 
 

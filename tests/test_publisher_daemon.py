@@ -6,10 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from queuepulse.config import parse_config
-from queuepulse.daemon import Daemon
-from queuepulse.sd_notify import Notifier
-from tests.live_pbx import TracePbx, daemon_config_toml, stored_calls, until
+from tests.live_pbx import TracePbx, run_live_with_mqtt, stored_calls, until
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.test_publisher import BASE, Watcher, from_queue_log
 from tests.traces import logged_calls
@@ -52,23 +49,11 @@ def test_daemon_publishes_kpis_equal_to_queue_log_across_a_broker_restart(
 
     async def scenario() -> None:
         watching = asyncio.create_task(watcher.run())
-        async with pbx.server as server:
-            config = parse_config(daemon_config_toml(server.port, db) +
-                                  f"[mqtt]\nenabled = true\nport = {mosquitto.port}\n")
-            daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.2,
-                            notifier=Notifier(None))
-            pbx.daemon = daemon
-            pbx.start_when = lambda: daemon.ready
-            running = asyncio.create_task(daemon.run())
-            try:
-                await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
-                pbx.to_the_end()
-                await until(lambda: f"{BASE}/all/kpi/today" in watcher.latest and watcher.json(
-                    "all/kpi/today")["offered"] == len(logged), timeout=5)
-                await until(lambda: len(watcher.calls) >= 1)
-            finally:
-                daemon.stop()
-                await running
+        await run_live_with_mqtt(
+            pbx, db, mosquitto.port,
+            lambda daemon: f"{BASE}/all/kpi/today" in watcher.latest and watcher.json(
+                "all/kpi/today")["offered"] == len(logged) and len(watcher.calls) >= 1,
+            within_s=5)
         await until(lambda: watcher.latest.get(f"{BASE}/status") == b"offline", timeout=3)
         watching.cancel()
 

@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from collector.ami.link import AmiLink
 from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.mqtt.homeassistant import discovery_messages
-from kpi.mqtt.payloads import call_message, heartbeat_message
+from kpi.mqtt.payloads import ami_message, call_message, heartbeat_message
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.topics import Topics
 from kpi.settings import KpiSettings
@@ -58,6 +59,8 @@ def sent() -> dict[str, dict[str, Any]]:
     agent = "queuepulse/pbx/agent/Local%2Fagent2@agents%2Fn"
     return {
         "<base>/heartbeat": json.loads(heartbeat_message(TOPICS, 1.0, 1.0, 0, 0, 0).payload()),
+        "<base>/ami": json.loads(ami_message(TOPICS, AmiLink(True, 1.0, "127.0.0.1:5038"))
+                                 .payload()),
         "<base>/call": json.loads(call_message(TOPICS, calls[-1]).payload()),
         "<base>/queue/<queue>/kpi/<window> and <base>/all/kpi/<window>":
             messages["queuepulse/pbx/all/kpi/today"],

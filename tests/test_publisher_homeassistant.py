@@ -124,6 +124,25 @@ def test_every_sensor_of_every_queue_has_its_own_id(queues: list[str]) -> None:
         "default_entity_id"]) for m in messages)
 
 
+def test_a_queue_with_a_very_long_name_gets_a_short_id_and_label() -> None:
+    long_name = "Sales " * 12_000
+    configs = [json.loads(m.body) for m in discovery_messages(
+        TOPICS, (long_name, long_name + "2"), "homeassistant", "1.0")]
+    ids = {c["unique_id"] for c in configs}
+    assert len(ids) == len(configs) and max(map(len, ids)) < 100
+    assert max(len(c["name"]) for c in configs) < 100
+    assert max(len(c["state_topic"].encode()) for c in configs) < 300
+
+
+def test_the_pbx_connection_is_a_connectivity_binary_sensor() -> None:
+    [config] = [json.loads(m.body) for m in discovery_messages(
+        TOPICS, ("sales",), "homeassistant", "1.0", ami=True) if "binary_sensor" in m.topic]
+    assert config["default_entity_id"] == "binary_sensor.queuepulse_pbx_pbx_connected"
+    assert (config["state_topic"], config["json_attributes_topic"]) == (TOPICS.ami,) * 2
+    assert (config["device_class"], config["availability_topic"]) == ("connectivity",
+                                                                      TOPICS.status)
+
+
 def test_no_sensor_key_ends_with_another_so_ids_cannot_collide() -> None:
     keys = [s.key for s in SENSORS] + ["occupancy"]
     for key in keys:

@@ -5,26 +5,50 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from collector.facts import AgentState
 from collector.live import LiveView
 from kpi.board import KpiBoard
+from kpi.mqtt.pacing import Pacing
 from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
 from kpi.mqtt.publisher import CALL_BUFFER, MqttPublisher, snapshot_messages
-from kpi.mqtt.topics import Topics, escape, unescape
+from kpi.mqtt.topics import MAX_LEVEL_BYTES, Topics, escape, unescape
 from kpi.settings import KpiSettings
 from queuepulse.config import parse_config
-from tests.kpi_records import answered, unanswered
+from tests.kpi_records import answered, interval, unanswered
 
 TOPICS = Topics("queuepulse", "pbx")
 
 
-@given(st.text())
-def test_any_name_becomes_one_topic_level_and_comes_back(name: str) -> None:
+def safe(level: str) -> bool:
+    """Whether a topic level is one MQTT accepts as such and advises nothing against."""
+    return (bool(level) and not {"/", "+", "#"} & set(level) and not level.startswith("$")
+            and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in level)
+            and len(level.encode()) <= MAX_LEVEL_BYTES)
+
+
+@given(st.text(max_size=40))
+def test_any_name_becomes_one_safe_topic_level_and_comes_back(name: str) -> None:
     level = escape(name)
-    assert not {"/", "+", "#"} & set(level) and not level.startswith("$")
+    assert safe(level)
     assert unescape(level) == name
+
+
+def test_nul_control_characters_and_an_empty_name_have_safe_levels() -> None:
+    assert escape("sup\0port") == "sup%00port" and escape("a\nb") == "a%0Ab"
+    assert escape("") == "%" and unescape("%") == ""
+
+
+@given(st.text(min_size=1, max_size=3).map(lambda piece: piece * 30_000), st.text(max_size=3))
+def test_a_name_too_long_for_a_level_is_cut_and_keeps_a_topic_of_its_own(
+    name: str, tail: str
+) -> None:
+    level, other = escape(name), escape(name + "x" + tail)
+    assert safe(level) and safe(other) and level != other
+    assert "~" in level and unescape(level).startswith(name[:20])
 
 
 def test_topics_follow_the_documented_scheme() -> None:
@@ -93,3 +117,30 @@ def test_finished_calls_wait_in_a_bounded_buffer_while_the_broker_is_away() -> N
             assert (publisher.calls_dropped, publisher.calls_sent) == (2, 0)
 
     asyncio.run(scenario())
+
+
+def test_an_agents_kpis_go_out_when_something_happens_to_it_and_wait_for_their_cycle(
+) -> None:
+    board = KpiBoard(KpiSettings())
+    board.add([interval(AgentState.AVAILABLE, 0.0, 100.0, agent=agent)
+               for agent in ("PJSIP/201", "PJSIP/202")])
+    pacing = Pacing(TOPICS, cycle_s=1.0)
+
+    def cycle(at: float, now: float) -> set[str]:
+        pacing.cycle_started()
+        snapshot = board.snapshot(LiveView(at, (), (), ()))
+        due = pacing.due(pacing.agent_kpis(snapshot), now)
+        pacing.sent(due, now)
+        return {unescape(m.topic.split("/")[3]) for m in due}
+
+    assert cycle(200.0, now=0.0) == {"PJSIP/201", "PJSIP/202"}  # new on this connection
+    assert cycle(300.0, now=5.0) == set()  # time alone changes no agent's topics
+    for ended_at in (110.0, 120.0):
+        call = answered(ended_at - 15.0, wait=5.0, talk=10.0, agent="PJSIP/201")
+        board.add([call])
+        pacing.call_finished(call)
+        assert cycle(400.0, now=5.2 + ended_at / 1000) == (
+            {"PJSIP/201"} if ended_at == 110.0 else set())  # the second waits its cycle
+    assert pacing.held_until == pytest.approx(6.31)
+    assert cycle(400.0, now=6.4) == {"PJSIP/201"}
+    assert cycle(400.0, now=8.0) == set()

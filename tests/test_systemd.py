@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,9 @@ import pytest
 from queuepulse.config import parse_config
 from queuepulse.daemon import Daemon
 from queuepulse.sd_notify import Notifier
+from tests.daemon_process import NotifySocket
 from tests.live_pbx import TracePbx, daemon_config_toml, until
+from tests.mosquitto import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT = ROOT / "systemd" / "queuepulse.service"
@@ -36,6 +37,9 @@ def test_the_unit_is_a_hardened_notify_service_with_a_watchdog() -> None:
     assert unit["StateDirectory"] == ["queuepulse"]
     assert unit["LoadCredential"] == ["ami_secret:/etc/queuepulse/ami_secret"]
     assert unit["RestartPreventExitStatus"] == ["2"]
+    # ready without the PBX: a start never waits for it, so it needs no endless timeout
+    assert unit["TimeoutStartSec"] == ["5min"]
+    assert unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
     for key, value in {
         "ProtectSystem": "strict", "ProtectHome": "yes", "NoNewPrivileges": "yes",
         "PrivateTmp": "yes", "PrivateDevices": "yes", "MemoryDenyWriteExecute": "yes",
@@ -67,23 +71,12 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     assert result.stderr.strip() == ""
 
 
-def test_ready_after_the_first_snapshot_and_watchdog_pings(
+def test_ready_at_once_and_watchdog_pings_while_following(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    address = str(tmp_path / "notify")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(address)
-    listener.setblocking(False)
-    monkeypatch.setenv("NOTIFY_SOCKET", address)
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
     monkeypatch.setenv("WATCHDOG_USEC", "200000")
-    received: list[str] = []
-
-    def drain() -> None:
-        while True:
-            try:
-                received.extend(listener.recv(4096).decode().split("\n"))
-            except BlockingIOError:
-                return
 
     async def body() -> None:
         pbx = TracePbx("smoke", limit=50)
@@ -96,23 +89,45 @@ def test_ready_after_the_first_snapshot_and_watchdog_pings(
             pbx.start_when = lambda: daemon.ready
             running = asyncio.create_task(daemon.run())
             await until(lambda: daemon.ready)
-            drain()
-            assert "READY=1" in received
-            before = received.count("WATCHDOG=1")
+            assert "READY=1" in notify.drain()
+            before = notify.received.count("WATCHDOG=1")
             await asyncio.sleep(0.35)
-            drain()
-            assert received.count("WATCHDOG=1") >= before + 2
+            assert notify.drain().count("WATCHDOG=1") >= before + 2
             daemon.stop()
             await running
-        drain()
-        assert received[-1] == "STOPPING=1"
+        assert notify.drain()[-1] == "STOPPING=1"
 
     try:
         asyncio.run(asyncio.wait_for(body(), 20))
     finally:
-        listener.close()
-    status = [s for s in received if s.startswith("STATUS=")]
+        notify.close()
+    status = [s for s in notify.received if s.startswith("STATUS=")]
     assert any("Connected to AMI" in s for s in status)
+    assert "STATUS=Following the PBX" in status
+
+
+def test_ready_without_a_pbx_and_the_status_says_why_it_is_not_following(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify.path))
+
+    async def body() -> None:
+        config = parse_config(daemon_config_toml(free_port(), tmp_path / "q.sqlite"))
+        daemon = Daemon(config, notifier=Notifier.from_environment())
+        running = asyncio.create_task(daemon.run())
+        await until(lambda: any(s.startswith("STATUS=AMI unavailable") for s in notify.drain()))
+        daemon.stop()
+        await running
+
+    try:
+        asyncio.run(asyncio.wait_for(body(), 20))
+    finally:
+        notify.close()
+    told = notify.received
+    assert told.index("READY=1") < next(i for i, s in enumerate(told)
+                                       if s.startswith("STATUS=AMI unavailable: cannot reach"))
+    assert "STATUS=Following the PBX" not in told
 
 
 def test_outside_systemd_notifications_do_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

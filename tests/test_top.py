@@ -14,6 +14,7 @@ import aiomqtt
 import pytest
 from rich.console import Console
 
+from collector.ami.link import AmiLink
 from collector.facts import AgentState, CallRecord
 from collector.parser import FrameParser
 from collector.replay import replay_to_database
@@ -21,6 +22,7 @@ from collector.trace import TraceReader
 from collector.tracker import Tracker
 from kpi.board import BoardSnapshot, KpiBoard
 from kpi.definitions import other_outcomes
+from kpi.mqtt.payloads import ami_message
 from kpi.mqtt.publisher import snapshot_messages
 from kpi.mqtt.retained import board_from_retained
 from kpi.mqtt.subscriber import RetainedBoard
@@ -205,6 +207,31 @@ def test_top_draws_the_board_from_a_broker_without_a_pbx(
         assert row(lines, queue)[2:-1] == row(expected, queue)[2:-1]
     assert {line.split()[0] for line in lines if line.startswith("Agent ")} == {
         a.name.split()[0] for a in snapshot.agents}
+
+
+def test_top_says_the_figures_are_frozen_while_queuepulse_is_not_connected_to_the_pbx(
+    mosquitto: Mosquitto, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = mid_trace()
+    since = snapshot.at + 2.0
+    link = AmiLink(False, since, "10.0.0.5:5038", "cannot reach AMI at 10.0.0.5:5038 "
+                   "(Connection refused)")
+
+    async def publish() -> None:
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
+            for message in [*snapshot_messages(TOPICS, snapshot), ami_message(TOPICS, link)]:
+                await client.publish(message.topic, message.payload(snapshot.at), qos=1,
+                                     retain=True)
+
+    asyncio.run(publish())
+    assert main(["top", "--mqtt", f"127.0.0.1:{mosquitto.port}", "--once"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    clock = dt.datetime.fromtimestamp(since, UTC)
+    assert lines[2] == f"PBX NOT CONNECTED since {clock:%H:%M:%S}: the figures are frozen"
+    assert lines[3] == "cannot reach AMI at 10.0.0.5:5038 (Connection refused)"
+    line = kpi_line(snapshot, timezone=UTC, link=link)
+    assert line.split(" | ")[1].startswith("PBX NOT CONNECTED since")
+    assert kpi_line(snapshot, timezone=UTC, link=link.up(since)).split(" | ")[1] == "today"
 
 
 def test_top_without_figures_on_the_broker_says_what_to_check(

@@ -1,14 +1,19 @@
 """One AMI connection as an ``async with`` object, and the one loop that keeps one open.
 
 :class:`AmiConnection` connects (through ``panoramisk.Manager``), checks the banner, logs
-in with an MD5 challenge (the secret never crosses the wire), pings, and yields the
-frames it reads, in order, in the batches they arrived in. A Ping left unanswered for a
-ping interval aborts the connection, so a PBX that vanished without closing the socket
-is noticed within two ping intervals.
+in with an MD5 challenge (the secret never crosses the wire; a PBX that refuses the
+challenge gets the secret in clear only when ``ami.allow_plain_login`` says so), pings,
+and yields the frames it reads, in order, in the batches they arrived in. Any bytes
+received prove the link alive; a ping interval without any after a Ping (while reading
+was not paused by queuepulse itself) aborts the connection, so a PBX that vanished
+without closing the socket is noticed within two ping intervals, and a long burst that
+holds the Pong back is not taken for silence.
 
 :func:`follow` is the reconnect loop: connect, hand the connection to a session, and when
 it ends wait a :class:`~collector.backoff.Backoff` delay and start again. A refused
-login ends it (:class:`AmiLoginRefused`): retrying a wrong password helps nobody.
+login (:class:`AmiLoginRefused`) ends it, unless asked to retry it: a manager reload
+refuses logins for a moment, so the daemon retries, but slowly (from
+``ami.reconnect_max_s`` up to ten times that), since a wrong secret stays wrong.
 
 This module and :mod:`collector.ami.protocol` are the only ones that import panoramisk;
 what leaves them is our own types: :class:`~collector.ami.protocol.FrameBatch`,
@@ -21,6 +26,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +40,7 @@ from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
 from collector.ami.settings import AmiConfig
 from collector.backoff import Backoff
 from collector.errors import UserError
+from collector.throttle import Throttle
 
 log = structlog.get_logger("collector.ami")
 
@@ -48,6 +55,13 @@ _FIRST_RETRY_S = 1.0
 that takes each login and drops it again is not worth hammering. The cap is
 ``ami.reconnect_max_s``."""
 
+_REFUSED_GROWTH = 10.0
+"""A refused login is retried after up to ``ami.reconnect_max_s`` at first, growing to ten
+times that (five minutes by default): soon enough after a manager reload, rare enough
+for a secret that is wrong."""
+REFUSED_REPORT_S = 600.0
+"""One ``ami.login_refused`` warning per this long, with the count of refusals."""
+
 _REACH_FIX = (
     "Check ami.host and ami.port, that Asterisk is running, and that manager.conf has "
     "enabled = yes with this port and a bindaddr this host can reach"
@@ -56,6 +70,10 @@ _REACH_FIX = (
 
 class AmiLoginRefused(UserError):
     """The PBX refused our username and secret."""
+
+
+class AmiPlainLoginRefused(UserError):
+    """The PBX refused the MD5 challenge, and sending the secret in clear is not allowed."""
 
 
 class AmiUnavailable(Exception):
@@ -199,6 +217,17 @@ class AmiConnection:
                 "Login", AuthType="MD5", Username=config.username, Key=key, Events=config.events
             )
         else:
+            answer = challenge.message or "no challenge given"
+            if not config.allow_plain_login:
+                raise AmiPlainLoginRefused(
+                    f"AMI at {self.address} refused the MD5 challenge ({answer}), and "
+                    "queuepulse sends ami.secret in clear text only with "
+                    "ami.allow_plain_login = true: set it only if the network to the PBX "
+                    "is trusted or ami.tls is on"
+                )
+            log.warning("ami.plain_login", address=self.address, answer=answer,
+                        detail="the MD5 challenge was refused: the secret goes in clear "
+                               "text (ami.allow_plain_login = true)")
             login = await self.action(
                 "Login", Username=config.username, Secret=config.secret.value,
                 Events=config.events,
@@ -252,9 +281,7 @@ class AmiConnection:
         when the connection ends."""
         protocol = self.protocol
         while True:
-            while protocol.batches:
-                batch = protocol.batches.popleft()
-                protocol.taken()
+            while (batch := protocol.take()) is not None:
                 yield batch
             if protocol.lost.done():
                 raise AmiConnectionLost(
@@ -265,20 +292,33 @@ class AmiConnection:
 
     async def _ping(self) -> None:
         interval = self.config.ping_interval_s
-        # a Pong takes milliseconds; answering within 3/4 of an interval keeps the worst
-        # case (silence right after a Pong) under two intervals
+        # a Pong takes milliseconds; hearing anything within 3/4 of an interval of a Ping
+        # keeps the worst case (silence right after a check) under two intervals
         patience = 0.75 * interval
         protocol = self.protocol
+        next_ping = time.monotonic() + interval
         while not protocol.lost.done():
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_ping - time.monotonic()))
+            sent = time.monotonic()
+            next_ping = sent + interval
             try:
-                await self.action("Ping", timeout=patience)
+                self._send("Ping", {}).add_done_callback(_ignore_answer)
             except AmiConnectionLost:
+                return
+            await asyncio.sleep(patience)
+            # reading paused by queuepulse itself holds the Pong back: no verdict then
+            if protocol.heard < sent and not protocol.paused:
                 protocol.abort(
-                    f"no answer to Ping within {patience:g} s: the PBX or the network went "
-                    "silent without closing the connection"
+                    f"nothing received within {patience:g} s of a Ping: the PBX or the "
+                    "network went silent without closing the connection"
                 )
                 return
+
+
+def _ignore_answer(future: asyncio.Future[Any]) -> None:
+    """The Pong itself tells nothing more than any other bytes received."""
+    if not future.cancelled():
+        future.exception()
 
 
 Session = Callable[[AmiConnection], Awaitable[None]]
@@ -290,26 +330,50 @@ async def follow(
     *,
     clock: Clock = time.time,
     on_down: Callable[[str], None] | None = None,
+    retry_refused: bool = False,
 ) -> None:
     """Keep an AMI connection open and hand each one to ``session``.
 
     When the connection cannot be made or ends, the problem is logged (address, reason,
-    attempt, delay) and the loop waits before reconnecting. It returns when ``session``
-    returns, and raises :class:`AmiLoginRefused` when the PBX refuses the login.
+    attempt, delay), ``on_down`` is told, and the loop waits before reconnecting. It
+    returns when ``session`` returns. A refused login raises :class:`AmiLoginRefused`,
+    or with ``retry_refused`` is logged (one warning per :data:`REFUSED_REPORT_S`) and
+    tried again after a long delay.
     """
     backoff = Backoff(cap_s=config.reconnect_max_s, first_s=_FIRST_RETRY_S)
+    refused = Backoff(cap_s=_REFUSED_GROWTH * config.reconnect_max_s,
+                      first_s=config.reconnect_max_s, jitter=_upper_half)
+    refusals = Throttle(REFUSED_REPORT_S)
+    address = f"{config.host}:{config.port}"
     while True:
         try:
             async with AmiConnection(config, clock) as ami:
                 backoff.reset()
+                refused.reset()
                 log.info("ami.connected", address=ami.address, version=ami.version,
                          username=config.username)
                 await session(ami)
                 return
+        except AmiLoginRefused as problem:
+            if not retry_refused:
+                raise
+            delay = refused.next()
+            count = refusals.hit(time.monotonic())
+            if count:
+                log.warning("ami.login_refused", address=address, error=str(problem),
+                            refusals=count, attempt=refused.attempt,
+                            retry_in_s=round(delay, 2))
+            if on_down is not None:
+                on_down(f"{problem}; retrying in {delay:.0f} s")
         except AmiUnavailable as problem:
             delay = backoff.next()
-            log.warning(problem.event, address=f"{config.host}:{config.port}",
-                        error=str(problem), attempt=backoff.attempt, retry_in_s=round(delay, 2))
+            log.warning(problem.event, address=address, error=str(problem),
+                        attempt=backoff.attempt, retry_in_s=round(delay, 2))
             if on_down is not None:
                 on_down(str(problem))
         await asyncio.sleep(delay)
+
+
+def _upper_half() -> float:
+    """Jitter between half and all of the ceiling: a refused login is never retried soon."""
+    return 0.5 + random.random() / 2

@@ -20,7 +20,7 @@ operator that the AMI user lacks a read class the tracker needs.
 from __future__ import annotations
 
 import asyncio
-import codecs
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,8 +32,15 @@ from collector.trace import Frame
 
 BANNER_PREFIX = "Asterisk Call Manager/"
 _END = "\r\n\r\n"
-_PAUSE_AT = 256  # batches buffered before the socket stops being read
-_RESUME_AT = 16
+_END_BYTES = _END.encode()
+MAX_FRAME_BYTES = 1 << 20
+"""The largest frame kept. Asterisk's largest frames (a member listing with long
+variables, a long dialplan variable) are kilobytes; an unterminated megabyte is a broken
+or hostile stream, and buffering it on costs memory and, searched again at every read,
+time. Not a setting: nothing legitimate comes near it."""
+_PAUSE_AT_BYTES = 1 << 20
+"""Frame text buffered for the consumer before the socket stops being read."""
+_RESUME_AT_BYTES = 1 << 18
 
 Clock = Callable[[], float]
 
@@ -51,67 +58,117 @@ class FrameBatch:
 
 
 class FrameSplitter:
-    """Cuts an AMI byte stream into frames: the banner line, then blank-line separated text."""
+    """Cuts an AMI byte stream into frames: the banner line, then blank-line separated text.
 
-    def __init__(self) -> None:
-        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
-        self._rest = ""
+    The bytes are cut before they are decoded: a blank line cannot fall inside a UTF-8
+    character, so each frame decodes whole however the reads cut it. Only the bytes after
+    the last complete frame are kept between reads, and a frame that grows past
+    ``max_frame_bytes`` is dropped (counted in :attr:`dropped`) up to its blank line, so
+    an unterminated stream costs neither unbounded memory nor time.
+    """
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self.max_frame_bytes = max_frame_bytes
+        self._rest = bytearray()
         self._banner_due = True
+        self._skipping = False
         self.bytes = 0
         self.replaced = 0
         """U+FFFD characters put in place of bytes that were not UTF-8."""
+        self.dropped = 0
+        """Frames dropped for being longer than ``max_frame_bytes``."""
 
     def feed(self, data: bytes) -> list[str]:
         """The frames completed by ``data`` (text without the blank line that ends them)."""
         self.bytes += len(data)
-        text = self._decode(data)
-        if "\ufffd" in text:
-            self.replaced += text.count("\ufffd")
-        if self._rest:
-            text = self._rest + text
+        rest = self._rest
+        # a blank line may straddle two reads: search from the last three bytes kept
+        search_from = max(0, len(rest) - 3)
+        rest += data
         frames: list[str] = []
         if self._banner_due:
             # the banner is one line ended by a single CRLF, unlike every frame after it
-            end = text.find("\r\n")
+            end = rest.find(b"\r\n")
             if end < 0:
-                self._rest = text
+                if len(rest) > self.max_frame_bytes:
+                    # no AMI server sends that: show the start, so the client can say so
+                    frames.append(self._decode(rest[:80]))
+                    self._banner_due = False
+                    self._drop_rest()
                 return frames
             self._banner_due = False
-            frames.append(text[:end])
-            text = text[end + 2 :]
-        parts = text.split(_END)
-        self._rest = parts.pop()
-        for part in parts:
-            if part.startswith("\r\n"):
-                part = part.lstrip("\r\n")  # noqa: PLW2901 - a stray CRLF between frames
-            if part:
-                frames.append(part)
+            frames.append(self._decode(rest[:end]))
+            del rest[: end + 2]
+            search_from = 0
+        if self._skipping:
+            end = rest.find(_END_BYTES, search_from)
+            if end < 0:
+                self._drop_rest()
+                return frames
+            self._skipping = False
+            del rest[: end + 4]
+            search_from = 0
+        end = rest.rfind(_END_BYTES, search_from)
+        if end >= 0:
+            for part in self._decode(rest[:end]).split(_END):
+                if part.startswith("\r\n"):
+                    part = part.lstrip("\r\n")  # noqa: PLW2901 - a stray CRLF between frames
+                if len(part) > self.max_frame_bytes:
+                    self.dropped += 1
+                elif part:
+                    frames.append(part)
+            del rest[: end + 4]
+        if len(rest) > self.max_frame_bytes:
+            self.dropped += 1
+            self._skipping = True
+            self._drop_rest()
         return frames
+
+    def _drop_rest(self) -> None:
+        # keep the last three bytes: they may begin the blank line that ends the frame
+        del self._rest[:-3]
+
+    def _decode(self, data: bytes | bytearray) -> str:
+        text = data.decode("utf-8", "replace")
+        if "\ufffd" in text:
+            self.replaced += text.count("\ufffd")
+        return text
 
 
 class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
     """panoramisk's protocol, reading frames our way: every frame to one ordered buffer.
 
     Responses (``Response: ...``) also go to panoramisk, which resolves the future of the
-    action they answer. Reading pauses while the consumer is far behind, so a slow
-    consumer slows the PBX's socket down instead of filling memory.
+    action they answer. Reading pauses while more than a megabyte of frames waits for the
+    consumer, so a slow consumer slows the PBX's socket down instead of filling memory.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
         super().__init__()
         self._clock = clock
-        self.splitter = FrameSplitter()
+        self.splitter = FrameSplitter(max_frame_bytes)
         self.batches: deque[FrameBatch] = deque()
         self.ready = asyncio.Event()
         self.banner: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.lost: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.frames = 0
-        self._paused = False
+        self.heard = time.monotonic()
+        """When bytes last arrived (monotonic clock): any of them proves the link alive."""
+        self.paused = False
+        """Whether reading is paused because the consumer is behind."""
+        self._buffered = 0
 
     def data_received(self, data: bytes) -> None:
         """Cut the bytes into frames and queue them, stamped with the time they arrived."""
-        texts = self.splitter.feed(data)
+        self.heard = time.monotonic()
+        splitter = self.splitter
+        dropped = splitter.dropped
+        texts = splitter.feed(data)
         if not texts:
+            if splitter.dropped != dropped:
+                # no frame, but news for the consumer: a frame was dropped for its length
+                self.batches.append(FrameBatch(self._clock(), ()))
+                self.ready.set()
             return
         at = self._clock()
         if not self.banner.done():
@@ -123,16 +180,23 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
                 if message is not None:
                     self.handle_message(message)
         self.batches.append(FrameBatch(at, tuple(texts)))
+        self._buffered += sum(map(len, texts))
         self.ready.set()
-        if len(self.batches) >= _PAUSE_AT and not self._paused:
-            self._paused = True
+        if self._buffered >= _PAUSE_AT_BYTES and not self.paused:
+            self.paused = True
             self.transport.pause_reading()
 
-    def taken(self) -> None:
-        """The consumer took a batch: read the socket again once it has caught up."""
-        if self._paused and len(self.batches) <= _RESUME_AT and not self.lost.done():
-            self._paused = False
+    def take(self) -> FrameBatch | None:
+        """The oldest batch the consumer has not taken, if any; reading resumes once the
+        consumer has caught up."""
+        if not self.batches:
+            return None
+        batch = self.batches.popleft()
+        self._buffered -= sum(map(len, batch.texts))
+        if self.paused and self._buffered <= _RESUME_AT_BYTES and not self.lost.done():
+            self.paused = False
             self.transport.resume_reading()
+        return batch
 
     def abort(self, reason: str) -> None:
         """Drop the connection now (no FIN handshake to wait for), recording why."""

@@ -20,3 +20,5 @@ class AmiConfig:
     ping_interval_s: float = 10.0
     reconnect_max_s: float = 30.0
     events: str = "agent,call,system"
+    allow_plain_login: bool = False
+    """Send the secret in clear text when the PBX refuses the MD5 challenge."""

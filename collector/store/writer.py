@@ -43,6 +43,13 @@ T = TypeVar("T")
 
 _MAX_PENDING_EVENTS = 200_000
 """Raw frames kept in memory while the database cannot be written (facts are all kept)."""
+BACKLOG_HIGH = 20_000
+"""Facts and raw frames handed over but not committed past which the writer is *behind*:
+the daemon then stops reading the AMI until it is down to :data:`BACKLOG_LOW`, so that a
+PBX faster than the disk costs a bounded amount of memory (some 16 MB of frames), not a
+queue that grows for as long as the burst lasts."""
+BACKLOG_LOW = 10_000
+_BACKLOG_POLL_S = 0.01
 _STILL_FAILING_EVERY_S = 60.0
 _FIRST_RETRY_S = 0.05
 _RETRY_MAX_S = 5.0
@@ -151,11 +158,34 @@ class Writer:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="queuepulse-writer", daemon=True)
         self._opened: Future[None] = Future()
+        self._backlog = 0
+        self._backlog_lock = threading.Lock()
+        self._failing = False
 
     @property
     def alive(self) -> bool:
         """Whether the writer thread is running."""
         return self._thread.is_alive()
+
+    @property
+    def backlog(self) -> int:
+        """Facts and raw frames handed over and not committed yet."""
+        return self._backlog
+
+    @property
+    def behind(self) -> bool:
+        """Whether the backlog is past :data:`BACKLOG_HIGH` while commits succeed (a
+        database that cannot be written is waited out in memory instead, see above)."""
+        return self._backlog > BACKLOG_HIGH and not self._failing
+
+    async def caught_up(self) -> None:
+        """Wait until the backlog is down to :data:`BACKLOG_LOW` (or commits fail)."""
+        while self._backlog > BACKLOG_LOW and not self._failing and self.alive:
+            await asyncio.sleep(_BACKLOG_POLL_S)
+
+    def _count(self, rows: int) -> None:
+        with self._backlog_lock:
+            self._backlog += rows
 
     async def __aenter__(self) -> Writer:
         self._thread.start()
@@ -180,10 +210,12 @@ class Writer:
 
     def add_facts(self, facts: Sequence[Fact]) -> None:
         """Queue facts for the next commit."""
+        self._count(len(facts))
         self._queue.put(_Handed(time.monotonic(), facts=tuple(facts)))
 
     def add_events(self, rows: Sequence[EventRow]) -> None:
         """Queue raw event rows for the next commit."""
+        self._count(len(rows))
         self._queue.put(_Handed(time.monotonic(), events=tuple(rows)))
 
     def add_reference(self, reference: Reference) -> None:
@@ -261,6 +293,7 @@ class Writer:
                                   pending_events=len(batch.events), retry_in_s=round(delay, 2))
                         last_report = now
                     failing_since = failing_since or now
+                    self._failing = True
                     self._bound_events(batch)
                     retry_at = now + delay
                 else:
@@ -269,6 +302,7 @@ class Writer:
                                  failed_for_s=round(now - failing_since, 2))
                     backoff.reset()
                     failing_since, retry_at = None, 0.0
+                    self._failing = False
             if stop and batch.empty():
                 db.close()
                 return
@@ -298,6 +332,7 @@ class Writer:
         excess = len(batch.events) - _MAX_PENDING_EVENTS
         if excess > 0:
             del batch.events[:excess]
+            self._count(-excess)
             self.stats.events_dropped += excess
             log.warning("store.events_dropped", path=self.path, dropped=excess,
                         total=self.stats.events_dropped,
@@ -310,6 +345,7 @@ class Writer:
             if batch.reference is not None:
                 write_reference(db, batch.reference)
         done = time.monotonic()
+        self._count(-len(batch.facts) - len(batch.events))
         self.stats.commits += 1
         self.stats.facts += len(batch.facts)
         self.stats.events += len(batch.events)

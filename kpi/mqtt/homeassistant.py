@@ -2,8 +2,10 @@
 ``binary_sensor`` per alert rule of a queue (``<queue id>_alert_<kind>``).
 
 Sensors read the retained KPI and live topics with a ``value_template``; they are
-available while queuepulse's status topic says ``online``. Discovery is announced on
-connecting and again whenever Home Assistant publishes ``online`` on
+available while queuepulse's status topic says ``online``. A binary sensor of the
+``connectivity`` class says whether queuepulse is connected to the PBX's AMI: while it is
+off, every other sensor shows figures frozen when the connection was lost. Discovery is
+announced on connecting and again whenever Home Assistant publishes ``online`` on
 ``<homeassistant_prefix>/status`` (it has restarted and forgotten them).
 
 A sensor's id is ``<queue id>_<key>``, and ``all_<key>`` for all queues together. Ids
@@ -16,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 
 from kpi.mqtt.payloads import Message
 from kpi.mqtt.topics import Topics
@@ -71,6 +74,12 @@ _CENTER_SENSORS = (
 
 ALL_QUEUES_ID = "all"
 """The id of the all-queues sensors; a queue of that name gets a hashed id."""
+PBX_CONNECTED_ID = "pbx_connected"
+"""The id of the binary sensor of the AMI connection."""
+_MAX_ID = 48
+"""The longest id made of a name (before its hash): entity ids stay readable."""
+_MAX_LABEL = 64
+"""The longest name shown in a sensor's name."""
 
 
 def _hashed(plain: str, name: str) -> str:
@@ -79,9 +88,13 @@ def _hashed(plain: str, name: str) -> str:
 
 def slug(name: str) -> str:
     """An id Home Assistant accepts (``[a-z0-9_]``), kept distinct for distinct names: the
-    name itself when it is one already, else with a short hash."""
-    plain = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "x"
+    name itself when it is one already, else (cut to :data:`_MAX_ID`) with a short hash."""
+    plain = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:_MAX_ID].strip("_") or "x"
     return plain if plain == name else _hashed(plain, name)
+
+
+def _label(name: str) -> str:
+    return name if len(name) <= _MAX_LABEL else name[: _MAX_LABEL - 1] + "\u2026"
 
 
 def queue_id(queue: str) -> str:
@@ -91,11 +104,30 @@ def queue_id(queue: str) -> str:
     return _hashed(found, queue) if found == ALL_QUEUES_ID else found
 
 
-def origin(version: str, support_url: str | None) -> dict[str, str]:
-    """Discovery's ``origin``: the application that announces the sensors."""
+def queuepulse_version() -> str:
+    """The installed queuepulse's version, for the device and the origin."""
+    try:
+        return metadata.version("queuepulse")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def project_support_url() -> str | None:
+    """Where users get help: the package's ``Issues`` (else ``Homepage``) project URL."""
+    try:
+        entries = metadata.metadata("queuepulse").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return None
+    urls = dict(entry.split(", ", 1) for entry in entries if ", " in entry)
+    return urls.get("Issues") or urls.get("Homepage")
+
+
+def origin(version: str, url: str | None) -> dict[str, str]:
+    """Discovery's ``origin``: the application that announces the sensors, and ``url``,
+    where to get help."""
     found = {"name": "queuepulse", "sw_version": version}
-    if support_url:
-        found["support_url"] = support_url
+    if url:
+        found["support_url"] = url
     return found
 
 
@@ -107,10 +139,12 @@ def _template(sensor: Sensor) -> str:
 
 
 def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
-                       version: str, support_url: str | None = None,
-                       alerts: Sequence[tuple[str, str]] = ()) -> tuple[Message, ...]:
+                       version: str, support_url: str | None = None, *,
+                       alerts: Sequence[tuple[str, str]] = (),
+                       ami: bool = False) -> tuple[Message, ...]:
     """The retained discovery configs of every sensor of every queue and of all queues,
-    and a ``binary_sensor`` for each alert rule in ``alerts`` (queue, kind).
+    a ``binary_sensor`` for each alert rule in ``alerts`` (queue, kind), and with ``ami``
+    the binary sensor of the AMI connection.
 
     ``support_url``, where users of queuepulse get help, goes into the ``origin`` block.
     """
@@ -122,9 +156,10 @@ def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
         "model": "Asterisk queue KPIs",
         "sw_version": version,
     }
-    messages = []
+    messages = [_connectivity(topics, ha_prefix, device, origin(version, support_url))
+                ] if ami else []
     for queue in (*queues, None):
-        label = "all queues" if queue is None else queue
+        label = "all queues" if queue is None else _label(queue)
         sensors = SENSORS + (_CENTER_SENSORS if queue is None else ())
         for sensor in sensors:
             object_id = f"{ALL_QUEUES_ID if queue is None else queue_id(queue)}_{sensor.key}"
@@ -170,3 +205,27 @@ def discovery_messages(topics: Topics, queues: tuple[str, ...], ha_prefix: str,
         messages.append(Message(topic, json.dumps(config, ensure_ascii=False), retain=True,
                                 stamped=False))
     return tuple(messages)
+
+
+def _connectivity(topics: Topics, ha_prefix: str, device: Mapping[str, object],
+                  found_origin: dict[str, str]) -> Message:
+    """The binary sensor that is on while queuepulse is connected to the PBX's AMI."""
+    device_id = f"queuepulse_{slug(topics.pbx)}"
+    config = {
+        "name": "PBX connected",
+        "unique_id": f"{device_id}_{PBX_CONNECTED_ID}",
+        "default_entity_id": f"binary_sensor.{device_id}_{PBX_CONNECTED_ID}",
+        "state_topic": topics.ami,
+        "value_template": "{{ value_json.state }}",
+        "payload_on": "connected",
+        "payload_off": "disconnected",
+        "device_class": "connectivity",
+        "json_attributes_topic": topics.ami,
+        "availability_topic": topics.status,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": device,
+        "origin": found_origin,
+    }
+    topic = f"{ha_prefix}/binary_sensor/{device_id}/{PBX_CONNECTED_ID}/config"
+    return Message(topic, json.dumps(config, ensure_ascii=False), retain=True, stamped=False)

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from collector.ami.link import AmiLink
 from collector.facts import CallRecord
 from collector.live import LiveAgent
 from kpi.alerts import Alert
@@ -160,7 +161,7 @@ def call_message(topics: Topics, record: CallRecord) -> Message:
 
 
 def heartbeat_message(topics: Topics, at: float, uptime_s: float, calls_sent: int,
-                      calls_dropped: int, calls_pending: int) -> Message:
+                      calls_dropped: int, calls_pending: int, errors: int = 0) -> Message:
     """A periodic sign of life, not retained."""
     fields = {
         "schema": SCHEMA,
@@ -170,5 +171,20 @@ def heartbeat_message(topics: Topics, at: float, uptime_s: float, calls_sent: in
         "calls_sent": calls_sent,
         "calls_dropped": calls_dropped,
         "calls_pending": calls_pending,
+        "errors": errors,
     }
     return Message(topics.heartbeat, _json(fields), retain=False, stamped=False)
+
+
+def ami_message(topics: Topics, link: AmiLink) -> Message:
+    """Retained state of the AMI connection: while it is ``disconnected`` every figure is
+    frozen at ``since``."""
+    fields = {
+        "schema": SCHEMA,
+        "pbx": topics.pbx,
+        "state": link.state,
+        "since": round(link.since, 3),
+        "address": link.address,
+        "problem": link.problem,
+    }
+    return Message(topics.ami, _json(fields), retain=True, stamped=False)

@@ -8,13 +8,21 @@ While the broker is away the daemon carries on (calls are stored in SQLite regar
 finished calls wait in a bounded buffer, and on reconnecting every retained topic is
 published again, since a restarted broker may have lost them.
 
-Retained topics are coalesced per topic: a cycle renders every retained message and sends
-those whose body changed since it was last sent on this connection, unless that topic was
-sent less than a cycle (``mqtt.kpi_interval_s``) ago; such a topic waits for the end of
-its cycle. A finished call or agent interval starts a cycle at once for its queue, so the
-first change of a quiet queue goes out at once, and a busy queue's at most once a cycle.
-A cycle also runs every cycle regardless, for what time alone changes (waits, rolling
-windows).
+Retained topics are coalesced per topic (:mod:`kpi.mqtt.pacing`): a cycle renders every
+retained message and sends those whose body changed since it was last sent on this
+connection, unless that topic was sent less than a cycle (``mqtt.kpi_interval_s``) ago;
+such a topic waits for the end of its cycle. A finished call or agent interval starts a
+cycle at once for its queue, so the first change of a quiet queue goes out at once, and
+a busy queue's at most once a cycle. A cycle also runs every cycle regardless, for what
+time alone changes (waits, rolling windows); an agent's KPI topics, which time alone
+changes for every logged-in agent, are sent only when something happened to the agent.
+
+Nothing that goes wrong in here reaches the daemon: an unexpected error (a bug, a payload
+the client library refuses) is logged, counted in :attr:`MqttPublisher.errors` and ends
+the connection, which is made again after a delay that grows to
+:data:`FAULT_RETRY_MAX_S`. Topics are built from escaped, length-limited names
+(:mod:`kpi.mqtt.topics`); a payload over :data:`MAX_PAYLOAD_BYTES` is not sent, and
+counted.
 """
 
 from __future__ import annotations
@@ -27,24 +35,31 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from importlib import metadata
 from types import TracebackType
 from typing import Self, TypeVar
 
 import aiomqtt
 import structlog
 
+from collector.ami.link import AmiLink
 from collector.backoff import Backoff
 from collector.errors import UserError
 from collector.facts import AgentInterval, CallRecord, Fact
 from collector.live import LiveView
+from collector.throttle import Throttle
 from kpi.board import BoardSnapshot, KpiBoard
-from kpi.mqtt.homeassistant import discovery_messages
+from kpi.mqtt.homeassistant import (
+    discovery_messages,
+    project_support_url,
+    queuepulse_version,
+)
+from kpi.mqtt.pacing import Pacing
 from kpi.mqtt.payloads import (
     Message,
     agent_kpi_message,
     agent_state_message,
     alert_message,
+    ami_message,
     call_message,
     callbacks_message,
     heartbeat_message,
@@ -53,7 +68,6 @@ from kpi.mqtt.payloads import (
 )
 from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics
-from kpi.windows import LIVE_WINDOWS
 
 log = structlog.get_logger("queuepulse.mqtt")
 T = TypeVar("T")
@@ -77,6 +91,22 @@ by then gets the last will instead, and stopping stays well within TimeoutStopSe
 RETAINED_CHUNK = 500
 """Retained messages in flight at once: a full resend (thousands of agents' topics) goes
 out in chunks, so that it never holds thousands of publishes and their buffers at once."""
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""The largest payload sent. The largest queuepulse makes (a call with long caller names,
+the live state of a queue with many pause reasons) is a few kilobytes; one far bigger
+comes from names no PBX should have, and brokers refuse messages past their own limit
+(often 256 KB on hosted ones) by dropping the connection."""
+FAULT_RETRY_MAX_S = 60.0
+"""After an unexpected error, the connection is made again after a delay growing to
+this: a fault that repeats must not turn into a reconnect loop that floods the broker."""
+_STABLE_S = 60.0
+"""A connection that lasted this long resets the delays of unexpected errors."""
+_REPORT_EVERY_S = 60.0
+"""One log line per this long about repeated trouble, with its count."""
+
+MessageSource = Callable[[], Iterable[Message]]
+"""Retained messages the board does not make (the AMI link's state, ...), rendered at
+every cycle and sent when they change, like the board's."""
 
 
 class MqttSetupError(UserError):
@@ -110,30 +140,14 @@ def _fix_for(error: BaseException) -> str:
     return "check mqtt.host and mqtt.port, and that the broker is running"
 
 
-def _version() -> str:
-    try:
-        return metadata.version("queuepulse")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def _support_url() -> str | None:
-    """Where users get help: the package's ``Issues`` (else ``Homepage``) project URL."""
-    try:
-        entries = metadata.metadata("queuepulse").get_all("Project-URL") or []
-    except metadata.PackageNotFoundError:
-        return None
-    urls = dict(entry.split(", ", 1) for entry in entries if ", " in entry)
-    return urls.get("Issues") or urls.get("Homepage")
-
-
-def snapshot_messages(topics: Topics, snapshot: BoardSnapshot) -> list[Message]:
-    """Every retained message a board snapshot gives."""
+def snapshot_messages(topics: Topics, snapshot: BoardSnapshot, *,
+                      agent_kpis: bool = True) -> list[Message]:
+    """Every retained message a board snapshot gives (without the agents' KPIs if asked)."""
     return [
         *(kpi_message(topics, k) for k in snapshot.kpis),
         *(live_message(topics, q) for q in snapshot.queues),
         *(agent_state_message(topics, a) for a in snapshot.agents),
-        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis),
+        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis if agent_kpis),
         *(alert_message(topics, a) for a in snapshot.alerts),
         *(callbacks_message(topics, c) for c in snapshot.callbacks),
     ]
@@ -146,22 +160,30 @@ class MqttPublisher:
     """
 
     def __init__(self, settings: MqttConfig, pbx_id: str, board: KpiBoard,
-                 live: Callable[[], LiveView]) -> None:
+                 live: Callable[[], LiveView], link: Callable[[], AmiLink] | None = None
+                 ) -> None:
         self.topics = Topics(settings.prefix, pbx_id)
+        self.board = board
+        """The board published; the daemon puts another in its place when settings change."""
         self.connected = False
         self.calls_sent = 0
         self.calls_dropped = 0
         self.connections = 0
+        self.errors = 0
+        """Unexpected errors (each ended a connection)."""
+        self.payloads_dropped = 0
+        """Messages not sent because their payload was over :data:`MAX_PAYLOAD_BYTES`."""
+        self.sources: list[MessageSource] = []
+        """Further retained messages to keep the broker up to date with."""
+        self._link = link
+        if link is not None:
+            self.sources.append(lambda: (ami_message(self.topics, link()),))
         self._mqtt = settings
         self._pbx_id = pbx_id
-        self._board = board
         self._live = live
         self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
-        self._sent: dict[str, str] = {}
-        self._sent_at: dict[str, float] = {}
-        self._changed: set[str | None] = set()
-        self._held_until = math.inf
+        self._pacing = Pacing(self.topics, settings.kpi_interval_s)
         self._wake = asyncio.Event()
         self._announce = False
         self._announced: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
@@ -169,6 +191,8 @@ class MqttPublisher:
         self._closing = False
         self._tls: ssl.SSLContext | None = None
         self._started = time.monotonic()
+        self._faults = Throttle(_REPORT_EVERY_S)
+        self._oversized = Throttle(_REPORT_EVERY_S)
 
     async def __aenter__(self) -> Self:
         if self._mqtt.tls:
@@ -195,7 +219,7 @@ class MqttPublisher:
             if isinstance(fact, CallRecord):
                 self.call_finished(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-                self._changed.add(None)
+                self._pacing.agent_changed(fact.interface)
                 self._wake.set()
 
     def call_finished(self, record: CallRecord) -> None:
@@ -204,33 +228,55 @@ class MqttPublisher:
             self._calls.popleft()
             self.calls_dropped += 1
         self._calls.append(record)
-        self._changed.update((record.queue, None))
+        self._pacing.call_finished(record)
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Something a :attr:`sources` renders has changed: run a cycle soon."""
         self._wake.set()
 
     async def run(self) -> None:
         """Stay connected to the broker and keep it up to date, until cancelled."""
         backoff = Backoff(cap_s=self._mqtt.reconnect_max_s, first_s=FIRST_RETRY_S)
+        faults = Backoff(cap_s=FAULT_RETRY_MAX_S, first_s=1.0)
         while True:
             error: BaseException | None = None
+            began = time.monotonic()
             try:
                 async with self._client() as client:
                     backoff.reset()
                     await self._session(client)
             except* (aiomqtt.MqttError, TimeoutError) as group:
                 error = group.exceptions[0]
+            except* Exception as group:  # a fault here must never reach the collector
+                self._fault(group.exceptions[0])
             finally:
                 self.connected = False
             if self._closing:
                 # a failed disconnect while stopping must not turn into a reconnect
                 raise asyncio.CancelledError
-            delay = backoff.next()
-            if error is not None:
+            if time.monotonic() - began >= _STABLE_S:
+                faults.reset()
+            if error is None:
+                delay = faults.next()
+            else:
+                delay = backoff.next()
                 # one warning per outage; the retries of a long outage are debug detail
                 report = log.warning if backoff.attempt == 1 else log.debug
                 report("mqtt.unavailable", host=self._mqtt.host, port=self._mqtt.port,
                        error=str(error) or type(error).__name__, attempt=backoff.attempt,
                        retry_in_s=round(delay, 2), fix=_fix_for(error))
             await asyncio.sleep(delay)
+
+    def _fault(self, error: BaseException) -> None:
+        """Count an unexpected error, and log it (one line per minute with the count)."""
+        self.errors += 1
+        count = self._faults.hit(time.monotonic())
+        if count:
+            log.error("mqtt.publish_failed", errors=count, total=self.errors,
+                      error=type(error).__name__,
+                      detail="calls are stored regardless; MQTT reconnects and carries on",
+                      exc_info=error)
 
     def _client(self) -> aiomqtt.Client:
         mqtt = self._mqtt
@@ -251,9 +297,7 @@ class MqttPublisher:
         """One connection's life: announce, then keep publishing until it breaks."""
         self.connected = True
         self.connections += 1
-        self._sent.clear()
-        self._sent_at.clear()
-        self._held_until = math.inf
+        self._pacing.connected()
         self._announce, self._announced = self._mqtt.homeassistant, ((), ())
         log.info("mqtt.connected", host=self._mqtt.host, port=self._mqtt.port,
                  connections=self.connections)
@@ -306,7 +350,8 @@ class MqttPublisher:
                 await _put(client, self.topics.status, ONLINE, retain=True)
             await self._send_calls(client)
             now = loop.time()
-            if now >= min(next_cycle, self._held_until, self._changes_due()):
+            pacing = self._pacing
+            if now >= min(next_cycle, pacing.held_until, pacing.changes_due()):
                 await self._cycle(client, now)
                 next_cycle = now + self._cycle_s
             if now >= next_heartbeat:
@@ -315,18 +360,12 @@ class MqttPublisher:
             self._wake.clear()
             if self._calls or self._say_online:
                 continue
-            wake_at = min(next_cycle, next_heartbeat, self._held_until, self._changes_due())
+            wake_at = min(next_cycle, next_heartbeat, pacing.held_until, pacing.changes_due())
             # asyncio.timeout, unlike wait_for in 3.11, never loses a cancellation that
             # arrives as the event is set
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, wake_at - loop.time())):
                     await self._wake.wait()
-
-    def _changes_due(self) -> float:
-        """When the earliest changed queue's KPIs may next be sent (its ``today`` topic
-        stands for them all, since a call changes every window together)."""
-        return min((self._sent_at.get(self.topics.kpi(queue, LIVE_WINDOWS[0]), -math.inf)
-                    + self._cycle_s for queue in self._changed), default=math.inf)
 
     async def _send_calls(self, client: aiomqtt.Client) -> None:
         """Send the queued calls, oldest first, many in flight at once.
@@ -347,36 +386,31 @@ class MqttPublisher:
     async def _cycle(self, client: aiomqtt.Client, now: float) -> None:
         """Send the retained messages that changed, holding back those sent within the
         last cycle until their cycle is over."""
-        self._changed.clear()
-        self._held_until = math.inf
+        pacing = self._pacing
+        pacing.cycle_started()
+        messages = [message for source in self.sources for message in source()]
         live = self._live()
-        if live.at <= 0:
-            return  # no event seen yet: there is no "now" to compute KPIs at
-        try:
-            snapshot = self._board.snapshot(live)
-            messages = snapshot_messages(self.topics, snapshot)
-        except Exception:
-            # a bug in one figure must not stop the calls and the other figures
-            log.exception("mqtt.snapshot_failed", at=live.at)
-            return
-        queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
-        alerts = tuple((a.queue, a.kind.value) for a in snapshot.alerts)
-        if self._mqtt.homeassistant and (self._announce or (queues, alerts) != self._announced):
+        queues: tuple[str, ...] | None = None
+        alerts: tuple[tuple[str, str], ...] = ()
+        if live.at > 0:  # else no event seen yet: there is no "now" to compute KPIs at
+            try:
+                snapshot = self.board.snapshot(live)
+                messages += [*snapshot_messages(self.topics, snapshot, agent_kpis=False),
+                             *pacing.agent_kpis(snapshot)]
+            except Exception:
+                # a bug in one figure must not stop the calls and the other figures
+                log.exception("mqtt.snapshot_failed", at=live.at)
+                return
+            queues = tuple(sorted({k.queue for k in snapshot.kpis if k.queue is not None}))
+            alerts = tuple((a.queue, a.kind.value) for a in snapshot.alerts)
+        if self._mqtt.homeassistant and queues is not None and (
+                self._announce or (queues, alerts) != self._announced):
             await self._send_all(client, discovery_messages(
-                self.topics, queues, self._mqtt.homeassistant_prefix, _version(),
-                _support_url(), alerts=alerts),
+                self.topics, queues, self._mqtt.homeassistant_prefix, queuepulse_version(),
+                project_support_url(), alerts=alerts, ami=self._link is not None),
                 at=None, now=now)
             self._announce, self._announced = False, (queues, alerts)
-        due: list[Message] = []
-        for message in messages:
-            if self._sent.get(message.topic) == message.body:
-                continue
-            free_at = self._sent_at.get(message.topic, -math.inf) + self._cycle_s
-            if free_at <= now:
-                due.append(message)
-            else:
-                self._held_until = min(self._held_until, free_at)
-        await self._send_all(client, due, at=live.at, now=now)
+        await self._send_all(client, pacing.due(messages, now), at=live.at, now=now)
 
     async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:
@@ -385,27 +419,36 @@ class MqttPublisher:
         for first in range(0, len(messages), RETAINED_CHUNK):
             chunk = messages[first:first + RETAINED_CHUNK]
             await self._put_all(client, [(m.topic, m.payload(at), m.retain) for m in chunk])
-            for message in chunk:
-                self._sent[message.topic] = message.body
-                self._sent_at[message.topic] = now
+            self._pacing.sent(chunk, now)
 
-    @staticmethod
-    async def _put_all(client: aiomqtt.Client,
-                       publishes: Sequence[tuple[str, str | bytes, bool]]) -> None:
+    async def _put_all(self, client: aiomqtt.Client,
+                       publishes: Sequence[tuple[str, bytes, bool]]) -> None:
         """Publish (topic, payload, retain) messages concurrently; raise the first error.
 
-        One time limit covers them all: a limit per message costs a timer each.
+        One time limit covers them all: a limit per message costs a timer each. A payload
+        over :data:`MAX_PAYLOAD_BYTES` is left out, counted and logged.
         """
         results = await _bounded(asyncio.gather(
             *(client.publish(topic, payload, qos=QOS, retain=retain, timeout=math.inf)
-              for topic, payload, retain in publishes),
+              for topic, payload, retain in publishes if self._fits(topic, payload)),
             return_exceptions=True))
         for result in results:
             if isinstance(result, BaseException):
                 raise result
 
+    def _fits(self, topic: str, payload: bytes) -> bool:
+        if len(payload) <= MAX_PAYLOAD_BYTES:
+            return True
+        self.payloads_dropped += 1
+        count = self._oversized.hit(time.monotonic())
+        if count:
+            log.warning("mqtt.payload_too_large", topic=topic[:200], bytes=len(payload),
+                        limit_bytes=MAX_PAYLOAD_BYTES, dropped=count,
+                        total=self.payloads_dropped)
+        return False
+
     async def _heartbeat(self, client: aiomqtt.Client) -> None:
         message = heartbeat_message(self.topics, self._live().at,
                                     time.monotonic() - self._started, self.calls_sent,
-                                    self.calls_dropped, len(self._calls))
+                                    self.calls_dropped, len(self._calls), self.errors)
         await _put(client, message.topic, message.payload(), retain=False)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from collector.ami.link import AmiLink
 from collector.facts import AgentState
 from collector.live import LiveAgent, LiveMembership
 from kpi.alerts import Alert, AlertKind
@@ -49,6 +50,18 @@ def updated_at(payload: bytes) -> float | None:
     value = payload_json(payload)
     stamp = None if value is None else value.get("updated_at")
     return float(stamp) if isinstance(stamp, int | float) else None
+
+
+def ami_link(payload: bytes) -> AmiLink | None:
+    """The AMI connection's state a retained ``<base>/ami`` payload tells, if it can be read."""
+    fields = payload_json(payload)
+    if fields is None:
+        return None
+    try:
+        return AmiLink(fields["state"] == "connected", float(fields["since"]),
+                       str(fields.get("address") or ""), fields.get("problem"))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _call_kpis(fields: Mapping[str, Any]) -> CallKpis:

@@ -16,7 +16,7 @@ import aiomqtt
 
 from collector.backoff import Backoff
 from collector.errors import UserError
-from kpi.mqtt.retained import board_from_retained, updated_at
+from kpi.mqtt.retained import ami_link, board_from_retained, updated_at
 from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics, unescape
 from kpi.present.screens import Screen
@@ -112,7 +112,8 @@ class RetainedBoard:
             return None
         status = self.retained.get(topics.status, b"").decode(errors="replace")
         note = " (queuepulse offline)" if status == "offline" else ""
-        return Screen(snapshot, f"mqtt {self.address} {topics.base}{note}")
+        link = ami_link(self.retained[topics.ami]) if topics.ami in self.retained else None
+        return Screen(snapshot, f"mqtt {self.address} {topics.base}{note}", link=link)
 
     def missing(self) -> str:
         """Why there is nothing to show, with what to check."""

@@ -21,6 +21,7 @@ from rich.live import Live
 from rich.text import Text
 from sqlite_utils import Database
 
+from collector.ami.link import AmiLink
 from collector.live import LiveView
 from collector.store.opening import in_use, open_for_reading, unusable
 from collector.store.reads import data_version, newest_moment, read_facts
@@ -37,11 +38,13 @@ _NOTHING_YET_S = 0.2
 
 @dataclass(frozen=True, slots=True)
 class Screen:
-    """What to draw: a board snapshot, where it comes from, and whether live state is known."""
+    """What to draw: a board snapshot, where it comes from, whether live state is known,
+    and the AMI connection's state when the source knows it."""
 
     snapshot: BoardSnapshot
     source: str
     live_state: bool = True
+    link: AmiLink | None = None
 
 
 ScreenSource = Callable[[], Screen | None]
@@ -69,7 +72,8 @@ async def show_board(source: ScreenSource, console: Console, *, timezone: ZoneIn
             if screen is None:
                 await asyncio.sleep(_NOTHING_YET_S)
                 continue
-            console.print(kpi_line(screen.snapshot, timezone=timezone, window=window),
+            console.print(kpi_line(screen.snapshot, timezone=timezone, window=window,
+                                   link=screen.link),
                           markup=False, highlight=False, soft_wrap=True)
             console.file.flush()
             await asyncio.sleep(line_every_s)
@@ -79,7 +83,7 @@ async def show_board(source: ScreenSource, console: Console, *, timezone: ZoneIn
         if screen is None:
             return Text(waiting, style="dim")
         return render(screen.snapshot, timezone=timezone, window=window, source=screen.source,
-                      live_state=screen.live_state)
+                      live_state=screen.live_state, link=screen.link)
 
     with Live(draw(), console=console, auto_refresh=False, transient=False) as live:
         if started is not None:
@@ -92,7 +96,7 @@ async def show_board(source: ScreenSource, console: Console, *, timezone: ZoneIn
 def print_screen(screen: Screen, console: Console, timezone: ZoneInfo, window: str) -> None:
     """Print the screen once (``top --once``)."""
     console.print(render(screen.snapshot, timezone=timezone, window=window,
-                         source=screen.source, live_state=screen.live_state))
+                         source=screen.source, live_state=screen.live_state, link=screen.link))
 
 
 def board_time(newest: float | None, now: float, timezone: ZoneInfo) -> float:

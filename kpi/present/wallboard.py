@@ -18,6 +18,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from collector.ami.link import AmiLink
 from collector.facts import AgentState
 from collector.live import LiveAgent
 from kpi.board import BoardSnapshot, KpiSnapshot
@@ -151,14 +152,23 @@ def _agent_table(agents: Sequence[LiveAgent], at: float) -> Table:
     return table
 
 
+def stale_note(link: AmiLink | None, timezone: ZoneInfo) -> str | None:
+    """What to say while queuepulse is not connected to the PBX: the figures are frozen."""
+    if link is None or link.connected:
+        return None
+    since = dt.datetime.fromtimestamp(link.since, timezone)
+    return f"PBX NOT CONNECTED since {since:%H:%M:%S}: the figures are frozen"
+
+
 def render(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today",
-           source: str = "", live_state: bool = True) -> RenderableType:
+           source: str = "", live_state: bool = True,
+           link: AmiLink | None = None) -> RenderableType:
     """The wallboard: per-queue KPIs and who waits, the alerts raised, then every agent's
     state and timer.
 
     ``source`` says where the figures come from (shown in the title); ``live_state``
     ``False`` (a database file holds no live state) leaves waiting callers and agent
-    states out.
+    states out; ``link``, the AMI connection's state, adds a warning while it is down.
     """
     at = snapshot.at
     total = _kpis(snapshot, window).get(None)
@@ -170,6 +180,11 @@ def render(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today"
     parts: list[RenderableType] = [title]
     if source:
         parts.append(Text(f"from {source}", style="dim"))
+    stale = stale_note(link, timezone)
+    if stale is not None and link is not None:
+        parts.append(Text(stale, style="bold red"))
+        if link.problem:
+            parts.append(Text(link.problem, style="red"))
     parts += [Text(), _queue_table(snapshot, window, live_state)]
     raised = [a for a in snapshot.alerts if a.active]
     if raised:
@@ -187,12 +202,14 @@ def render(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today"
     return Group(*parts)
 
 
-def kpi_line(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today") -> str:
+def kpi_line(snapshot: BoardSnapshot, *, timezone: ZoneInfo, window: str = "today",
+             link: AmiLink | None = None) -> str:
     """All queues in one line of plain text, for logs and terminals that are not screens."""
     kpi = _kpis(snapshot, window).get(None)
     live = next((q for q in snapshot.queues if q.queue is None), None)
     stamp = f"{dt.datetime.fromtimestamp(snapshot.at, timezone):%H:%M:%S}"
-    parts = [stamp, window]
+    stale = stale_note(link, timezone)
+    parts = [stamp, window] if stale is None else [stamp, stale, window]
     if kpi is not None:
         calls = kpi.calls
         parts += [f"offered {calls.offered}", f"answered {calls.answered}",

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.secret import Secret
-from queuepulse.config import load_config
+from queuepulse.config import exposed_secrets, load_config
 
 
 def register(subparsers: Any) -> None:
@@ -41,4 +41,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  AMI: {ami.username}@{ami.host}:{ami.port}, secret {_secret_state(ami.secret)}")
     print(f"  database: {db.path}")
     print(f"  MQTT: {f'{mqtt.host}:{mqtt.port}' if mqtt.enabled else 'off'}")
+    for exposure in exposed_secrets(config, args.config):
+        print(f"  warning: {exposure}")
     return 0

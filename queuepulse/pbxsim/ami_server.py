@@ -56,6 +56,8 @@ class AmiServer:
       to go on paces its `TracePlayer` or pushes frames with `send`.
     * ``username``/``secret``: the one AMI user (the username is case-insensitive, as in
       Asterisk's manager.conf).
+    * ``challenge``: whether the Challenge action is answered (an AMI proxy in between
+      may refuse it, leaving only a login with the secret in clear text).
     * ``snapshot``: what QueueStatus and QueueSummary report until the feed updates it.
     * ``faults``: plans for the next sessions to log in, one each, in order; later
       sessions are healthy.
@@ -70,6 +72,7 @@ class AmiServer:
         *,
         username: str = "queuepulse",
         secret: str = "queuepulse",
+        challenge: bool = True,
         snapshot: Snapshot | None = None,
         faults: tuple[Faults, ...] = (),
         uptime: float = 86400.0,
@@ -79,6 +82,7 @@ class AmiServer:
     ) -> None:
         self.username = username
         self.secret = secret
+        self.challenge = challenge
         self.snapshot = snapshot if snapshot is not None else Snapshot()
         self.auth_failure_delay = auth_failure_delay
         self.stats = ServerStats()

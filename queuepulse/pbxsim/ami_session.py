@@ -39,6 +39,8 @@ class ServerStats:
     """Feed events that came while no client listened."""
     sessions: int = 0
     """Connections accepted."""
+    plain_logins: int = 0
+    """Logins that sent the secret in clear text (no MD5 challenge)."""
 
 
 class Host(Protocol):
@@ -46,6 +48,7 @@ class Host(Protocol):
 
     username: str
     secret: str
+    challenge: bool
     snapshot: Snapshot
     auth_failure_delay: float
     booted_at: float
@@ -262,6 +265,8 @@ class Session:
         if self.authenticated:
             return _Reply((_response("Success", action_id, "Message: Already authenticated"),))
         server = self._server
+        if headers.get("authtype", "").lower() != "md5":
+            server.stats.plain_logins += 1
         if headers.get("username", "").lower() != server.username.lower() or not (
             self._secret_matches(headers)
         ):
@@ -289,7 +294,7 @@ class Session:
         return hmac.compare_digest(headers.get("secret", "").encode(), secret)
 
     def _challenge_action(self, headers: dict[str, str], action_id: str) -> _Reply:
-        if headers.get("authtype", "").lower() != "md5":
+        if headers.get("authtype", "").lower() != "md5" or not self._server.challenge:
             return _error(action_id, "Must specify AuthType")
         self._challenge = self._challenge or str(secrets.randbelow(2**31))
         return _Reply((_response("Success", action_id, f"Challenge: {self._challenge}"),))
@@ -300,7 +305,7 @@ class Session:
 
     def _ping(self, headers: dict[str, str], action_id: str) -> _Reply:
         pong = _response("Success", action_id, "Ping: Pong", f"Timestamp: {time.time():.6f}")
-        return _Reply((pong,))
+        return _Reply((pong,), delay=self._faults.pong_delay_s)
 
     def _events_action(self, headers: dict[str, str], action_id: str) -> _Reply:
         mask = headers.get("eventmask", "").lower()

@@ -44,12 +44,15 @@ class Faults:
     * ``split``: write one byte per socket send, so the client's reads split frames at
       every position, multi-byte UTF-8 characters included.
     * ``garbage_every``: after every this many events, write the `GARBAGE` frames.
+    * ``pong_delay_s``: answer each Ping this much later (as a Pong stuck behind a burst
+      of events would arrive), while events keep flowing.
     """
 
     drop_after: int | None = None
     silent_after: int | None = None
     split: bool = False
     garbage_every: int | None = None
+    pong_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("drop_after", "silent_after", "garbage_every"):
