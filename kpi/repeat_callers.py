@@ -57,9 +57,13 @@ class CallerIndex:
         if caller is None:
             return None
         entries = self._entries.get(caller, [])
-        start = bisect.bisect_right(entries, entered_at, key=itemgetter(0))
-        for later, other in entries[start:]:
-            if later > entered_at + within_s:
+        last = entered_at + within_s
+        # by position, not by a slice: a caller who calls all day would cost a copy of the
+        # rest of the day's calls per look-up
+        for index in range(bisect.bisect_right(entries, entered_at, key=itemgetter(0)),
+                           len(entries)):
+            later, other = entries[index]
+            if later > last:
                 break
             if other != linked:
                 return True
