@@ -170,7 +170,6 @@ class Daemon:
                 await self.kpi_tables.prepare(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
-            self.sinks.append(self.kpi_tables.add)
             try:
                 await self._run_tasks()
             finally:

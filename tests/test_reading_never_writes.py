@@ -110,12 +110,19 @@ def test_top_from_a_file_uses_the_stored_thresholds_and_time_zone(
 def test_reading_an_older_database_leaves_its_schema_as_it_was(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db_path = tmp_path / "calls.sqlite"
+    db_path, facts = tmp_path / "calls.sqlite", tmp_path / "facts.sqlite"
+    with contextlib.closing(open_database(str(facts))) as written:
+        write_facts(written, replayed_facts("mixed-a"), source="replay")
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         db = Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
         migrations.apply(db, stop_before="0005_kpi_settings_variant_targets_and_costs")
-        write_facts(db, replayed_facts("mixed-a"), source="replay")
+        # the facts as the queuepulse of that schema wrote them
+        db.execute("ATTACH DATABASE ? AS written", [str(facts)])
+        with db.conn:
+            for table in ("calls", "agent_states"):
+                db.execute(f"INSERT INTO {table} SELECT * FROM written.{table}")
+        db.execute("DETACH DATABASE written")
     before = files(tmp_path)
     report = report_json(["--db", str(db_path), "--from", DAY], capsys)
     assert next(r for r in report["rows"] if r["queue"] is None)["kpis"]["offered"] == 95

@@ -26,6 +26,7 @@ from collector.facts import (
 )
 from collector.live import LiveAgent, LiveQueue
 from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
+from collector.store.kpi_tables import mark_pending
 from collector.store.reads import LIVE_SOURCES
 
 _DAY = 86400.0
@@ -75,8 +76,9 @@ _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "star
 _INSERT_ANOMALY = "INSERT INTO anomalies (at, kind, uniqueid, detail) VALUES (?, ?, ?, ?)"
 
 
-def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
-    """Store facts in one transaction.
+def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
+    """Store facts in one transaction, noting the time they speak of as pending for the
+    KPI tables (:func:`~collector.store.kpi_tables.mark_pending`).
 
     Calls go through :func:`store_calls`; intervals are upserted on their key, so writing
     the same facts twice (a replay run again, a batch retried after a full disk) stores
@@ -100,6 +102,9 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
             db.conn.executemany(_UPSERT_INTERVAL, intervals)
         if anomalies:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
+        written = spanned(facts)
+        if written is not None:
+            mark_pending(db, written.start, written.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,20 +121,19 @@ class CallsStored:
 class _Stored:
     values: tuple[object, ...]
     source: str
-    known: Completeness
     in_database: bool
+
+    def known(self) -> Completeness:
+        """What the row knows of its stint (worked out only for a stint met twice)."""
+        outcome, ended_at, acw_s = _KNOWN(self.values)
+        return completeness(outcome, ended_at, acw_s, _TIMINGS(self.values),
+                            observed_live=self.source in LIVE_SOURCES)
 
 
 def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
     """A row's stint: uniqueid, queue, entry time."""
     stint: tuple[str, str, float] = _STINT(values)
     return stint
-
-
-def _known(values: tuple[object, ...], source: str) -> Completeness:
-    outcome, ended_at, acw_s = _KNOWN(values)
-    return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
-                        observed_live=source in LIVE_SOURCES)
 
 
 def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:
@@ -141,7 +145,7 @@ def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Sto
             f"WHERE uniqueid IN ({', '.join('?' * len(chunk))})", chunk,
         ).fetchall():
             row = tuple(values)
-            stored.add(*_stint(row), _Stored(row, source or "", _known(row, source or ""), True))
+            stored.add(*_stint(row), _Stored(row, source or "", True))
     return stored
 
 
@@ -160,10 +164,10 @@ def store_calls(db: Database, rows: Sequence[tuple[object, ...]], source: str) -
     replaced: Counter[str] = Counter()
     kept: Counter[str] = Counter()
     for row in rows:
-        new = _Stored(row, source, _known(row, source), False)
+        new = _Stored(row, source, False)
         old = stored.take(*_stint(row))
         if old is not None:
-            if old.values == row or not replaces(new.known, old.known):
+            if old.values == row or not replaces(new.known(), old.known()):
                 kept[old.source] += 1
                 stored.add(*_stint(old.values), old)
                 continue

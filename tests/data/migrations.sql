@@ -55,3 +55,9 @@ CREATE INDEX idx_calls_handled_at ON calls (ended_at + coalesce(acw_s, 0));
 -- dropped view kpi_interval_60m
 -- dropped table kpi_queue_settings
 -- rows of kpi_settings: 8 rows, sha256 3856235e80506867
+
+-- 0007_long_agent_states_by_end
+CREATE INDEX idx_agent_states_long_ended_at ON agent_states (ended_at) WHERE ended_at - started_at > 86400;
+
+-- 0008_kpi_pending
+CREATE TABLE kpi_pending (id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL NOT NULL);
