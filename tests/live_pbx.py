@@ -71,7 +71,7 @@ class TracePbx:
     """One trace played by an `AmiServer`, with the PBX clock on the trace's time."""
 
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
-                 uptime: float = 86400.0) -> None:
+                 uptime: float = 86400.0, event_filter: tuple[str, ...] = ()) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
         self.frames = list(TraceReader(self.path))
         self.limit = limit
@@ -88,7 +88,8 @@ class TracePbx:
         self._items: AsyncIterator[str | Snapshot] = aiter(self._player)
         self.server = AmiServer(self._feed(), username="queuepulse", secret=SECRET,
                                 snapshot=self._player.snapshot, faults=faults,
-                                auth_failure_delay=0.0, uptime=uptime)
+                                event_filter=event_filter, auth_failure_delay=0.0,
+                                uptime=uptime)
 
     def now(self) -> float:
         """The PBX's clock."""
