@@ -6,9 +6,13 @@ Measurements (``--only`` picks some; see docs/benchmark.md for what each figure 
   and the durability lag at full load;
 * ``latency``: from a call's final frame to its MQTT record and to the KPI snapshot, at a
   steady 1,000 events/s;
-* ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak.
+* ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak;
+* ``reports``: reports of a day, a month and a year, and the daemon's start-up, on a year
+  of history (a million calls);
+* ``import``: ``import-queue-log``'s lines a second.
 
-``--smoke`` runs everything on small inputs in about fifteen seconds, to show that the
+Every figure is the median of three runs, printed with the lowest and the highest.
+``--smoke`` runs everything once on small inputs in about half a minute, to show that the
 benchmark works (CI runs it); its numbers are not the figures.
 """
 
@@ -25,11 +29,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import ingest, latency, memory
+from bench import ingest, latency, memory, queue_log_import, reports
+from bench.history import cache_root
 from bench.stream import TraceMissing, default_trace, stream
-from bench.table import Figure, render
+from bench.table import Figure, merged, render
 
-MEASUREMENTS = ("ingest", "latency", "memory")
+MEASUREMENTS = ("ingest", "latency", "memory", "reports", "import")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +52,31 @@ class Sizes:
     kpi_wait_s: float
     """How much longer a run that measures KPI topics waits (they are published once a
     second)."""
+    history_days: int
+    history_calls: int
+    import_lines: int
+    runs: int
+    """How many times each measurement runs (its figures are the median)."""
+    cache: Path | None
+    """Where the built histories are kept between runs (``None``: not kept)."""
 
 
 FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
-             soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5)
+             soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5,
+             history_days=365, history_calls=1_000_000, import_lines=1_000_000, runs=3,
+             cache=cache_root())
 SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, crowd_agents=40, crowd_calls=100,
-              soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9)
+              soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9,
+              history_days=3, history_calls=900, import_lines=3_000, runs=1, cache=None)
 
 
 def _progress(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
-    """Run the named measurements in order; return their figures."""
+async def run_once(names: Sequence[str], sizes: Sizes, trace: Path,
+                   folder: Path) -> list[Figure]:
+    """Run the named measurements once, in order; return their figures."""
     figures: list[Figure] = []
     if "ingest" in names:
         _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
@@ -78,7 +94,29 @@ async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> 
         soak = stream(trace, sizes.soak_frames)
         figures += await memory.measure(crowd, soak, sizes.soak_warmup, folder / "memory",
                                         sizes.quiet_s, sizes.quiet_s + sizes.kpi_wait_s)
+    if "reports" in names:
+        _progress(f"reports: {sizes.history_calls:,} calls over {sizes.history_days} days "
+                  "(built once, then kept)")
+        built = reports.histories(folder, sizes.history_days, sizes.history_calls,
+                                  sizes.cache or folder)
+        figures += await reports.measure(built, folder / "reports")
+    if "import" in names:
+        _progress(f"import: {sizes.import_lines:,} queue_log lines")
+        year = reports.histories(folder, sizes.history_days, sizes.history_calls,
+                                 sizes.cache or folder).year
+        figures += queue_log_import.measure(
+            queue_log_import.lines_of(year, sizes.import_lines), folder / "import")
     return figures
+
+
+async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
+    """Run the named measurements ``sizes.runs`` times over; return the merged figures."""
+    runs = []
+    for number in range(sizes.runs):
+        if sizes.runs > 1:
+            _progress(f"run {number + 1} of {sizes.runs}")
+        runs.append(await run_once(names, sizes, trace, folder))
+    return merged(runs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure queuepulse's throughput, latency and memory against its targets.",
     )
     parser.add_argument("--smoke", action="store_true",
-                        help="small inputs, about fifteen seconds: checks the benchmark runs")
+                        help="small inputs, once, about half a minute: checks the benchmark "
+                        "runs")
     parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
                         help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
                              "may be repeated")

@@ -364,8 +364,10 @@ class Daemon:
                      if mqtt else None)
         self.sinks += [board.add] if publisher is None else [board.add, publisher.facts]
         at = self._clock()
-        board.add(await self._store().call(partial(
-            read_facts, start=earliest_live_start(at, board.timezone), end=at)))
+        since = earliest_live_start(at, board.timezone)
+        stored = await self._store().call(partial(read_facts, start=since, end=at))
+        board.add(stored)
+        log.info("kpi.board_primed", facts=len(stored), since=since)
         if publisher is not None:
             async with publisher:
                 await publisher.run()
