@@ -7,12 +7,16 @@ Measurements (``--only`` picks some; see docs/benchmark.md for what each figure 
 * ``latency``: from a call's final frame to its MQTT record and to the KPI snapshot, at a
   steady 1,000 events/s;
 * ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak;
-* ``soak`` (only when asked for, it takes ten minutes): a fuzzed stream at 1,000 events/s
-  with a broker restart and two AMI drops: memory, calls stored and published against
-  those sent, errors logged.
+* ``reports``: reports of a day, a month and a year, and the daemon's start-up, on a year
+  of history (a million calls);
+* ``import``: ``import-queue-log``'s lines a second;
+* ``soak`` (only when asked for, it takes ten minutes, and runs once): a fuzzed stream at
+  1,000 events/s with a broker restart and two AMI drops: memory, calls stored and
+  published against those sent, errors logged.
 
-``--smoke`` runs the measurements on small inputs in about fifteen seconds, to show that
-the benchmark works (CI runs it); its numbers are not the figures.
+Every other figure is the median of three runs, printed with the lowest and the highest.
+``--smoke`` runs everything once on small inputs in about half a minute, to show that the
+benchmark works (CI runs it); its numbers are not the figures.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import ingest, latency, memory, soak
+from bench import ingest, latency, memory, queue_log_import, reports, soak
+from bench.history import cache_root
 from bench.stream import TraceMissing, default_trace, stream
-from bench.table import Figure, render
+from bench.table import Figure, merged, render
 
-MEASUREMENTS = ("ingest", "latency", "memory", "soak")
-DEFAULT = ("ingest", "latency", "memory")
+MEASUREMENTS = ("ingest", "latency", "memory", "reports", "import", "soak")
+DEFAULT = ("ingest", "latency", "memory", "reports", "import")
 """What runs without ``--only``: the soak takes ten minutes and is asked for by name."""
 
 
@@ -54,22 +59,32 @@ class Sizes:
     second)."""
     fuzzed_s: float
     """How long the fuzzed soak plays, at :data:`bench.soak.RATE`."""
+    history_days: int
+    history_calls: int
+    import_lines: int
+    runs: int
+    """How many times each measurement runs (its figures are the median)."""
+    cache: Path | None
+    """Where the built histories are kept between runs (``None``: not kept)."""
 
 
 FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
              soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5,
-             fuzzed_s=600.0)
+             fuzzed_s=600.0, history_days=365, history_calls=1_000_000,
+             import_lines=1_000_000, runs=3, cache=cache_root())
 SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, crowd_agents=40, crowd_calls=100,
               soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9,
-              fuzzed_s=9.0)
+              fuzzed_s=9.0, history_days=3, history_calls=900, import_lines=3_000, runs=1,
+              cache=None)
 
 
 def _progress(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
-    """Run the named measurements in order; return their figures."""
+async def run_once(names: Sequence[str], sizes: Sizes, trace: Path,
+                   folder: Path) -> list[Figure]:
+    """Run the named measurements once, in order; return their figures."""
     figures: list[Figure] = []
     if "ingest" in names:
         _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
@@ -87,6 +102,31 @@ async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> 
         long_run = stream(trace, sizes.soak_frames)
         figures += await memory.measure(crowd, long_run, sizes.soak_warmup, folder / "memory",
                                         sizes.quiet_s, sizes.quiet_s + sizes.kpi_wait_s)
+    if "reports" in names:
+        _progress(f"reports: {sizes.history_calls:,} calls over {sizes.history_days} days "
+                  "(built once, then kept)")
+        built = reports.histories(folder, sizes.history_days, sizes.history_calls,
+                                  sizes.cache or folder)
+        figures += await reports.measure(built, folder / "reports")
+    if "import" in names:
+        _progress(f"import: {sizes.import_lines:,} queue_log lines")
+        year = reports.histories(folder, sizes.history_days, sizes.history_calls,
+                                 sizes.cache or folder).year
+        figures += queue_log_import.measure(
+            queue_log_import.lines_of(year, sizes.import_lines), folder / "import")
+    return figures
+
+
+async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
+    """Run the named measurements ``sizes.runs`` times over (the soak once); return the
+    merged figures."""
+    repeated = [name for name in names if name != "soak"]
+    runs = []
+    for number in range(sizes.runs if repeated else 0):
+        if sizes.runs > 1:
+            _progress(f"run {number + 1} of {sizes.runs}")
+        runs.append(await run_once(repeated, sizes, trace, folder))
+    figures = merged(runs) if runs else []
     if "soak" in names:
         frames = int(sizes.fuzzed_s * soak.RATE)
         _progress(f"soak: {frames:,} fuzzed frames at {soak.RATE:,.0f}/s, a broker restart "
@@ -102,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure queuepulse's throughput, latency and memory against its targets.",
     )
     parser.add_argument("--smoke", action="store_true",
-                        help="small inputs, about fifteen seconds: checks the benchmark runs")
+                        help="small inputs, once, about half a minute: checks the benchmark "
+                        "runs")
     parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
                         help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
                              "may be repeated; soak runs only when named")

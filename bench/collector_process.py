@@ -42,12 +42,14 @@ def memory_of(pid: int) -> Memory:
 class Collector:
     """``with Collector(folder, ami_port, mqtt_port) as daemon``: ``queuepulse run`` running.
 
-    It logs in to the simulated PBX, writes ``queuepulse.sqlite`` in ``folder`` and, given
-    ``mqtt_port``, publishes to that broker; it logs JSON lines to ``queuepulse.log``.
+    It logs in to the simulated PBX, writes ``database`` (``queuepulse.sqlite`` in
+    ``folder`` unless given) and, given ``mqtt_port``, publishes to that broker; it logs
+    JSON lines to ``queuepulse.log`` in ``folder``.
     """
 
-    def __init__(self, folder: Path, ami_port: int, mqtt_port: int | None = None) -> None:
-        self.database = folder / "queuepulse.sqlite"
+    def __init__(self, folder: Path, ami_port: int, mqtt_port: int | None = None, *,
+                 database: Path | None = None) -> None:
+        self.database = database or folder / "queuepulse.sqlite"
         self.config = folder / "queuepulse.toml"
         self.log = folder / "queuepulse.log"
         mqtt = (

@@ -14,6 +14,7 @@ wrapuptime). Latency runs from that frame leaving the PBX to:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from bench.harness import collector_run, until_quiet
@@ -30,7 +31,8 @@ KPI_LIMIT_MS = 1000.0
 
 
 def _kpi_delays(played: Played, seen: Seen) -> list[float]:
-    """For the k-th call published, the wait until a KPI snapshot counted k calls."""
+    """For the k-th call published, the wait until a KPI snapshot counted k calls
+    (infinite: none did)."""
     delays: list[float] = []
     updates = seen.kpi_updates
     index = 0
@@ -38,10 +40,8 @@ def _kpi_delays(played: Played, seen: Seen) -> list[float]:
         sent = played.final_sent(call_id)
         while index < len(updates) and updates[index][1] < count:
             index += 1
-        if index == len(updates):
-            break
         if sent is not None:
-            delays.append(updates[index][0] - sent)
+            delays.append(updates[index][0] - sent if index < len(updates) else math.inf)
     return delays
 
 
@@ -64,12 +64,15 @@ async def measure(stream: Stream, folder: Path, quiet_s: float) -> list[Figure]:
         delays.append(arrived - sent)
         unanswered += seen.outcomes[call_id] != "answered"
     kpi = _kpi_delays(played, seen)
+    missing = len(set(played.final_at) - set(seen.published))
     sample = (f"{len(delays)} calls at {RATE:,.0f} ev/s for {stream.frames / RATE:.0f} s: "
               f"{unanswered} final at their last frame, {len(delays) - unanswered} answered "
               "final at the frame settling their ACW")
-    missing = len(played.final_at) - len(delays)
     if missing:
-        sample += f"; {missing} calls never arrived"
+        # a call that never arrived is a failure, not one left out
+        delays += [math.inf] * missing
+        kpi += [math.inf] * missing
+        sample += f"; {missing} calls never arrived (counted as infinitely late)"
     return [
         Figure("latency: call final > MQTT record, p50", _ms(delays, 50), "ms"),
         Figure("latency: call final > MQTT record, p99", _ms(delays, 99), "ms",

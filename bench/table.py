@@ -1,14 +1,17 @@
-"""The benchmark's one output: a table of figure | measured | target | verdict.
+"""The benchmark's one output: a table of figure | measured | runs | target | verdict.
 
-Every measurement returns :class:`Figure` values; :func:`render` lines them up so that
-what was measured and what it should be are read side by side. A figure without a target
-is printed for reference (what the rest is compared with).
+Every measurement returns :class:`Figure` values; :func:`merged` makes one figure of the
+same figure's runs (the median, and the lowest and highest run), and :func:`render` lines
+them up so that what was measured and what it should be are read side by side. A figure
+without a target is printed for reference (what the rest is compared with).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -55,13 +58,16 @@ class Figure:
     unit: str
     target: Target | None = None
     note: str = ""
+    spread: tuple[float, float] | None = None
+    """The lowest and the highest run, when ``value`` is the median of several."""
 
     @property
     def met(self) -> bool | None:
-        """True or false against the target; ``None`` for reference figures and gaps."""
-        if self.target is None or self.value is None:
+        """True or false against the target (false when it could not be measured);
+        ``None`` for reference figures."""
+        if self.target is None:
             return None
-        return self.target.met_by(self.value)
+        return self.value is not None and self.target.met_by(self.value)
 
     def verdict(self) -> str:
         """``PASS``/``FAIL`` with the measured share of the limit, or ``reference``."""
@@ -76,6 +82,33 @@ class Figure:
         if target.limit > 0:
             return f"{word}  {self.value / target.limit:.2f} of target"
         return word
+
+
+def merged(runs: Sequence[Sequence[Figure]]) -> list[Figure]:
+    """One figure per name out of several runs of the same measurements: the median value
+    (and the median target, for one relative to another figure), the lowest and highest
+    run, and the note of the run nearest the median. A run that could not measure a
+    figure makes it not measured."""
+    names = list(dict.fromkeys(f.name for run in runs for f in run))
+    found = []
+    for name in names:
+        same = [f for run in runs for f in run if f.name == name]
+        values = [f.value for f in same if f.value is not None]
+        if len(values) < len(runs):
+            missing = len(runs) - len(values)
+            notes = "; ".join(dict.fromkeys(f.note for f in same if f.note))
+            found.append(replace(same[0], value=None, spread=None,
+                                 note=f"{missing} of {len(runs)} runs not measured: {notes}"))
+            continue
+        middle = statistics.median(values)
+        nearest = min(same, key=lambda f: abs((f.value or 0.0) - middle))
+        targets = [f.target for f in same if f.target is not None]
+        target = nearest.target if not targets else replace(
+            targets[0], limit=statistics.median(t.limit for t in targets),
+            basis_value=statistics.median(t.basis_value for t in targets))
+        found.append(replace(nearest, value=middle, target=target,
+                             spread=(min(values), max(values)) if len(runs) > 1 else None))
+    return found
 
 
 def number(value: float, unit: str) -> str:
@@ -104,26 +137,34 @@ def _target_text(figure: Figure) -> str:
     return text
 
 
+def _spread(figure: Figure) -> str:
+    if figure.spread is None:
+        return ""
+    low, high = figure.spread
+    return f"{number(low, '')} - {number(high, '')}"
+
+
 def render(figures: list[Figure]) -> str:
     """The table, one figure a row, notes indented under the row they qualify."""
-    header = ("figure", "measured", "target", "verdict")
+    header = ("figure", "measured", "runs (low - high)", "target", "verdict")
     rows = [
         (
             f.name,
             "-" if f.value is None else number(f.value, f.unit),
+            _spread(f),
             _target_text(f),
             f.verdict(),
         )
         for f in figures
     ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         " | ".join(cell.ljust(w) for cell, w in zip(header, widths, strict=True)).rstrip(),
         "-+-".join("-" * w for w in widths),
     ]
     for figure, row in zip(figures, rows, strict=True):
-        cells = (row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
-                 row[3])
+        cells = (row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].rjust(widths[2]),
+                 row[3].ljust(widths[3]), row[4])
         lines.append(" | ".join(cells).rstrip())
         if figure.note:
             lines.append(f"    {figure.note}")

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from collector.errors import UserError
 from collector.facts import CallRecord, Fact
-from collector.overlap import Span
 from collector.parser import FrameParser
 from collector.store.opening import writing
-from collector.store.writes import spanned, write_facts
+from collector.store.writes import write_facts
 from collector.trace import Frame, TraceFormatError, TraceReader, not_a_trace
 from collector.tracker import Tracker
 from collector.user_files import Progress
@@ -40,11 +39,9 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """What a replay stored: its call records, the stretch of time its facts speak of
-    (``None``: no call or interval), and the torn last line it left out, if any."""
+    """What a replay stored: its call records, and the torn last line it left out, if any."""
 
     calls: tuple[CallRecord, ...]
-    span: Span | None
     torn_line: int | None
 
 
@@ -79,7 +76,6 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
         frames = _reporting(frames, trace.stat().st_size, progress)
     calls: list[CallRecord] = []
     batch: list[Fact] = []
-    span: Span | None = None
     with writing(db_path) as db, db.atomic():
         try:
             for fact in replay(frames, tracker, FrameParser()):
@@ -88,9 +84,8 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
                     calls.append(fact)
                 if len(batch) >= _BATCH:
                     write_facts(db, batch, source="replay")
-                    span = spanned(batch, span)
                     batch.clear()
         except TraceFormatError as error:
             raise UserError(str(error)) from error
         write_facts(db, batch, source="replay")
-    return Replayed(tuple(calls), spanned(batch, span), reader.torn_line)
+    return Replayed(tuple(calls), reader.torn_line)

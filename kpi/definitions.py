@@ -190,6 +190,10 @@ def _seconds(value: float | None) -> float:
     return _NONE if value is None else value
 
 
+def _observed(value: float) -> bool:
+    return not math.isnan(value)
+
+
 def observed(values: Iterable[float]) -> array[float]:
     """The values that were observed (not NaN), as an array."""
     return array("d", filterfalse(math.isnan, values))
@@ -227,14 +231,14 @@ class CallTable:
         self._agents: dict[tuple[str | None, str | None], int] = {}
         self.agents: list[tuple[str | None, str | None]] = []
         """Each agent's interface and name, numbered by column ``agent``."""
+        self._columns: tuple[array[float] | array[int], ...] = (
+            self.entered, self.handled, self.kind, self.in_sl, self.transferred, self.again,
+            self.wait, self.trunk, self.talk, self.hold, self.held, self.acw, self.handle,
+            self.agent)
+        """Every column, in the order :meth:`add` makes a row's values."""
         self._changes = 0
-        self._handled_in: tuple[tuple[float, float, int], array[int]] = (
-            (math.nan, math.nan, 0), array("i"))
-
-    def _columns(self) -> tuple[array[float] | array[int], ...]:
-        return (self.entered, self.handled, self.kind, self.in_sl, self.transferred,
-                self.again, self.wait, self.trunk, self.talk, self.hold, self.held, self.acw,
-                self.handle, self.agent)
+        self._by_handled: tuple[int, array[float], list[int]] = (-1, array("d"), [])
+        """As of a count of changes: the calls' handling times in order, and their rows."""
 
     def __len__(self) -> int:
         return len(self.entered)
@@ -252,9 +256,14 @@ class CallTable:
                   _AGAIN[None], _seconds(call.wait_s), trunk_seconds(call),
                   _seconds(call.talk_s), _seconds(call.hold_s), call.hold_count > 0,
                   _seconds(call.acw_s), _seconds(call.handle_s), number)
-        row = bisect.bisect_right(self.entered, call.entered_at)
         self._changes += 1
-        for column, value in zip(self._columns(), values, strict=True):
+        entered = self.entered
+        if not entered or entered[-1] <= call.entered_at:
+            for column, value in zip(self._columns, values, strict=True):
+                column.append(value)  # type: ignore[arg-type]
+            return len(entered) - 1
+        row = bisect.bisect_right(entered, call.entered_at)
+        for column, value in zip(self._columns, values, strict=True):
             column.insert(row, value)  # type: ignore[arg-type]
         return row
 
@@ -274,14 +283,14 @@ class CallTable:
     def remove(self, row: int) -> None:
         """Drop the call in ``row``."""
         self._changes += 1
-        for column in self._columns():
+        for column in self._columns:
             del column[row]
 
     def keep(self, first: int, rows: Iterable[int]) -> None:
         """Of the first ``first`` rows keep only ``rows``."""
         kept = list(rows)
         self._changes += 1
-        for column in self._columns():
+        for column in self._columns:
             column[:first] = array(column.typecode, [column[i] for i in kept])  # type: ignore[arg-type,misc]
 
     def entered_in(self, window: Window) -> tuple[int, int]:
@@ -290,13 +299,16 @@ class CallTable:
                 bisect.bisect_left(self.entered, window.end))
 
     def handled_in(self, window: Window) -> array[int]:
-        """The rows of the calls whose after-call work ended in ``window``."""
-        key = (window.start, window.end, self._changes)
-        if self._handled_in[0] != key:
-            start, end = window.start, window.end
-            self._handled_in = (key, array("i", compress(
-                range(len(self.handled)), [start <= done < end for done in self.handled])))
-        return self._handled_in[1]
+        """The rows of the calls whose after-call work ended in ``window``, in order."""
+        changes, times, rows = self._by_handled
+        if changes != self._changes:
+            handled = self.handled
+            rows = sorted(compress(range(len(handled)), map(_observed, handled)),
+                          key=handled.__getitem__)
+            times = array("d", map(handled.__getitem__, rows))
+            self._by_handled = (self._changes, times, rows)
+        return array("i", sorted(rows[bisect.bisect_left(times, window.start):
+                                      bisect.bisect_left(times, window.end)]))
 
     def next_time(self, at: float) -> float:
         """The first moment at or after ``at`` at which a call enters a window's figures:

@@ -13,7 +13,6 @@ the live board closes the intervals still open at "now" with :func:`open_interva
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -156,21 +155,28 @@ def agents_kpis(handled: Mapping[str, HandledCalls], intervals: Iterable[AgentIn
                 window: Window) -> tuple[AgentKpis, ...]:
     """:func:`agent_kpis`, with the calls each agent handled in ``window`` already sorted out."""
     names: dict[str, str] = {}
-    state_s: dict[str, dict[AgentState, float]] = defaultdict(lambda: defaultdict(float))
-    pause_s: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    state_s: dict[str, dict[AgentState, float]] = {}
+    pause_s: dict[str, dict[str, float]] = {}
+    paused = AgentState.PAUSED
     for interval in intervals:
         seconds = overlap(interval, window)
         if seconds <= 0:
             continue
-        names.setdefault(interval.interface, interval.agent)
-        state_s[interval.interface][interval.state] += seconds
-        if interval.state is AgentState.PAUSED:
-            pause_s[interval.interface][interval.reason or ""] += seconds
+        interface, state = interval.interface, interval.state
+        states = state_s.get(interface)
+        if states is None:
+            names.setdefault(interface, interval.agent)
+            states = state_s[interface] = {}
+        states[state] = states.get(state, 0.0) + seconds
+        if state is paused:
+            pauses = pause_s.setdefault(interface, {})
+            reason = interval.reason or ""
+            pauses[reason] = pauses.get(reason, 0.0) + seconds
     for interface, calls in handled.items():
         names.setdefault(interface, calls.name)
     none = HandledCalls("", 0, (), (), (), ())
     result = [
-        _one_agent(interface, name, state_s[interface], pause_s[interface],
+        _one_agent(interface, name, state_s.get(interface, {}), pause_s.get(interface, {}),
                    handled.get(interface, none))
         for interface, name in names.items()
     ]

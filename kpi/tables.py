@@ -18,13 +18,15 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import cast
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, CallRecord, Dial, Fact
+from collector.facts import AgentInterval, CallRecord, Dial
 from kpi.callbacks import Callback, callbacks
-from kpi.definitions import CallKpis, CallTable, handled_at, table_kpis
-from kpi.occupancy import AgentKpis, agents_kpis, handled_by_agent
-from kpi.repeat_callers import CallerIndex, caller_key
+from kpi.definitions import CallKpis
+from kpi.occupancy import AgentKpis
+from kpi.queue_calls import QueueCalls, queue_calls
 from kpi.settings import KpiSettings
 from kpi.windows import INTERVALS, IntervalSize, Window, day_window, intervals, local_date
 
@@ -98,6 +100,11 @@ TABLES = (*CALL_TABLES, AGENT_TABLE, CALLBACK_TABLE)
 """Every KPI table."""
 
 
+def call_table(size: IntervalSize) -> KpiTable:
+    """The table of the call KPIs of periods of ``size``."""
+    return next(table for table in CALL_TABLES if PERIODS[table.name] == size)
+
+
 @dataclass(frozen=True, slots=True)
 class TableRows:
     """The rows of one table for one day, values in the order of its columns."""
@@ -122,37 +129,18 @@ def facts_needed(day: dt.date, tz: ZoneInfo, settings: KpiSettings) -> Window:
     return Window(window.name, window.start, window.end + settings.later_s)
 
 
-def _day_tables(window: Window, calls: Sequence[CallRecord],
-                settings: KpiSettings) -> dict[str, CallTable]:
-    """Per queue, the calls that entered or were handled in ``window``."""
-    callers = CallerIndex(calls)
-    tables: dict[str, CallTable] = {}
-    for call in sorted(calls, key=lambda c: c.entered_at):
-        done = handled_at(call)
-        if call.entered_at not in window and (done is None or done not in window):
-            continue
-        table = tables.setdefault(call.queue, CallTable(settings))
-        row = table.add(call)
-        if table.answered(row):
-            table.set_again(row, callers.called_again(call, settings.repeat_window_s))
-    return dict(sorted(tables.items()))
-
-
-def _call_rows(periods: Iterable[Window], tables: dict[str, CallTable],
-               settings: KpiSettings) -> Iterator[Row]:
+def _call_rows(periods: Iterable[Window], calls: QueueCalls) -> Iterator[Row]:
     for period in periods:
-        parts: list[tuple[str | None, list[CallTable]]] = [
-            *((queue, [table]) for queue, table in tables.items()), (None, [*tables.values()])]
-        for queue, chosen in parts:
-            kpis = table_kpis(chosen, period, settings)
+        for queue in (*calls.queues, None):
+            kpis = calls.call_kpis(period, queue)
             if kpis.offered or kpis.handled:
                 yield (period.name, period.start, period.end, queue,
                        *(_sql_value(v) for v in dataclasses.astuple(kpis)))
 
 
-def _agent_rows(window: Window, tables: dict[str, CallTable],
+def _agent_rows(window: Window, calls: QueueCalls,
                 intervals_: Iterable[AgentInterval]) -> Iterator[Row]:
-    for agent in agents_kpis(handled_by_agent(tables.values(), window), intervals_, window):
+    for agent in calls.agent_kpis(window, intervals_):
         values = (_sql_value(getattr(agent, name)) for name in AGENT_TABLE.column_names[5:])
         yield (window.name, window.start, window.end, agent.interface, agent.name, *values)
 
@@ -170,11 +158,11 @@ def day_rows(day: dt.date, tz: ZoneInfo, calls: Sequence[CallRecord],
     call that day.
     """
     window = day_window(day, tz)
-    tables = _day_tables(window, calls, settings)
+    found_calls = queue_calls(window, sorted(calls, key=attrgetter("entered_at")), settings)
     found = [TableRows(table, tuple(_call_rows(intervals(day, day, tz, PERIODS[table.name]),
-                                               tables, settings)))
+                                               found_calls)))
              for table in CALL_TABLES]
-    found.append(TableRows(AGENT_TABLE, tuple(_agent_rows(window, tables, intervals_))))
+    found.append(TableRows(AGENT_TABLE, tuple(_agent_rows(window, found_calls, intervals_))))
     abandoned = [c for c in calls if c.entered_at in window]
     found.append(TableRows(CALLBACK_TABLE, tuple(
         tuple(_sql_value(v) for v in dataclasses.astuple(row))
@@ -182,34 +170,29 @@ def day_rows(day: dt.date, tz: ZoneInfo, calls: Sequence[CallRecord],
     return DayRows(window, tuple(found))
 
 
-def _days(start: float, end: float, tz: ZoneInfo) -> Iterator[dt.date]:
-    day, last = local_date(start, tz), local_date(end, tz)
-    while day <= last:
-        yield day
-        day += dt.timedelta(days=1)
-
-
-def days_touched(facts: Iterable[Fact], tz: ZoneInfo, settings: KpiSettings) -> set[dt.date]:
-    """The local days whose KPI rows these new facts can change.
-
-    A call counts on the day it entered and the day it was handled, and, when its caller
-    is known, can make the calls of the repeat-caller window before it repeat calls (and
-    reach the callers of the callback window before it); an agent interval counts on
-    every day it overlaps; a dial can reach the callers of the callback window before it.
-    """
+def days_pending(spans: Iterable[tuple[float, float]], tz: ZoneInfo,
+                 settings: KpiSettings) -> set[dt.date]:
+    """The local days whose KPI rows facts written about ``spans`` (each the first and
+    the last moment they speak of) can change: those the spans touch, and those of the
+    repeat-caller and callback windows before, whose callers may have called again or
+    been called back."""
     days: set[dt.date] = set()
-    for fact in facts:
-        if isinstance(fact, Dial):
-            days.update(_days(fact.started_at - settings.callback_window_s, fact.started_at,
-                              tz))
-        elif isinstance(fact, CallRecord):
-            first = fact.entered_at
-            if caller_key(fact.caller_num) is not None:
-                first -= settings.later_s
-            days.update(_days(first, fact.entered_at, tz))
-            done = handled_at(fact)
-            if done is not None:
-                days.add(local_date(done, tz))
-        elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-            days.update(_days(fact.started_at, fact.ended_at, tz))
+    for start, end in spans:
+        day, last = local_date(start - settings.later_s, tz), local_date(end, tz)
+        while day <= last:
+            days.add(day)
+            day += dt.timedelta(days=1)
     return days
+
+
+def stored_call_kpis(row: Sequence[object]) -> tuple[float, str | None, CallKpis]:
+    """When the period of a row of a call KPI table starts, its queue and its call KPIs
+    (see :data:`PERIOD_KEYS`)."""
+    _, start, _, queue, *kpis = row
+    return (float(cast(float, start)), None if queue is None else str(queue),
+            CallKpis(*kpis))  # type: ignore[arg-type]
+
+
+def stored_callback(row: Sequence[object]) -> Callback:
+    """A row of the callback table as the record it holds."""
+    return Callback(*row)  # type: ignore[arg-type]

@@ -209,7 +209,6 @@ class Daemon:
                 raise unusable(database.path, error, "database.path") from error
             if self.queue_log is not None:
                 await self.queue_log.prepare(writer, self._clock())
-            self.sinks.append(self.kpi_tables.add)
             # the PBX may boot later or refuse logins for a while: STATUS= says so
             self._notifier.send("READY=1", f"STATUS=Connecting to AMI at {self.link.address}")
             try:

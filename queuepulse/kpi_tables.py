@@ -22,25 +22,22 @@ from zoneinfo import ZoneInfo
 import structlog
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, CallRecord, Dial, Fact
+from collector.facts import AgentInterval, CallRecord, Dial
 from collector.overlap import Span
 from collector.store.kpi_tables import (
+    Pending,
+    clear_pending,
     computed_with,
     mark_computed,
+    pending,
     prepare_tables,
     replace_rows,
 )
 from collector.store.opening import reading, writing
-from collector.store.reads import (
-    facts_span,
-    longest_interval,
-    read_calls,
-    read_dials,
-    read_intervals,
-)
+from collector.store.reads import facts_span, read_calls, read_dials, read_intervals
 from collector.store.writer import Writer
 from kpi.settings import KpiSettings
-from kpi.tables import TABLES, DayRows, day_rows, days_touched, facts_needed
+from kpi.tables import TABLES, DayRows, day_rows, days_pending, facts_needed
 from kpi.windows import day_window, local_date
 from queuepulse.kpi_settings import settings_text, stored_kpi_settings
 
@@ -72,14 +69,12 @@ def stale(db: Database, settings: KpiSettings, timezone: str) -> str | None:
     return None
 
 
-def read_day(db: Database, day: dt.date, settings: KpiSettings, timezone: str,
-             longest_s: float | None = None) -> DayFacts:
-    """The facts a day's rows are computed from (``longest_s``: see
-    :func:`~collector.store.reads.read_intervals`)."""
+def read_day(db: Database, day: dt.date, settings: KpiSettings, timezone: str) -> DayFacts:
+    """The facts a day's rows are computed from."""
     tz = ZoneInfo(timezone)
     needed, window = facts_needed(day, tz, settings), day_window(day, tz)
     return DayFacts(day, tuple(read_calls(db, needed.start, needed.end)),
-                    tuple(read_intervals(db, window.start, window.end, longest_s)),
+                    tuple(read_intervals(db, window.start, window.end)),
                     tuple(read_dials(db, needed.start, needed.end)))
 
 
@@ -119,7 +114,8 @@ class Rebuilt:
 
 def rebuild(db: Database, days: Sequence[dt.date] | None = None) -> Rebuilt:
     """Compute the KPI tables' rows of the local ``days`` (by default every day the
-    stored facts speak of), with the stored settings.
+    stored facts speak of), and of the days facts were written for since they were last
+    computed (:func:`~collector.store.kpi_tables.pending`), with the stored settings.
 
     When the tables were computed with other settings, or their columns changed, every
     day is computed, whatever was asked for.
@@ -127,16 +123,18 @@ def rebuild(db: Database, days: Sequence[dt.date] | None = None) -> Rebuilt:
     began = time.monotonic()
     settings, timezone = stored_kpi_settings(db)
     reason = stale(db, settings, timezone)
+    tz = ZoneInfo(timezone)
+    written = pending(db)
     if days is None or reason is not None:
         span = facts_span(db)
-        days = [] if span is None else days_of(Span(*span), ZoneInfo(timezone))
-    longest = longest_interval(db)
-    for day in days:
-        write_day(db, compute_day(read_day(db, day, settings, timezone, longest), settings,
-                                  timezone))
+        days = [] if span is None else days_of(Span(*span), tz)
+    todo = sorted(set(days) | days_pending(written.spans, tz, settings))
+    for day in todo:
+        write_day(db, compute_day(read_day(db, day, settings, timezone), settings, timezone))
     if reason is not None:
-        computed(db, days, settings, timezone)
-    return Rebuilt(len(days), min(days, default=None), max(days, default=None), reason,
+        computed(db, todo, settings, timezone)
+    clear_pending(db, written.last)
+    return Rebuilt(len(todo), min(todo, default=None), max(todo, default=None), reason,
                    time.monotonic() - began)
 
 
@@ -160,21 +158,12 @@ def describe(rebuilt: Rebuilt) -> str:
             f"({days}{every}) in {rebuilt.seconds:.1f} s")
 
 
-def refresh_file(path: str, written: Span | None) -> Rebuilt:
-    """:func:`refresh_written` on the database file ``path``."""
+def refresh_file(path: str) -> Rebuilt:
+    """Bring the KPI tables of the database file ``path`` up to date after facts were
+    stored (``replay``, ``import-queue-log``): the days written for (see :func:`rebuild`),
+    or every day when the tables need it."""
     with writing(path) as db:
-        return refresh_written(db, written)
-
-
-def refresh_written(db: Database, written: Span | None) -> Rebuilt:
-    """Bring the KPI tables up to date after facts speaking of ``written`` were stored
-    (``replay``, ``import-queue-log``): the days those facts can change (see
-    :func:`kpi.tables.days_touched`), or every day when the tables need it."""
-    if written is None:
         return rebuild(db, [])
-    settings, timezone = stored_kpi_settings(db)
-    touched = Span(written.start - settings.repeat_window_s, written.end)
-    return rebuild(db, days_of(touched, ZoneInfo(timezone)))
 
 
 # -- the live daemon --------------------------------------------------------------------
@@ -199,13 +188,14 @@ class KeeperStats:
 class KpiTableKeeper:
     """The live daemon's KPI tables, at most ``interval_s`` behind the stored calls.
 
-    :meth:`add` (a fact sink) notes the local days new facts touch; :meth:`run` computes
-    those days every ``interval_s`` once the writer has committed the facts, and, when the
-    tables were computed with other settings, computes every day again, one day at a
-    time, without holding up the facts. A worker thread reads a day's facts (on a
-    read-only connection of its own) and computes its rows, and the store's writer thread
-    only writes them, so that neither the event loop nor the writer's commits wait for
-    the computing.
+    Every ``interval_s``, once the writer has committed the facts handed to it,
+    :meth:`run` computes the days facts were written for since (the writers note them in
+    ``kpi_pending``, so a stop or a crash leaves nothing behind), and, when the tables
+    were computed with other settings, computes every day again, one day at a time,
+    without holding up the facts. A worker thread reads a day's facts (on a read-only
+    connection of its own) and computes its rows, and the store's writer thread only
+    writes them, so that neither the event loop nor the writer's commits wait for the
+    computing.
     """
 
     def __init__(self, settings: KpiSettings, timezone: str, interval_s: float, *,
@@ -216,57 +206,42 @@ class KpiTableKeeper:
         self.stats = KeeperStats()
         self._tz = ZoneInfo(timezone)
         self._monotonic = monotonic
-        self._dirty: set[dt.date] = set()
-        self._longest = 0.0
         self._reason: str | None = None
+        self._span: tuple[float, float] | None = None
+        self._backlog: list[dt.date] = []
         self._computed: set[dt.date] = set()
         """The days computed since the rebuild began."""
-        self._span: tuple[float, float] | None = None
-
-    def add(self, facts: Sequence[Fact]) -> None:
-        """Note the days these facts change (they are on their way to the writer)."""
-        self._dirty |= days_touched(facts, self._tz, self.settings)
-        for fact in facts:
-            if isinstance(fact, AgentInterval) and fact.ended_at is not None:
-                self._longest = max(self._longest, fact.ended_at - fact.started_at)
 
     async def prepare(self, writer: Writer) -> None:
-        """Make the tables ready, and find out what must be computed before the first round:
-        every day when they were computed with other settings or a KPI was added, else the
-        last days, which a stop or a crash may have left behind the facts."""
-        reason, span, self._longest = await writer.call(self._start)
+        """Make the tables ready, and find out whether every day must be computed again:
+        they were computed with other settings, or a KPI was added."""
+        reason, span = await writer.call(self._start)
         self._reason, self._span = reason, span
 
     async def run(self, writer: Writer) -> None:
         """Keep the tables until cancelled (after :meth:`prepare`)."""
         reason, span = self._reason, self._span
-        backlog: list[dt.date] = []
-        if span is not None:
-            # what the last round before a stop or a crash had not computed yet
-            self._dirty |= set(days_of(Span(span[1] - max(self.settings.repeat_window_s,
-                                                          _DAY_S), span[1]), self._tz))
-            if reason is not None:
-                backlog = days_of(Span(*span), self._tz)
-        if backlog:
+        if span is not None and reason is not None:
+            self._backlog = days_of(Span(*span), self._tz)
             self._computed.clear()
             self.stats.rebuilding = True
-            log.info("kpi_tables.rebuilding", days=len(backlog), first=str(backlog[0]),
-                     last=str(backlog[-1]), reason=reason)
+            log.info("kpi_tables.rebuilding", days=len(self._backlog),
+                     first=str(self._backlog[0]), last=str(self._backlog[-1]), reason=reason)
         began = self._monotonic()
         due = began + self.interval_s
         while True:
-            if backlog and self._monotonic() < due:
+            if self._backlog and self._monotonic() < due:
                 # the newest days first: they are the ones people look at
-                day = backlog.pop()
+                day = self._backlog.pop()
                 try:
                     await self._compute(writer, [day])
                 except Exception:  # tried again after a round; collecting goes on
-                    backlog.append(day)
+                    self._backlog.append(day)
                     log.exception("kpi_tables.refresh_failed", days=[str(day)])
                     await asyncio.sleep(self.interval_s)
                     continue
                 self.stats.rebuilt_days += 1
-                if not backlog:
+                if not self._backlog:
                     await writer.call(partial(computed, days=self._computed,
                                               settings=self.settings, timezone=self.timezone))
                     self.stats.rebuilding = False
@@ -278,19 +253,19 @@ class KpiTableKeeper:
             await self.refresh(writer)
 
     async def refresh(self, writer: Writer) -> None:
-        """Compute the days the facts handed over so far touched, once they are stored."""
-        if not self._dirty:
-            return
-        days, self._dirty = sorted(self._dirty), set()
+        """Compute the days facts were written for, once the facts handed over so far are
+        stored; a day a rebuild still has to do is done now, and not again."""
         try:
             await writer.flush()
+            written = await asyncio.to_thread(self._pending, writer.path)
+            days = sorted(days_pending(written.spans, self._tz, self.settings), reverse=True)
+            if not days:
+                return
             await self._compute(writer, days)
-        except asyncio.CancelledError:
-            self._dirty.update(days)  # for the last round, when the daemon stops
-            raise
+            self._backlog = [day for day in self._backlog if day not in days]
+            await writer.call(partial(clear_pending, last=written.last))
         except Exception:  # the next round tries again; collecting goes on meanwhile
-            self._dirty.update(days)
-            log.exception("kpi_tables.refresh_failed", days=[str(d) for d in days])
+            log.exception("kpi_tables.refresh_failed")
             return
         self.stats.refreshes += 1
 
@@ -300,11 +275,14 @@ class KpiTableKeeper:
         try:
             await asyncio.wait_for(self.refresh(writer), timeout_s)
         except TimeoutError:
-            log.warning("kpi_tables.behind", days=len(self._dirty),
-                        detail="computed when queuepulse starts again")
+            log.warning("kpi_tables.behind", detail="computed when queuepulse starts again")
 
-    def _start(self, db: Database) -> tuple[str | None, tuple[float, float] | None, float]:
-        return (stale(db, self.settings, self.timezone), facts_span(db), longest_interval(db))
+    def _start(self, db: Database) -> tuple[str | None, tuple[float, float] | None]:
+        return stale(db, self.settings, self.timezone), facts_span(db)
+
+    def _pending(self, path: str) -> Pending:
+        with reading(path, option="database.path") as db:
+            return pending(db)
 
     async def _compute(self, writer: Writer, days: Sequence[dt.date]) -> None:
         for day in days:
@@ -319,7 +297,7 @@ class KpiTableKeeper:
         # a read-only connection of its own: WAL lets it read what the writer committed
         # while the writer goes on committing
         with reading(path, option="database.path") as db:
-            facts = read_day(db, day, self.settings, self.timezone, self._longest)
+            facts = read_day(db, day, self.settings, self.timezone)
         return compute_day(facts, self.settings, self.timezone)
 
 

@@ -113,8 +113,10 @@ class LiveKpis:
         """Add the stored facts the live windows reach to ``board``; those that come
         meanwhile reach it through :meth:`add` as well, and the board keeps one of each."""
         at = self._clock()
-        board.add(await self._store().call(partial(
-            read_facts, start=earliest_live_start(at, board.timezone), end=at)))
+        since = earliest_live_start(at, board.timezone)
+        stored = await self._store().call(partial(read_facts, start=since, end=at))
+        board.add(stored)
+        log.info("kpi.board_primed", facts=len(stored), since=since)
 
 
 async def take_kpi_settings(store: Writer, kpis: LiveKpis | None, config: Config) -> bool:

@@ -30,10 +30,11 @@ from collector.facts import CALL_COLUMNS, CallRecord, Fact, Outcome
 from collector.queue_log_backfill import HORIZON_S, Backfilled, Following, QueueLogBackfill
 from collector.queue_log_files import time_zone
 from collector.queue_log_tail import QueueLogTail
+from collector.store.kpi_tables import mark_pending
 from collector.store.queue_log_merge import SOURCE
-from collector.store.reads import COMPLETED_SOURCE, call_from_row, newest_moment, read_calls
+from collector.store.reads import COMPLETED_SOURCE, call_from_values, newest_moment, read_calls
 from collector.store.writer import Writer
-from collector.store.writes import store_calls
+from collector.store.writes import spanned, store_calls
 from collector.tracker import TrackerConfig
 
 log = structlog.get_logger("queuepulse.queue_log")
@@ -68,17 +69,26 @@ def _start(db: Database, now: float) -> _Start:
     return _Start(since, read_calls(db, since - HORIZON_S, since + 1.0))
 
 
+def _as_stored(call: Backfilled) -> CallRecord:
+    """The record as the ``calls`` table holds it, its unobserved timings unknown."""
+    values = call.call.as_values()
+    # CALL_COLUMNS ends with the call_id, which the record derives
+    return call_from_values(values[:CALL_COLUMNS.index("call_id")])
+
+
 def _store(db: Database, calls: Sequence[Backfilled]) -> list[Backfilled]:
     """Store backfilled calls, each by the rule for a second record of a stint; the ones
     the database took (it may hold a record that knows more, e.g. from an import)."""
     stored: list[Backfilled] = []
     with db.atomic():
         for call in calls:
-            row = call.call.as_row()
             source = SOURCE if call.completes is None else COMPLETED_SOURCE
-            result = store_calls(db, [tuple(row[c] for c in CALL_COLUMNS)], source)
+            result = store_calls(db, [call.call.as_values()], source)
             if result.added or result.replaced:
                 stored.append(call)
+        written = spanned(call.call.record for call in stored)
+        if written is not None:
+            mark_pending(db, written.start, written.end)
     return stored
 
 
@@ -182,7 +192,7 @@ class QueueLogFollower:
             return
         self._unstored = []
         self.stored += len(stored)
-        records = [call_from_row(call.call.as_row()) for call in stored]
+        records = [_as_stored(call) for call in stored]
         for call, record in zip(stored, records, strict=True):
             log.info("call.backfilled", call_id=record.call_id, queue=record.queue,
                      outcome=record.outcome.value, agent=record.agent,

@@ -109,7 +109,8 @@ class TracePbx:
     """One trace played by an `AmiServer`, with the PBX clock on the trace's time."""
 
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
-                 uptime: float = 86400.0, drops: Sequence[RecordedDrop] = ()) -> None:
+                 uptime: float = 86400.0, drops: Sequence[RecordedDrop] = (),
+                 event_filter: tuple[str, ...] = ()) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
         self.frames = list(TraceReader(self.path))
         self.limit = limit
@@ -132,7 +133,8 @@ class TracePbx:
         self._items: AsyncIterator[str | Snapshot] = aiter(self._player)
         self.server = AmiServer(self._feed(), username="queuepulse", secret=SECRET,
                                 snapshot=self._player.snapshot, faults=faults,
-                                auth_failure_delay=0.0, uptime=uptime)
+                                event_filter=event_filter, auth_failure_delay=0.0,
+                                uptime=uptime)
 
     def now(self) -> float:
         """The PBX's clock."""
@@ -344,7 +346,8 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
         try:
             await until(lambda: pbx.finished.is_set() or running.done(), timeout=30)
             # the feed's last events may still wait in the session's queue: written first
-            await until(lambda: server.stats.events + server.stats.lost >= pbx.sent
+            stats = server.stats
+            await until(lambda: stats.events + stats.lost + stats.filtered >= pbx.sent
                         or running.done())
             await until(lambda: daemon.received_bytes >= server.stats.bytes or running.done())
             pbx.to_the_end()

@@ -80,6 +80,7 @@ LAYERS: dict[str, Layer] = {
     "kpi.live_state": Layer.KPIS,
     "kpi.occupancy": Layer.KPIS,
     "kpi.repeat_callers": Layer.KPIS,
+    "kpi.queue_calls": Layer.KPIS,
     "kpi.settings": Layer.KPIS,
     "kpi.tables": Layer.KPIS,
     "kpi.windows": Layer.KPIS,

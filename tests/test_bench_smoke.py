@@ -12,6 +12,7 @@ from bench.__main__ import MEASUREMENTS
 FIGURE_ROWS = (
     "ingest: parser + tracker only, no I/O",
     "ingest: panoramisk 1.4 bare dispatch",
+    "ingest: Python ceiling (asyncio reader, dict per frame)",
     "ingest: AMI client + parser + tracker",
     "ingest: end to end (AMI > SQLite + MQTT)",
     "durability: call final > row committed, p50",
@@ -33,6 +34,18 @@ FIGURE_ROWS = (
     "soak: calls stored of those the stream completed",
     "soak: calls published of those stored",
     "soak: errors logged",
+    "reports: one day, on a database of that day",
+    "reports: one day, on the history",
+    "reports: a month by hour",
+    "reports: the year by hour",
+    "reports: the year by hour, peak RSS",
+    "reports: the year by hour, frequent callers",
+    "reports: the year by hour, frequent callers, peak RSS",
+    "reports: the year as one period",
+    "start-up: on an empty database",
+    "start-up: on the history",
+    "import: queue_log lines a second",
+    "import: then the KPI tables of the days written",
 )
 
 

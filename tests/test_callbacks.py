@@ -25,7 +25,7 @@ from kpi.board import KpiBoard
 from kpi.callbacks import AGENT, CALLER, PendingCallbacks, callbacks, number_key
 from kpi.present.report import build_report
 from kpi.settings import KpiSettings
-from queuepulse.kpi_tables import refresh_written
+from queuepulse.kpi_tables import rebuild
 from queuepulse.pbxsim.demo_pbx import DEMO_CENTER
 from tests.kpi_records import answered, unanswered
 from tests.served import DemoDaemon
@@ -155,7 +155,7 @@ def test_the_table_the_report_and_the_live_board_agree(tmp_path: Path) -> None:
     facts = replayed_facts("mixed-a")
     calls = [f for f in facts if isinstance(f, CallRecord)]
     first = min(c.entered_at for c in calls)
-    refresh_written(db, None)
+    rebuild(db)
     day = dt.datetime.fromtimestamp(first, dt.UTC).date()
     report = build_report(db, KpiSettings(), "UTC", day, day)
     table = [tuple(row.values()) for row in db.query(

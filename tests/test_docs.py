@@ -294,8 +294,8 @@ def trace_day() -> str:
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trace replayed into a database, as queuepulse replay writes it."""
     db = tmp_path_factory.mktemp("replayed") / "template.sqlite"
-    replayed = replay_to_database(trace_dir(TRACE) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
-    refresh_file(str(db), replayed.span)
+    replay_to_database(trace_dir(TRACE) / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    refresh_file(str(db))
     return db
 
 

@@ -111,9 +111,8 @@ def test_the_prometheus_dashboard_uses_only_metrics_the_endpoint_exposes() -> No
 @pytest.fixture(scope="module")
 def kpi_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("grafana") / "queuepulse.sqlite"
-    replayed = replay_to_database(trace_dir("mixed-a") / "ami.jsonl", str(db),
-                                  Tracker(TRACE_CONFIG))
-    refresh_file(str(db), replayed.span)
+    replay_to_database(trace_dir("mixed-a") / "ami.jsonl", str(db), Tracker(TRACE_CONFIG))
+    refresh_file(str(db))
     return db
 
 

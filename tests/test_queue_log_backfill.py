@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from collector.facts import CallRecord, Outcome
+from collector.facts import CALL_COLUMNS, CallRecord, Outcome
 from collector.queue_log import QueueLogLine, parse_line
 from collector.queue_log_backfill import QueueLogBackfill
 from collector.tracker import TrackerConfig
@@ -37,7 +37,8 @@ def test_a_live_call_lost_as_unknown_is_completed_keeping_what_was_observed() ->
     backfill.feed(lines())
     (done,) = backfill.due(tuple, math.inf)
     lost = live()[LOST]
-    record, row = done.call.record, done.call.as_row()
+    record = done.call.record
+    row = dict(zip(CALL_COLUMNS, done.call.as_values(), strict=True))
     assert done.completes == lost and lost.outcome is Outcome.UNKNOWN
     assert lost.answered_at is not None
     assert record.call_id == lost.call_id

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, CallRecord
+from collector.facts import CallRecord
 from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.schema import migrations
@@ -110,14 +110,21 @@ def test_top_from_a_file_uses_the_stored_thresholds_and_time_zone(
 def test_reading_an_older_database_leaves_its_schema_as_it_was(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db_path = tmp_path / "calls.sqlite"
+    db_path, facts = tmp_path / "calls.sqlite", tmp_path / "facts.sqlite"
+    with contextlib.closing(open_database(str(facts))) as written:
+        write_facts(written, replayed_facts("mixed-a"), source="replay")
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         db = Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
         migrations.apply(db, stop_before="0005_kpi_settings_variant_targets_and_costs")
-        # what a queuepulse of that schema stored: calls and agent states
-        write_facts(db, [f for f in replayed_facts("mixed-a")
-                         if isinstance(f, CallRecord | AgentInterval)], source="replay")
+        # the facts as the queuepulse of that schema wrote them: its tables' columns
+        db.execute("ATTACH DATABASE ? AS written", [str(facts)])
+        with db.conn:
+            for table in ("calls", "agent_states"):
+                columns = ", ".join(f'"{c.name}"' for c in db[table].columns)
+                db.execute(f"INSERT INTO {table} ({columns}) "
+                           f"SELECT {columns} FROM written.{table}")
+        db.execute("DETACH DATABASE written")
     before = files(tmp_path)
     report = report_json(["--db", str(db_path), "--from", DAY], capsys)
     assert next(r for r in report["rows"] if r["queue"] is None)["kpis"]["offered"] == 95

@@ -5,7 +5,8 @@ what :mod:`kpi.tables` computes from ``calls`` and ``agent_states``. Being deriv
 are not made by migrations: :func:`prepare_tables` creates each with the columns it is
 given, and drops and creates again one whose columns changed (a new KPI), empty, to be
 rebuilt. ``kpi_tables`` records each table's columns and the settings its rows were
-computed with. This module knows tables, columns and rows, not KPIs.
+computed with, and ``kpi_pending`` the stretches of time whose facts were written since
+(:func:`mark_pending`). This module knows tables, columns and rows, not KPIs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import bisect
 import json
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlite_utils import Database
@@ -108,3 +110,52 @@ def replace_rows(db: Database, table: DerivedTable, start: float, end: float,
         db.execute(f'DELETE FROM "{table.name}" WHERE "{table.start}" >= ? '
                    f'AND "{table.start}" < ?', [start, end])
         db.conn.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', rows)
+
+
+def up_to_date(db: Database, tables: Sequence[DerivedTable], settings: str) -> bool:
+    """Whether every table exists with its columns and was computed with ``settings``
+    (read only: a reader may trust the rows of the days no pending write speaks of)."""
+    existing = set(db.table_names())
+    if not {"kpi_tables", "kpi_pending"} <= existing:
+        return False
+    recorded = {name: (columns, computed) for name, columns, computed in db.execute(
+        "SELECT name, columns, computed_with FROM kpi_tables").fetchall()}
+    return all(table.name in existing
+               and recorded.get(table.name) == (_columns_text(table), settings)
+               for table in tables)
+
+
+def read_rows(db: Database, table: DerivedTable, start: float,
+              end: float) -> list[tuple[object, ...]]:
+    """The table's rows whose period starts in ``[start, end)``, values in the order of its
+    columns, by start."""
+    names = ", ".join(f'"{name}"' for name, _ in table.columns)
+    return db.execute(f'SELECT {names} FROM "{table.name}" WHERE "{table.start}" >= ? '
+                      f'AND "{table.start}" < ? ORDER BY "{table.start}"',
+                      [start, end]).fetchall()
+
+
+def mark_pending(db: Database, start: float, end: float) -> None:
+    """Note, in the transaction writing them, that facts speaking of ``[start, end]`` were
+    written: the KPI rows of the days they touch are out of date until computed again."""
+    db.execute("INSERT INTO kpi_pending (start, end) VALUES (?, ?)", [start, end])
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The stretches of time written since the KPI tables were computed for them, and
+    the last note's number (what :func:`clear_pending` takes once they are)."""
+
+    last: int
+    spans: tuple[tuple[float, float], ...]
+
+
+def pending(db: Database) -> Pending:
+    """What was written since the KPI tables were computed for it."""
+    rows = db.execute("SELECT id, start, end FROM kpi_pending ORDER BY id").fetchall()
+    return Pending(rows[-1][0] if rows else 0, tuple((start, end) for _, start, end in rows))
+
+
+def clear_pending(db: Database, last: int) -> None:
+    """Forget the notes up to number ``last``: their days were computed since."""
+    db.execute("DELETE FROM kpi_pending WHERE id <= ?", [last])

@@ -14,6 +14,7 @@ runs, its ``-wal`` and ``-shm`` exist and a plain read-only connection shares th
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,15 +82,56 @@ def _refuse_newer_schema(db: Database, path: str, option: str) -> None:
                         f"or give {option} another file.")
 
 
+def _top_level(text: str) -> list[str]:
+    """The comma-separated items of ``text`` that are not inside parentheses."""
+    items, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(text[start:index].strip())
+            start = index + 1
+    return [*items, text[start:].strip()]
+
+
+_INDEX_SQL = re.compile(r"\sON\s+\S+\s*\((?P<keys>.*)\)(\s+WHERE\s+(?P<where>.*))?$",
+                        re.IGNORECASE | re.DOTALL)
+
+
+def _edges(db: Database) -> Iterator[str]:
+    """Queries that read the first and the last entry of every table and index: the pages
+    from each root to both ends of it, where new rows go."""
+    objects = db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                         "WHERE type IN ('table', 'index') AND rootpage > 0").fetchall()
+    for kind, name, table, sql in objects:
+        if kind == "table":
+            yield from (f'SELECT * FROM "{name}" ORDER BY rowid {way} LIMIT 1'
+                        for way in ("ASC", "DESC"))
+            continue
+        parts = _INDEX_SQL.search(sql) if sql else None
+        if parts is None:  # a primary key's or a unique constraint's: plain columns
+            column = db.execute("SELECT name FROM pragma_index_info(?)", [name]).fetchone()[0]
+            key = f'"{column}"'
+            where = ""
+        else:
+            key = _top_level(parts["keys"])[0]
+            where = f" WHERE {parts['where']}" if parts["where"] else ""
+        yield from (f'SELECT 1 FROM "{table}" INDEXED BY "{name}"{where} '
+                    f"ORDER BY {key} {way} LIMIT 1" for way in ("ASC", "DESC"))
+
+
 def _refuse_damage(db: Database, path: str) -> None:
-    # every page once: well under a second for a large file in the page cache, a few
-    # seconds from a cold disk; a damaged file found later would make the daemon look
-    # healthy while every commit fails
-    problems = [row[0] for row in db.execute("PRAGMA quick_check(1)").fetchall()]
-    if problems != ["ok"]:
-        problem = " ".join(problems[0].split())
+    # not PRAGMA quick_check, which reads every page (seconds for a year of history): the
+    # schema, and each table and index from its root to both ends, where new rows go and
+    # today's are read; a damaged file found later would make the daemon look healthy
+    # while every commit fails
+    try:
+        for query in _edges(db):
+            db.execute(query).fetchall()
+    except sqlite3.DatabaseError as error:
+        problem = " ".join(str(error).split())
         raise UserError(f"{path} is damaged ({problem}). Restore a backup, or save what is "
-                        f"readable with: sqlite3 {path} .recover | sqlite3 new.sqlite")
+                        f"readable with: sqlite3 {path} .recover | sqlite3 new.sqlite"
+                        ) from error
 
 
 def open_database(path: str, *, option: str = "--db") -> Database:

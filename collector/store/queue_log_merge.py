@@ -17,18 +17,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 from sqlite_utils import Database
 
-from collector.facts import CALL_COLUMNS, AgentInterval
+from collector.facts import INTERVAL_COLUMNS, AgentInterval
 from collector.overlap import Span, merge_spans, uncovered
 from collector.queue_log import QueueLogReader
 from collector.queue_log_files import imported_facts, open_inputs, read_lines, time_zone
 from collector.queue_log_import import ImportedCall, ImportFact, QueueLogImporter
+from collector.store.kpi_tables import mark_pending
 from collector.store.opening import writing
-from collector.store.reads import LIVE_SOURCES, longest_interval
+from collector.store.reads import LIVE_SOURCES, intervals_overlapping
 from collector.store.writes import spanned, store_calls
 from collector.tracker import TrackerConfig
 from collector.user_files import Progress
@@ -52,8 +53,6 @@ class ImportSummary:
     unfinished_calls: int
     open_intervals: int
     restarts: int
-    span: Span | None
-    """The stretch of time the facts written speak of (``None``: none written)."""
     skipped: tuple[tuple[str, int], ...]
     informational: tuple[tuple[str, int], ...]
     anomalies: tuple[tuple[str, int], ...]
@@ -71,23 +70,22 @@ class _Merge:
     calls_completed: int = 0
     intervals_covered: int = 0
     intervals_trimmed: int = 0
-    longest_interval: float | None = None
-    span: Span | None = None
 
     def add(self, facts: list[ImportFact]) -> None:
         calls = [f for f in facts if isinstance(f, ImportedCall)]
         intervals = [f for f in facts if isinstance(f, AgentInterval)]
-        self.span = spanned([*(c.record for c in calls), *intervals], self.span)
+        written = spanned([*(c.record for c in calls), *intervals])
+        if written is None:
+            return
         with self.db.atomic():
             self._add_calls(calls)
             self._add_intervals(intervals)
+            mark_pending(self.db, written.start, written.end)
 
     def _add_calls(self, calls: list[ImportedCall]) -> None:
         if not calls:
             return
-        rows = [tuple(row[column] for column in CALL_COLUMNS)
-                for row in (call.as_row() for call in calls)]
-        stored = store_calls(self.db, rows, SOURCE)
+        stored = store_calls(self.db, [call.as_values() for call in calls], SOURCE)
         self.calls_written += stored.added
         self.calls_known_live += sum(stored.kept[source] for source in LIVE_SOURCES)
         self.calls_known_imported += stored.kept[SOURCE]
@@ -97,50 +95,36 @@ class _Merge:
         intervals = [i for i in intervals if i.ended_at is not None and i.ended_at > i.started_at]
         if not intervals:
             return
-        agents = sorted({i.agent for i in intervals})
+        agents = {i.agent for i in intervals}
         lo = min(i.started_at for i in intervals)
         hi = max(cast(float, i.ended_at) for i in intervals)
-        if self.longest_interval is None:
-            self.longest_interval = longest_interval(self.db)
-        self.longest_interval = max(self.longest_interval, *(
-            cast(float, i.ended_at) - i.started_at for i in intervals))
         spans: dict[str, list[Span]] = {}
-        marks = ", ".join("?" * len(agents))
-        # the lower bound on started_at keeps the scan to the batch's time, not all history
-        for agent, started, ended in self.db.execute(
-            f"SELECT agent, started_at, ended_at FROM agent_states WHERE agent IN ({marks}) "
-            "AND started_at >= ? AND started_at < ? AND ended_at > ?",
-            [*agents, lo - self.longest_interval, hi, lo],
-        ).fetchall():
-            spans.setdefault(agent, []).append(Span(started, ended))
+        for stored in intervals_overlapping(self.db, lo, hi):
+            if stored.agent in agents:
+                spans.setdefault(stored.agent, []).append(
+                    Span(stored.started_at, cast(float, stored.ended_at)))
         covered = {agent: merge_spans(s) for agent, s in spans.items()}
-        rows: list[dict[str, object]] = []
+        rows: list[tuple[object, ...]] = []
         for interval in intervals:
             span = Span(interval.started_at, cast(float, interval.ended_at))
             parts = uncovered(span, covered[interval.agent]) if interval.agent in covered else [
                 span]
-            if not parts:
+            if parts == [span]:
+                rows.append((*interval.as_values(), SOURCE))
+            elif not parts:
                 self.intervals_covered += 1
-                continue
-            if parts != [span]:
+            else:
                 self.intervals_trimmed += 1
-            rows.extend({"agent": interval.agent, "interface": interval.interface,
-                         "queue": interval.queue, "state": interval.state.value,
-                         "reason": interval.reason, "started_at": part.start,
-                         "ended_at": part.end, "source": SOURCE} for part in parts)
+                rows.extend((*replace(interval, started_at=part.start,
+                                      ended_at=part.end).as_values(), SOURCE) for part in parts)
         if rows:
-            _insert_intervals(self.db, rows)
+            # a row already stored under the same key stays
+            self.db.conn.executemany(_INSERT_INTERVAL, rows)
             self.intervals_written += len(rows)
 
 
-def _insert_intervals(db: Database, rows: list[dict[str, object]]) -> None:
-    """Add interval rows, keeping any row already stored under the same key."""
-    columns = list(rows[0])
-    db.conn.executemany(
-        f"INSERT OR IGNORE INTO agent_states ({', '.join(columns)}) "
-        f"VALUES ({', '.join(f':{c}' for c in columns)})",
-        rows,
-    )
+_INSERT_INTERVAL = (f"INSERT OR IGNORE INTO agent_states ({', '.join(INTERVAL_COLUMNS)}, "
+                    f"source) VALUES ({', '.join('?' * (len(INTERVAL_COLUMNS) + 1))})")
 
 
 def _batches(facts: Iterable[ImportFact]) -> Iterator[list[ImportFact]]:
@@ -187,7 +171,6 @@ def import_to_database(names: Sequence[str], db_path: str, tracker: TrackerConfi
         unfinished_calls=stats.unfinished_calls,
         open_intervals=stats.open_intervals,
         restarts=stats.restarts,
-        span=merge.span,
         skipped=_counts(reader.skipped + stats.skipped),
         informational=_counts(stats.informational),
         anomalies=_counts(stats.anomalies),

@@ -8,14 +8,17 @@ the same types, whether the facts came from the tracker a moment ago or from the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
 from collector.crosscheck import Stint
 from collector.facts import (
+    INTERVAL_COLUMNS,
     AcwSource,
     AgentInterval,
     AgentState,
@@ -32,60 +35,103 @@ COMPLETED_SOURCE = "live+queue_log"
 LIVE_SOURCES = ("live", "replay", COMPLETED_SOURCE)
 """The ``source`` of calls the live collector stored (``queuepulse run``, ``replay``),
 those it completed from queue_log included."""
+
+LONG_INTERVAL_S = 86400
+"""Agent intervals longer than this are also indexed by their end (migration 0008's
+partial index ``idx_agent_states_long_ended_at``, whose condition holds this very number):
+an interval overlapping a span of time then either starts less than this before it or
+is one of the few long ones."""
+
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
-_INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
+SELECT_CALLS = f"SELECT {', '.join(_CALL_FIELDS)} FROM calls"
+"""The start of a query whose rows :func:`call_from_values` reads."""
+_HANDLED = "ended_at + coalesce(acw_s, 0)"
+"""When a call's after-call work ended, as ``idx_calls_handled_at`` indexes it."""
+_INTERVALS = f"SELECT {', '.join(INTERVAL_COLUMNS)} FROM agent_states"
+_OUTCOMES = {o.value: o for o in Outcome}
+_ACW_SOURCES = {s.value: s for s in AcwSource} | {None: AcwSource.NONE, "": AcwSource.NONE}
+_END_REASONS = {r.value: r for r in EndReason} | {None: None, "": None}
+_STATES = {s.value: s for s in AgentState}
 
 
-def call_from_row(row: Mapping[str, Any]) -> CallRecord:
-    """The call record a ``calls`` row holds."""
-    values = {name: row[name] for name in _CALL_FIELDS}
-    values["outcome"] = Outcome(values["outcome"])
-    values["acw_source"] = AcwSource(values["acw_source"] or AcwSource.NONE)
-    values["end_reason"] = EndReason(values["end_reason"]) if values["end_reason"] else None
-    values["hold_count"] = values["hold_count"] or 0
-    values["ring_attempts"] = values["ring_attempts"] or 0
-    values["ring_noanswer"] = values["ring_noanswer"] or 0
-    values["transferred"] = values["transferred"] or 0
-    values["caller_num"] = values["caller_num"] or ""
-    values["caller_name"] = values["caller_name"] or ""
-    values["linkedid"] = values["linkedid"] or values["uniqueid"]
-    return CallRecord(**values)
+def call_from_values(values: Sequence[Any]) -> CallRecord:
+    """The call record a ``calls`` row holds, its columns in :class:`CallRecord`'s order."""
+    (uniqueid, linkedid, queue, caller_num, caller_name, entered_at, answered_at, ended_at,
+     outcome, agent, agent_interface, wait_s, talk_s, hold_s, hold_count, acw_s, acw_source,
+     handle_s, ring_attempts, ring_noanswer, transferred, transfer_to, end_reason,
+     position_entered, position_left) = values
+    return CallRecord(uniqueid, linkedid or uniqueid, queue, caller_num or "", caller_name or "",
+                      entered_at, answered_at, ended_at, _OUTCOMES[outcome], agent,
+                      agent_interface, wait_s, talk_s, hold_s, hold_count or 0, acw_s,
+                      _ACW_SOURCES[acw_source], handle_s, ring_attempts or 0,
+                      ring_noanswer or 0, transferred or 0, transfer_to,
+                      _END_REASONS[end_reason], position_entered, position_left)
 
 
-def interval_from_row(row: Mapping[str, Any]) -> AgentInterval:
-    """The agent state interval an ``agent_states`` row holds."""
-    values = {name: row[name] for name in _INTERVAL_FIELDS}
-    values["state"] = AgentState(values["state"])
-    return AgentInterval(**values)
+def _interval(values: Sequence[Any]) -> AgentInterval:
+    agent, interface, queue, state, reason, started_at, ended_at = values
+    return AgentInterval(agent, interface, queue, _STATES[state], reason, started_at, ended_at)
+
+
+def calls_entered(db: Database, start: float, end: float) -> Iterator[CallRecord]:
+    """The calls that entered a queue in ``[start, end)``, in order of entry, read as they
+    are used (a year of calls is never all in memory)."""
+    rows = db.execute(f"{SELECT_CALLS} WHERE entered_at >= ? AND entered_at < ? "
+                      "ORDER BY entered_at", [start, end])
+    return map(call_from_values, rows)
+
+
+class CallerEntry(NamedTuple):
+    """Who entered a queue when, on which call: what tells whether a caller called again
+    (a named tuple: a day of them is read for every day a report covers)."""
+
+    caller_num: str
+    entered_at: float
+    linkedid: str
+
+
+def caller_entries(db: Database, start: float, end: float) -> Iterator[CallerEntry]:
+    """The callers of the calls that entered a queue in ``[start, end)``, in order of entry."""
+    rows = db.execute("SELECT coalesce(caller_num, ''), entered_at, "
+                      "coalesce(nullif(linkedid, ''), uniqueid) FROM calls "
+                      "WHERE entered_at >= ? AND entered_at < ? ORDER BY entered_at", [start, end])
+    return map(CallerEntry._make, rows)
+
+
+def calls_handled(db: Database, start: float, end: float) -> list[CallRecord]:
+    """The calls whose after-call work ended in ``[start, end)`` but that entered before
+    ``start``, in order of entry (with :func:`calls_entered`: every call a KPI of the
+    span can count)."""
+    rows = db.execute(f"{SELECT_CALLS} WHERE {_HANDLED} >= ? AND {_HANDLED} < ? "
+                      "AND entered_at < ?",
+                      [start, end, start]).fetchall()
+    return sorted(map(call_from_values, rows), key=attrgetter("entered_at"))
 
 
 def read_calls(db: Database, start: float, end: float) -> list[CallRecord]:
-    """Calls that entered, or finished their after-call work, in ``[start, end)``."""
-    # both conditions are indexed (idx_calls_handled_at is on that very expression)
-    rows = db.query(
-        "SELECT * FROM calls WHERE (entered_at >= :start AND entered_at < :end) "
-        "OR (ended_at + coalesce(acw_s, 0) >= :start AND ended_at + coalesce(acw_s, 0) < :end) "
-        "ORDER BY entered_at",
-        {"start": start, "end": end},
-    )
-    return [call_from_row(row) for row in rows]
+    """Calls that entered, or finished their after-call work, in ``[start, end)``, in order
+    of entry."""
+    # a call is handled after it entered: one handled in the span entered in it or before
+    return [*calls_handled(db, start, end), *calls_entered(db, start, end)]
 
 
-def read_intervals(db: Database, start: float, end: float,
-                   longest_s: float | None = None) -> list[AgentInterval]:
-    """Agent state intervals overlapping ``[start, end)``.
+def intervals_overlapping(db: Database, start: float, end: float) -> Iterator[AgentInterval]:
+    """Agent state intervals overlapping ``[start, end)``, in order of start, read as they
+    are used.
 
-    ``longest_s``, when given, is at least as long as any stored interval
-    (:func:`longest_interval`): the search then starts that long before ``start`` rather
-    than at the first interval ever stored.
+    Only intervals whose end was observed: one still open (the stream stopped) has no
+    known overlap, and adds nothing to any figure (:func:`kpi.occupancy.overlap`). Both
+    searches are bounded by the span, however long the history (``EXPLAIN QUERY PLAN``
+    in ``tests/test_reads.py``).
     """
-    since = "" if longest_s is None else "AND started_at >= :start - :longest "
-    rows = db.query(
-        f"SELECT * FROM agent_states WHERE started_at < :end {since}"
-        "AND (ended_at IS NULL OR ended_at > :start) ORDER BY started_at",
-        {"start": start, "end": end, "longest": longest_s},
-    )
-    return [interval_from_row(row) for row in rows]
+    long_ago = start - LONG_INTERVAL_S
+    # "+started_at": not by start, which would read all history before
+    long = sorted(db.execute(f"{_INTERVALS} WHERE ended_at - started_at > {LONG_INTERVAL_S} "
+                             "AND ended_at > ? AND +started_at < ? AND +started_at < ?",
+                             [start, long_ago, end]), key=itemgetter(5))
+    rows = db.execute(f"{_INTERVALS} WHERE started_at >= ? AND started_at < ? AND ended_at > ? "
+                      "ORDER BY started_at", [long_ago, end, start])
+    return map(_interval, itertools.chain(long, rows))
 
 
 def read_ring_no_answers(db: Database, start: float, end: float) -> list[RingNoAnswer]:
@@ -110,22 +156,43 @@ def read_dials(db: Database, start: float, end: float) -> list[Dial]:
                                 "ORDER BY started_at", [start, end])]
 
 
-def longest_interval(db: Database) -> float:
-    """How long the longest stored agent interval lasted (0 with none)."""
-    (longest,) = db.execute("SELECT max(ended_at - started_at) FROM agent_states").fetchone()
-    return float(longest or 0.0)
+def read_intervals(db: Database, start: float, end: float) -> list[AgentInterval]:
+    """:func:`intervals_overlapping` as a list."""
+    return list(intervals_overlapping(db, start, end))
+
+
+def _max(db: Database, query: str, *args: object) -> float | None:
+    row = db.execute(query, args).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def _last_moment(db: Database) -> float | None:
+    """The latest moment the stored calls and agent intervals speak of: an entry, the end
+    of a call's after-call work, the start or the end of an interval.
+
+    Each part is one step down an index: an interval that ends last either started at
+    most :data:`LONG_INTERVAL_S` before it ended, so after the latest start less that, or
+    is a long one.
+    """
+    found = [_max(db, "SELECT max(entered_at) FROM calls"),
+             _max(db, f"SELECT max({_HANDLED}) FROM calls")]
+    last_start = _max(db, "SELECT max(started_at) FROM agent_states")
+    if last_start is not None:
+        found += [last_start,
+                  _max(db, "SELECT max(ended_at) FROM agent_states WHERE started_at >= ? "
+                       "AND started_at <= ?", last_start - LONG_INTERVAL_S, last_start),
+                  _max(db, "SELECT max(ended_at) FROM agent_states "
+                       f"WHERE ended_at - started_at > {LONG_INTERVAL_S}")]
+    return max((t for t in found if t is not None), default=None)
 
 
 def facts_span(db: Database) -> tuple[float, float] | None:
     """The first and the last moment the stored calls and agent intervals speak of."""
-    (first_call, last_call), (first_state, last_state) = (db.execute(
-        "SELECT min(entered_at), max(max(entered_at), coalesce(max(ended_at + "
-        "coalesce(acw_s, 0)), 0)) FROM calls").fetchone(), db.execute(
-        "SELECT min(started_at), max(max(started_at), coalesce(max(ended_at), 0)) "
-        "FROM agent_states").fetchone())
-    firsts = [t for t in (first_call, first_state) if t is not None]
-    lasts = [t for t in (last_call, last_state) if t is not None]
-    return (min(firsts), max(lasts)) if firsts else None
+    firsts = [t for t in (_max(db, "SELECT min(entered_at) FROM calls"),
+                          _max(db, "SELECT min(started_at) FROM agent_states"))
+              if t is not None]
+    last = _last_moment(db)
+    return (min(firsts), last) if firsts and last is not None else None
 
 
 def read_facts(db: Database, start: float, end: float) -> list[Fact]:
@@ -155,6 +222,11 @@ def holdings(db: Database) -> Holdings:
     return Holdings(count, queues, first, last)
 
 
+def has_queue(db: Database, queue: str) -> bool:
+    """Whether the database holds calls of ``queue``."""
+    return db.execute("SELECT 1 FROM calls WHERE queue = ? LIMIT 1", [queue]).fetchone() is not None
+
+
 def live_stints(db: Database, start: float, end: float) -> list[Stint]:
     """The stints the live collector stored that entered by ``end`` and were still there
     at ``start``, as :func:`collector.crosscheck.compare` takes them."""
@@ -174,13 +246,13 @@ def _live_stint(row: Mapping[str, Any]) -> Stint:
 
 
 def newest_moment(db: Database) -> float | None:
-    """The latest moment the file knows of: a call's end, an agent state's end, an event."""
-    queries = ["SELECT max(max(entered_at), coalesce(max(ended_at), 0)) FROM calls",
-               "SELECT max(ended_at) FROM agent_states"]
+    """The latest moment the file knows of: a call's end, an agent state's end, the last
+    event stored."""
+    found = [_last_moment(db)]
     if "events" in db.table_names():
-        queries.append("SELECT max(coalesce(timestamp, received_at)) FROM events")
-    found = [row[0] for q in queries for row in db.execute(q).fetchall() if row[0] is not None]
-    return max(found, default=None)
+        found.append(_max(db, "SELECT coalesce(timestamp, received_at) FROM events "
+                          "WHERE id = (SELECT max(id) FROM events)"))
+    return max((t for t in found if t is not None), default=None)
 
 
 def data_version(db: Database) -> int:

@@ -222,6 +222,34 @@ def _ring_no_answers_and_dials(db: Database) -> None:
     ))
 
 
+@migrations(name="0008_long_agent_states_by_end")
+def _long_agent_states_by_end(db: Database) -> None:
+    # the intervals overlapping a span of time, found without reading history: those that
+    # start less than a day before it by idx_agent_states_started_at, the few longer ones
+    # by their end here
+    db.execute("CREATE INDEX idx_agent_states_long_ended_at ON agent_states (ended_at) "
+               "WHERE ended_at - started_at > 86400")
+
+
+@migrations(name="0009_kpi_pending")
+def _kpi_pending(db: Database) -> None:
+    # what facts were written since the KPI tables were computed for their days: every
+    # writer adds a row in the transaction of its facts, the tables' keeper deletes it
+    # once it computed the days again, and a report reads the tables only for days no row
+    # speaks of; whatever was stored before is computed again once
+    _run(db, (
+        "CREATE TABLE kpi_pending (id INTEGER PRIMARY KEY, start REAL NOT NULL, "
+        "end REAL NOT NULL)",
+        """INSERT INTO kpi_pending (start, end)
+        SELECT min(first), max(last) FROM (
+            SELECT min(entered_at) AS first,
+                max(coalesce(ended_at, entered_at) + coalesce(acw_s, 0)) AS last FROM calls
+            UNION ALL
+            SELECT min(started_at), max(coalesce(ended_at, started_at)) FROM agent_states)
+        HAVING min(first) IS NOT NULL""",
+    ))
+
+
 def known_migrations() -> list[str]:
     """The names of this version's migrations, in the order they apply."""
     return [m.name for m in migrations.pending(Database(memory=True))]

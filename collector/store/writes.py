@@ -28,6 +28,7 @@ from collector.facts import (
 )
 from collector.live import LiveAgent, LiveQueue
 from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
+from collector.store.kpi_tables import mark_pending
 from collector.store.reads import LIVE_SOURCES
 
 _DAY = 86400.0
@@ -81,8 +82,9 @@ _INSERT_DIAL = ("INSERT OR REPLACE INTO dials (uniqueid, linkedid, caller_num, n
                 "started_at, answered_at, status, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
-def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
-    """Store facts in one transaction.
+def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
+    """Store facts in one transaction, noting the time they speak of as pending for the
+    KPI tables (:func:`~collector.store.kpi_tables.mark_pending`).
 
     Calls go through :func:`store_calls`; intervals are upserted on their key, so writing
     the same facts twice (a replay run again, a batch retried after a full disk) stores
@@ -116,6 +118,9 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
         for statement, values in others:
             db.conn.execute(statement, values)
+        written = spanned(facts)
+        if written is not None:
+            mark_pending(db, written.start, written.end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,20 +137,19 @@ class CallsStored:
 class _Stored:
     values: tuple[object, ...]
     source: str
-    known: Completeness
     in_database: bool
+
+    def known(self) -> Completeness:
+        """What the row knows of its stint (worked out only for a stint met twice)."""
+        outcome, ended_at, acw_s = _KNOWN(self.values)
+        return completeness(outcome, ended_at, acw_s, _TIMINGS(self.values),
+                            observed_live=self.source in LIVE_SOURCES)
 
 
 def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
     """A row's stint: uniqueid, queue, entry time."""
     stint: tuple[str, str, float] = _STINT(values)
     return stint
-
-
-def _known(values: tuple[object, ...], source: str) -> Completeness:
-    outcome, ended_at, acw_s = _KNOWN(values)
-    return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
-                        observed_live=source in LIVE_SOURCES)
 
 
 def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:
@@ -157,7 +161,7 @@ def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Sto
             f"WHERE uniqueid IN ({', '.join('?' * len(chunk))})", chunk,
         ).fetchall():
             row = tuple(values)
-            stored.add(*_stint(row), _Stored(row, source or "", _known(row, source or ""), True))
+            stored.add(*_stint(row), _Stored(row, source or "", True))
     return stored
 
 
@@ -176,10 +180,10 @@ def store_calls(db: Database, rows: Sequence[tuple[object, ...]], source: str) -
     replaced: Counter[str] = Counter()
     kept: Counter[str] = Counter()
     for row in rows:
-        new = _Stored(row, source, _known(row, source), False)
+        new = _Stored(row, source, False)
         old = stored.take(*_stint(row))
         if old is not None:
-            if old.values == row or not replaces(new.known, old.known):
+            if old.values == row or not replaces(new.known(), old.known()):
                 kept[old.source] += 1
                 stored.add(*_stint(old.values), old)
                 continue
@@ -201,13 +205,16 @@ def store_calls(db: Database, rows: Sequence[tuple[object, ...]], source: str) -
 
 def spanned(facts: Iterable[Fact], within: Span | None = None) -> Span | None:
     """The stretch of time ``facts`` speak of, joined with ``within``: a call from its
-    entry to the end of its after-call work, an interval from its start to its end."""
+    entry to the end of its after-call work, an interval from its start to its end, a
+    dial at its start."""
     times = [within.start, within.end] if within is not None else []
     for fact in facts:
         if isinstance(fact, CallRecord):
             times += [fact.entered_at, (fact.ended_at or fact.entered_at) + (fact.acw_s or 0.0)]
         elif isinstance(fact, AgentInterval):
             times += [fact.started_at, fact.ended_at or fact.started_at]
+        elif isinstance(fact, Dial):
+            times += [fact.started_at, fact.started_at]
     return Span(min(times), max(times)) if times else None
 
 

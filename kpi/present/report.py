@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from collector.facts import AgentInterval, CallRecord
+from collector.facts import AgentInterval, CallRecord, Outcome
+from collector.store.kpi_tables import pending, read_rows
 from collector.store.reads import (
     Holdings,
-    read_calls,
+    caller_entries,
+    calls_entered,
+    calls_handled,
+    intervals_overlapping,
     read_dials,
     read_intervals,
     read_ring_no_answers,
@@ -32,10 +36,18 @@ from kpi.coaching import (
     login_sessions,
     rona_by_agent,
 )
-from kpi.definitions import CallKpis, call_kpis, handled_at
-from kpi.occupancy import AgentKpis, CenterKpis, agent_kpis, center_kpis
-from kpi.repeat_callers import CallerIndex
+from kpi.definitions import CallKpis, table_kpis
+from kpi.occupancy import AgentKpis, CenterKpis, agents_kpis, center_kpis
+from kpi.queue_calls import QueueCalls
+from kpi.repeat_callers import repeat_verdicts
 from kpi.settings import KpiSettings
+from kpi.tables import (
+    CALLBACK_TABLE,
+    call_table,
+    days_pending,
+    stored_call_kpis,
+    stored_callback,
+)
 from kpi.windows import IntervalSize, Window, check_range, day_window, intervals, local_date
 
 _QUEUES_NAMED = 12
@@ -96,93 +108,162 @@ class Report:
     """Each abandoned call of the range, and whether its caller was reached again."""
 
 
-class _Facts:
-    """The calls and intervals of the report's range, found quickly per period."""
+def _spans(periods: list[Window], interval: IntervalSize | None,
+           tz: ZoneInfo) -> list[list[Window]]:
+    """The report's periods in groups whose calls are held together: the periods of a
+    local day when they are shorter, each period on its own otherwise."""
+    if interval is None or interval.whole_days:
+        return [[period] for period in periods]
+    days: dict[dt.date, list[Window]] = {}
+    for period in periods:
+        days.setdefault(local_date(period.start, tz), []).append(period)
+    return list(days.values())
 
-    def __init__(self, calls: Sequence[CallRecord], states: Sequence[AgentInterval]) -> None:
-        self.by_entry = sorted(calls, key=lambda c: c.entered_at)
-        self.entries = [c.entered_at for c in self.by_entry]
-        done = sorted(((h, c) for c in calls if (h := handled_at(c)) is not None),
-                      key=lambda pair: pair[0])
-        self.handled = [h for h, _ in done]
-        self.by_handling = [c for _, c in done]
-        self.states = sorted(states, key=lambda i: i.started_at)
-        self.starts = [i.started_at for i in self.states]
-        self.longest = max(((i.ended_at or i.started_at) - i.started_at for i in states),
-                           default=0.0)
 
-    def calls(self, period: Window) -> list[CallRecord]:
-        """Calls that entered, or were handled, in the period."""
-        entered = self.by_entry[bisect.bisect_left(self.entries, period.start):
-                                bisect.bisect_left(self.entries, period.end)]
-        done = self.by_handling[bisect.bisect_left(self.handled, period.start):
-                                bisect.bisect_left(self.handled, period.end)]
-        seen = {c.call_id for c in entered}
-        return entered + [c for c in done if c.call_id not in seen]
+def _by_period(intervals_: Iterable[AgentInterval], periods: list[Window],
+               ) -> list[list[AgentInterval]]:
+    """The intervals overlapping each of ``periods`` (consecutive, in order)."""
+    starts, ends = [p.start for p in periods], [p.end for p in periods]
+    found: list[list[AgentInterval]] = [[] for _ in periods]
+    for interval in intervals_:
+        last = interval.started_at if interval.ended_at is None else interval.ended_at
+        for index in range(bisect.bisect_right(ends, interval.started_at),
+                           bisect.bisect_left(starts, last)):
+            found[index].append(interval)
+    return found
 
-    def intervals(self, period: Window) -> list[AgentInterval]:
-        """Intervals that may overlap the period."""
-        return self.states[bisect.bisect_left(self.starts, period.start - self.longest):
-                           bisect.bisect_left(self.starts, period.end)]
+
+class _StoredKpis:
+    """The call KPIs the KPI tables hold for a report's periods, for the days no write
+    since they were computed can have changed."""
+
+    def __init__(self, db: Database, settings: KpiSettings, tz: ZoneInfo,
+                 interval: IntervalSize, start: float, end: float) -> None:
+        self._db = db
+        self._tz = tz
+        self._settings = settings
+        self._pending = days_pending(pending(db).spans, tz, settings)
+        self._rows: dict[float, dict[str | None, CallKpis]] = {}
+        for row in read_rows(db, call_table(interval), start, end):
+            start_at, queue, kpis = stored_call_kpis(row)
+            self._rows.setdefault(start_at, {})[queue] = kpis
+
+    def covers(self, span: Window) -> bool:
+        """Whether the rows of the periods of ``span`` (within a local day) are up to date."""
+        return local_date(span.start, self._tz) not in self._pending
+
+    def callbacks(self, span: Window, queue: str | None) -> list[Callback]:
+        """The callbacks the table holds for the calls abandoned in ``span``."""
+        rows = map(stored_callback, read_rows(self._db, CALLBACK_TABLE, span.start, span.end))
+        return [row for row in rows if queue is None or row.queue == queue]
+
+    def call_kpis(self, period: Window, queue: str | None) -> dict[str | None, CallKpis]:
+        """The period's call KPIs of each queue with calls (only ``queue``'s, when given),
+        and of all queues together (``None``)."""
+        stored = self._rows.get(period.start, {})
+        if queue is not None:
+            stored = {name: kpis for name, kpis in stored.items() if name in (queue, None)}
+        return {**stored, None: stored.get(None) or table_kpis([], period, self._settings)}
+
+
+def _calls_of(db: Database, span: Window, settings: KpiSettings) -> QueueCalls:
+    """The calls a KPI of a period within ``span`` can count, with their repeat callers."""
+    found = QueueCalls(settings)
+    for early in calls_handled(db, span.start, span.end):
+        found.add(early)
+    window = settings.repeat_window_s
+    for call, again in repeat_verdicts(calls_entered(db, span.start, span.end), window,
+                                       caller_entries(db, span.end, span.end + window)):
+        found.add(call, again)
+    return found
 
 
 def build_report(db: Database, settings: KpiSettings, timezone: str, first: dt.date,
                  last: dt.date, interval: IntervalSize | None = None,
-                 queue: str | None = None, with_agents: bool = False) -> Report:
+                 queue: str | None = None, with_agents: bool = False,
+                 kpi_tables: bool = False) -> Report:
     """The KPIs of local days ``first`` to ``last``: per interval, or for the whole range.
 
     With ``queue``, only that queue's rows (and no all-queues row); agents' rows (with
     their ring-no-answers, their calls per queue and their login sessions) are computed
-    when ``with_agents`` is set.
+    when ``with_agents`` is set. The stored facts are read a day (or a period) at a time,
+    each once: the cost follows the range asked for, not the history, and a year of calls
+    is never all in memory. ``kpi_tables``: the KPI tables were computed with these
+    settings and time zone (:mod:`kpi.tables`), so the call KPIs and the callbacks of the
+    periods of days no write has changed since are read from them; the agents' figures
+    are always computed.
     """
     check_range(first, last)
     tz = ZoneInfo(timezone)
     periods = (list(intervals(first, last, tz, interval)) if interval is not None else
                [_whole_range(first, last, tz)])
-    start, end = periods[0].start, periods[-1].end
-    # later calls decide whether a caller of the range called again, or was called back
-    calls = read_calls(db, start, end + settings.later_s)
-    facts = _Facts([c for c in calls if c.entered_at < end or _handled_before(c, end)],
-                   read_intervals(db, start, end))
-    callers = CallerIndex(calls)
-    names = tuple(sorted({c.queue for c in facts.by_entry} | {c.queue for c in facts.by_handling}))
-    shown: tuple[str | None, ...] = (queue,) if queue is not None else (*names, None)
-    rows: list[QueueRow] = []
+    stored = (_StoredKpis(db, settings, tz, interval, periods[0].start, periods[-1].end)
+              if kpi_tables and interval is not None and not with_agents else None)
+    call_rows: list[dict[str | None, CallKpis]] = []
     center: list[CenterRow] = []
     agents: list[AgentRow] = []
     agent_queues: list[AgentQueueRow] = []
-    rings = read_ring_no_answers(db, start, end) if with_agents else []
-    for period in periods:
-        candidates = facts.calls(period)
-        for name in shown:
-            mine = [c for c in candidates if name is None or c.queue == name]
-            rows.append(QueueRow(period, name, call_kpis(mine, period, settings, callers),
-                                 settings.target(name)))
-        if queue is None or with_agents:
-            per_agent = agent_kpis(candidates, facts.intervals(period), period)
-            totals = call_kpis(candidates, period, settings, callers)
-            center.append(CenterRow(period, center_kpis(per_agent, totals, settings)))
-            if with_agents:
+    reached: list[Callback] = []
+    for group in _spans(periods, interval, tz):
+        span = Window("", group[0].start, group[-1].end)
+        found = None if stored is not None and stored.covers(span) else _calls_of(
+            db, span, settings)
+        for period in group:
+            if found is None:
+                assert stored is not None
+                call_rows.append(stored.call_kpis(period, queue))
+            else:
+                shown = found.queues if queue is None else (queue,)
+                call_rows.append({name: found.call_kpis(period, name)
+                                  for name in (*shown, None)})
+        if found is None:
+            assert stored is not None
+            reached += stored.callbacks(span, queue)
+        else:
+            reached += _callbacks(db, span, found.calls, queue, settings)
+        if queue is not None and not with_agents:
+            continue
+        states = (_by_period(read_intervals(db, span.start, span.end), group) if len(group) > 1
+                  else [intervals_overlapping(db, span.start, span.end)])
+        rings = read_ring_no_answers(db, span.start, span.end) if with_agents else []
+        for period, overlapping, kpis in zip(group, states, call_rows[-len(group):],
+                                             strict=True):
+            # the center's figures read no agent's calls: only its time
+            per_agent = (agents_kpis({}, overlapping, period) if found is None
+                         else found.agent_kpis(period, overlapping))
+            center.append(CenterRow(period, center_kpis(per_agent, kpis[None], settings)))
+            if with_agents and found is not None:
                 rona = rona_by_agent(rings, period)
                 agents.extend(AgentRow(period, a, rona[a.interface]) for a in per_agent)
                 agent_queues.extend(AgentQueueRow(period, a)
-                                    for a in agent_queue_kpis(candidates, rings, period))
+                                    for a in agent_queue_kpis(found.calls, rings, period))
+    queues = ((queue,) if queue is not None else
+              tuple(sorted({name for kpis in call_rows for name in kpis if name is not None})))
+    shown_rows = (*queues, None) if queue is None else queues
+    rows = tuple(QueueRow(period, name, kpis.get(name) or table_kpis([], period, settings),
+                          settings.target(name))
+                 for period, kpis in zip(periods, call_rows, strict=True) for name in shown_rows)
+    sessions = (login_sessions(read_intervals(db, periods[0].start, periods[-1].end))
+                if with_agents else ())
     return Report(first=first, last=last, timezone=timezone,
                   interval=None if interval is None else interval.label,
-                  queues=names if queue is None else (queue,), rows=tuple(rows),
-                  center=tuple(center), agents=tuple(agents),
-                  agent_queues=tuple(agent_queues),
-                  callbacks=callbacks(
-                      [c for c in facts.by_entry if c.entered_at >= start
-                       and (queue is None or c.queue == queue)], calls,
-                      read_dials(db, start, end + settings.callback_window_s),
-                      settings.callback_window_s),
-                  sessions=login_sessions(facts.states) if with_agents else ())
+                  queues=queues, rows=rows, center=tuple(center), agents=tuple(agents),
+                  agent_queues=tuple(agent_queues), sessions=sessions,
+                  callbacks=tuple(reached))
 
 
-def _handled_before(call: CallRecord, end: float) -> bool:
-    done = handled_at(call)
-    return done is not None and done < end
+def _callbacks(db: Database, span: Window, calls: Sequence[CallRecord], queue: str | None,
+               settings: KpiSettings) -> list[Callback]:
+    """The callbacks of the calls abandoned in ``span`` (of ``queue``, when given), from
+    the span's ``calls`` and the calls and dials of the callback window after it."""
+    abandoned = [c for c in calls if c.outcome is Outcome.ABANDONED and c.entered_at in span
+                 and (queue is None or c.queue == queue)]
+    if not abandoned:
+        return []
+    window = settings.callback_window_s
+    later = [*calls, *calls_entered(db, span.end, span.end + window)]
+    return list(callbacks(abandoned, later, read_dials(db, span.start, span.end + window),
+                          window))
 
 
 def _whole_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> Window:

@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from rich import box
@@ -277,11 +277,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def report_json(report: Report) -> str:
-    """The whole report as JSON: every field of every row."""
-    plain = _plain(report)
-    plain["first"], plain["last"] = report.first.isoformat(), report.last.isoformat()
-    return json.dumps(plain, ensure_ascii=False, indent=2)
+def _json(value: Any, level: int) -> str:
+    """``value`` as JSON indented by two spaces a level, nested ``level`` levels deep."""
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level)
+
+
+def write_json(report: Report, out: TextIO) -> None:
+    """The whole report as JSON, every field of every row, as ``json.dumps(indent=2)``
+    writes it, a row at a time (a year of hourly rows is never one string)."""
+    first = True
+    out.write("{")
+    for field in dataclasses.fields(report):
+        value = getattr(report, field.name)
+        out.write(f'{"" if first else ","}\n  {json.dumps(field.name)}: ')
+        first = False
+        if isinstance(value, tuple) and value:
+            out.write("[")
+            for index, item in enumerate(value):
+                out.write(f'{"," if index else ""}\n    {_json(_plain(item), 2)}')
+            out.write("\n  ]")
+        else:
+            out.write(_json(value.isoformat() if isinstance(value, dt.date)
+                            else _plain(value), 1))
+    out.write("\n}\n")
 
 
 def _csv_value(name: str, value: object) -> object:
@@ -326,9 +344,11 @@ def print_tables(tables: Iterable[RenderableType], wide: bool) -> None:
     for index, table in enumerate(tables):
         if index:
             terminal.print()
-        natural = Measurement.get(terminal, terminal.options.update_width(_UNBOUNDED),
-                                  table).maximum
-        width = natural if wide else min(natural, COMPACT_WIDTH)
-        if terminal.is_terminal and not wide:
-            width = min(width, terminal.width)
-        Console(width=width).print(table)
+        if wide:
+            width = Measurement.get(terminal, terminal.options.update_width(_UNBOUNDED),
+                                    table).maximum
+        else:
+            # a table is as wide as its cells need, at most the console's width
+            width = min(terminal.width, COMPACT_WIDTH) if terminal.is_terminal else COMPACT_WIDTH
+        # cells are plain text: a name with brackets is not markup, and no cell an emoji
+        Console(width=width, markup=False, emoji=False, highlight=False).print(table)

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     with ProgressBar("importing", Console(stderr=True)) as progress:
         summary = import_to_database(args.files, args.db, config.tracker_config(),
                                      args.timezone or config.pbx.timezone, progress)
-    rebuilt = refresh_file(args.db, summary.span)
+    rebuilt = refresh_file(args.db)
     console = Console(width=None if sys.stdout.isatty() else 120)
     print_summary(summary, args.db, console)
     console.print(f"  {describe(rebuilt)}")

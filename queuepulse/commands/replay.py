@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"queuepulse: warning: {args.trace}:{replayed.torn_line}: the last line is cut "
               "short (a recording stopped while writing); replayed the lines before it.",
               file=sys.stderr)
-    rebuilt = refresh_file(args.db, replayed.span)
+    rebuilt = refresh_file(args.db)
     if args.show:
         print_calls(list(replayed.calls), console)
     else:

@@ -10,14 +10,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from collector.errors import UserError
+from collector.store.kpi_tables import up_to_date
 from collector.store.opening import reading
-from collector.store.reads import Holdings, holdings
+from collector.store.reads import Holdings, has_queue, holdings
 from kpi.present.chart import write_chart
 from kpi.present.report import Report, build_report, describe_holdings
-from kpi.present.report_output import print_tables, report_csv, report_json, report_tables
+from kpi.present.report_output import print_tables, report_csv, report_tables, write_json
+from kpi.tables import TABLES
 from kpi.windows import INTERVALS, local_date, parse_date, parse_interval
 from queuepulse.config import load_config
-from queuepulse.kpi_settings import kpi_settings_to_read
+from queuepulse.kpi_settings import kpi_settings_to_read, settings_text
 
 
 def register(subparsers: Any) -> None:
@@ -75,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
     with reading(args.db) as db:
         settings, timezone = kpi_settings_to_read(db, config)
         tz = ZoneInfo(timezone)
-        held = holdings(db)
-        if args.queue is not None and args.queue not in held.queues:
-            raise _nothing_to_report(args.db, held, tz, f"of queue {args.queue!r}",
+        if args.queue is not None and not has_queue(db, args.queue):
+            raise _nothing_to_report(args.db, holdings(db), tz, f"of queue {args.queue!r}",
                                      "--queue one of those queues")
         today = local_date(time.time(), tz)
         first = parse_date(args.first) if args.first else None
@@ -85,17 +86,18 @@ def run(args: argparse.Namespace) -> int:
         first, last = first or last or today, last or first or today
         report = build_report(db, settings, timezone, first, last,
                               parse_interval(args.interval) if args.interval else None,
-                              args.queue, with_agents=args.agents)
-    if not _has_calls(report):
-        days = f"on {first}" if first == last else f"from {first} to {last}"
-        queue = "" if args.queue is None else f" in queue {args.queue!r}"
-        raise _nothing_to_report(args.db, held, tz, days + queue,
-                                 "--from and --to days within those")
+                              args.queue, with_agents=args.agents,
+                              kpi_tables=up_to_date(db, TABLES, settings_text(settings, timezone)))
+        if not _has_calls(report):
+            days = f"on {first}" if first == last else f"from {first} to {last}"
+            queue = "" if args.queue is None else f" in queue {args.queue!r}"
+            raise _nothing_to_report(args.db, holdings(db), tz, days + queue,
+                                     "--from and --to days within those")
     if args.chart is not None:
         write_chart(report, args.chart)
         print(f"chart written to {args.chart}", file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(report_json(report) + "\n")
+        write_json(report, sys.stdout)
     elif args.format == "csv":
         sys.stdout.write(report_csv(report, agents=args.agents))
     else:

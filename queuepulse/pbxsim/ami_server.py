@@ -17,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterable
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
 from queuepulse.pbxsim.ami_session import ServerStats, Session
+from queuepulse.pbxsim.event_filter import EventFilter
 from queuepulse.pbxsim.faults import NO_FAULTS, Faults
 from queuepulse.pbxsim.snapshot import Snapshot
 
@@ -59,6 +60,8 @@ class AmiServer:
     * ``challenge``: whether the Challenge action is answered (an AMI proxy in between
       may refuse it, leaving only a login with the secret in clear text).
     * ``snapshot``: what QueueStatus and QueueSummary report until the feed updates it.
+    * ``event_filter``: the user's ``eventfilter`` lines of manager.conf: the feed's events
+      they keep out are not sent (counted in ``stats.filtered``).
     * ``faults``: plans for the next sessions to log in, one each, in order; later
       sessions are healthy.
     * ``uptime``: seconds the PBX has been up when the server starts (FullyBooted's Uptime).
@@ -75,6 +78,7 @@ class AmiServer:
         challenge: bool = True,
         snapshot: Snapshot | None = None,
         faults: tuple[Faults, ...] = (),
+        event_filter: Sequence[str] = (),
         uptime: float = 86400.0,
         auth_failure_delay: float = 1.0,
         host: str = "127.0.0.1",
@@ -86,6 +90,7 @@ class AmiServer:
         self.snapshot = snapshot if snapshot is not None else Snapshot()
         self.auth_failure_delay = auth_failure_delay
         self.stats = ServerStats()
+        self._filter = EventFilter(event_filter)
         self.booted_at = time.time() - uptime
         self._feed = feed
         self._faults: deque[Faults] = deque(faults)
@@ -164,6 +169,10 @@ class AmiServer:
 
     async def send_block(self, block: FrameBlock) -> None:
         """Send a block of ready-made event frames, as :meth:`send` sends one."""
+        if self._filter:
+            block = self._filtered(block)
+            if not block.frames:
+                return
         listeners = self._listeners
         if not listeners:
             self.stats.lost += block.frames
@@ -171,6 +180,12 @@ class AmiServer:
         for session in listeners:
             if session.push_event(block.data, block.frames):
                 await session.wait_for_space()
+
+    def _filtered(self, block: FrameBlock) -> FrameBlock:
+        frames = block.data.split(b"\r\n\r\n")[:-1]
+        kept = [f for f in frames if self._filter.passes(f.decode("utf-8", "replace"))]
+        self.stats.filtered += len(frames) - len(kept)
+        return FrameBlock(b"".join(f + b"\r\n\r\n" for f in kept), len(kept))
 
     async def restart(self, *, snapshot: Snapshot | None = None, down_for: float = 0.0) -> None:
         """Restart the PBX: a clean Shutdown event, every connection closed, a fresh boot.

@@ -37,6 +37,8 @@ class ServerStats:
     """Bytes written to clients, banners included."""
     lost: int = 0
     """Feed events that came while no client listened."""
+    filtered: int = 0
+    """Feed events the user's event filter kept from the clients."""
     sessions: int = 0
     """Connections accepted."""
     plain_logins: int = 0

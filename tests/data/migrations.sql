@@ -61,3 +61,9 @@ CREATE TABLE "dials" ( "uniqueid" TEXT NOT NULL, "linkedid" TEXT, "caller_num" T
 CREATE TABLE "ring_no_answers" ( "at" REAL NOT NULL, "queue" TEXT NOT NULL, "uniqueid" TEXT NOT NULL, "interface" TEXT NOT NULL, "agent" TEXT NOT NULL, "source" TEXT, PRIMARY KEY ("uniqueid", "interface", "at") );
 CREATE INDEX "idx_dials_started_at" ON "dials" ("started_at");
 CREATE INDEX "idx_ring_no_answers_at" ON "ring_no_answers" ("at");
+
+-- 0008_long_agent_states_by_end
+CREATE INDEX idx_agent_states_long_ended_at ON agent_states (ended_at) WHERE ended_at - started_at > 86400;
+
+-- 0009_kpi_pending
+CREATE TABLE kpi_pending (id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL NOT NULL);
