@@ -24,11 +24,13 @@ from collector.events import (
     CallerLeave,
     Event,
     Hangup,
+    HangupKind,
     HoldChange,
     MemberChange,
     MemberUpdate,
     PbxBooted,
     PbxShutdown,
+    QueueApp,
     QueueEntry,
     QueueParams,
     QueueStatusVar,
@@ -143,10 +145,18 @@ def _member_name(f: Fields) -> str:
     return f.get("MemberName") or f.get("Name") or f["Interface"]
 
 
-_RingEvent = type[AgentCalled | AgentRingNoAnswer | AgentDump]
+def _agent_called(f: Fields, at: float) -> Event:
+    return AgentCalled(
+        at=at,
+        queue=f["Queue"],
+        uniqueid=f["Uniqueid"],
+        interface=f["Interface"],
+        member_name=_member_name(f),
+        dest_uniqueid=f.get("DestUniqueid", ""),
+    )
 
 
-def _ring(kind: _RingEvent) -> Callable[[Fields, float], Event]:
+def _ring_ended(kind: type[AgentRingNoAnswer | AgentDump]) -> Callable[[Fields, float], Event]:
     def build(f: Fields, at: float) -> Event:
         return kind(
             at=at,
@@ -171,15 +181,17 @@ def _agent_connect(f: Fields, at: float) -> Event:
 
 
 def _agent_complete(f: Fields, at: float) -> Event:
+    # the caller's fields are missing when its channel was gone first (Asterisk 20)
     return AgentComplete(
         at=at,
         queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
+        uniqueid=f.get("Uniqueid", ""),
         interface=f["Interface"],
         member_name=_member_name(f),
         reason=f.get("Reason", ""),
         wait_reported=_int(f.get("HoldTime")),
         talk_reported=_int(f.get("TalkTime")),
+        dest_uniqueid=f.get("DestUniqueid", ""),
     )
 
 
@@ -196,6 +208,7 @@ def _member(change: MemberChange) -> Callable[[Fields, float], Event]:
             reason=f.get("PausedReason", f.get("Reason", "")),
             in_call=_flag(f.get("InCall")),
             wrapuptime=_float(f.get("Wrapuptime")),
+            status=_int(f.get("Status")),
         )
 
     return build
@@ -246,8 +259,11 @@ def _blind_transfer(f: Fields, at: float) -> Event:
 
 
 def _attended_transfer(f: Fields, at: float) -> Event:
+    # the extension the consultation call dialled: a phone's REFER leaves it on the second
+    # transferer's channel; an AMI Atxfer on the target's (Local/800@...), and the second
+    # transferer's is then the queue's extension
     target = (
-        f.get("TransferTargetCallerIDNum")
+        f.get("TransferTargetExten")
         or f.get("SecondTransfererExten")
         or f.get("DestApp")
         or f.get("DestType", "")
@@ -259,11 +275,27 @@ def _attended_transfer(f: Fields, at: float) -> Event:
         transferer_linkedid=f.get("OrigTransfererLinkedid", ""),
         transferee_uniqueid=f.get("TransfereeUniqueid", ""),
         target=target,
+        attended=True,
+        party=f.get("TransferTargetCallerIDNum", ""),
     )
 
 
-def _hangup(f: Fields, at: float) -> Event:
-    return Hangup(at=at, uniqueid=f["Uniqueid"])
+def _hangup(kind: HangupKind) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        return Hangup(at=at, uniqueid=f["Uniqueid"], kind=kind, cause=_int(f.get("Cause")))
+
+    return build
+
+
+def _queue_app(f: Fields, at: float) -> Event:
+    return QueueApp(
+        at=at,
+        queue=f["AppData"].split(",", 1)[0].strip(),
+        uniqueid=f["Uniqueid"],
+        linkedid=f.get("Linkedid", f["Uniqueid"]),
+        caller_num=f.get("CallerIDNum", ""),
+        caller_name=f.get("CallerIDName", ""),
+    )
 
 
 def _var_set(f: Fields, at: float) -> Event:
@@ -286,9 +318,9 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
     "QueueCallerAbandon": _caller_abandon,
-    "AgentCalled": _ring(AgentCalled),
-    "AgentRingNoAnswer": _ring(AgentRingNoAnswer),
-    "AgentDump": _ring(AgentDump),
+    "AgentCalled": _agent_called,
+    "AgentRingNoAnswer": _ring_ended(AgentRingNoAnswer),
+    "AgentDump": _ring_ended(AgentDump),
     "AgentConnect": _agent_connect,
     "AgentComplete": _agent_complete,
     "QueueMemberAdded": _member(MemberChange.ADDED),
@@ -306,13 +338,25 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "Unhold": _hold(False),
     "BlindTransfer": _blind_transfer,
     "AttendedTransfer": _attended_transfer,
-    "Hangup": _hangup,
-    "HangupRequest": _hangup,
-    "SoftHangupRequest": _hangup,
+    "Hangup": _hangup(HangupKind.HANGUP),
+    "HangupRequest": _hangup(HangupKind.REQUEST),
+    "SoftHangupRequest": _hangup(HangupKind.SOFT_REQUEST),
     "VarSet": _var_set,
+    "Newexten": _queue_app,
     "FullyBooted": _fully_booted,
     "Shutdown": _shutdown,
 }
+
+def _runs_queue(frame: str) -> bool:
+    start = frame.find("\nApplication: Queue")
+    return start >= 0 and frame[start + 19 : start + 20] in ("\r", "\n", "")
+
+
+_WANTED_IF: dict[Callable[[Fields, float], Event], Callable[[str], bool]] = {
+    _var_set: lambda frame: "Variable: QUEUESTATUS" in frame,
+    _queue_app: _runs_queue,
+}
+"""Frequent events the tracker wants only a few of: those this test picks."""
 
 RELEVANT_EVENTS = frozenset(_BUILDERS)
 """AMI event names the tracker uses; an event filter on the PBX may keep just these."""
@@ -358,7 +402,7 @@ class FrameParser:
         if frame.startswith("Event: "):
             end = frame.find("\n", 7)
             builder = _BY_NAME_LINE.get(frame[7:] if end < 0 else frame[7:end])
-        if builder is None or (builder is _var_set and "Variable: QUEUESTATUS" not in frame):
+        if builder is None or (builder in _WANTED_IF and not _WANTED_IF[builder](frame)):
             self.stats.ignored += 1
             return None
         fields = Fields(frame)

@@ -40,7 +40,7 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """What a replay stored: its call records, the stretch of time its facts speak of
+    """What a replay stored: each stint's final call record, the stretch of time its facts speak of
     (``None``: no call or interval), and the torn last line it left out, if any."""
 
     calls: tuple[CallRecord, ...]
@@ -77,7 +77,7 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
     frames = itertools.chain([first], frames)
     if progress is not None:
         frames = _reporting(frames, trace.stat().st_size, progress)
-    calls: list[CallRecord] = []
+    calls: dict[str, CallRecord] = {}
     batch: list[Fact] = []
     span: Span | None = None
     with writing(db_path) as db, db.atomic():
@@ -85,7 +85,8 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
             for fact in replay(frames, tracker, FrameParser()):
                 batch.append(fact)
                 if isinstance(fact, CallRecord):
-                    calls.append(fact)
+                    # a stint's record is revised as its call goes on: the last one stays
+                    calls[fact.call_id] = fact
                 if len(batch) >= _BATCH:
                     write_facts(db, batch, source="replay")
                     span = spanned(batch, span)
@@ -93,4 +94,4 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
         except TraceFormatError as error:
             raise UserError(str(error)) from error
         write_facts(db, batch, source="replay")
-    return Replayed(tuple(calls), spanned(batch, span), reader.torn_line)
+    return Replayed(tuple(calls.values()), spanned(batch, span), reader.torn_line)

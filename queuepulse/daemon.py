@@ -37,7 +37,7 @@ from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.errors import UserError
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
-from collector.facts import CallRecord, Fact
+from collector.facts import CallRecord, Fact, Phase
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.store.opening import unusable
@@ -78,6 +78,7 @@ class DaemonStats:
     frames: int = 0
     events: int = 0
     calls: int = 0
+    """Stints whose record is final (``phase`` done)."""
     snapshots: int = 0
     failed: int = 0
     """Events the tracker raised on (logged as ``daemon.event_failed``, then skipped)."""
@@ -329,7 +330,8 @@ class Daemon:
         if not facts:
             return
         for fact in facts:
-            if isinstance(fact, CallRecord):
+            # a stint's record is revised as the call goes on: one line when it is final
+            if isinstance(fact, CallRecord) and fact.phase is Phase.DONE:
                 self.stats.calls += 1
                 log.info("call.finished", call_id=fact.call_id, queue=fact.queue,
                          outcome=fact.outcome.value, agent=fact.agent,

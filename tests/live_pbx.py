@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collector.events import CallerJoin
-from collector.facts import CallRecord
+from collector.facts import CallRecord, Phase
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.replay import replay
@@ -35,7 +35,7 @@ from queuepulse.pbxsim.faults import Faults
 from queuepulse.pbxsim.snapshot import Snapshot
 from queuepulse.pbxsim.trace_feed import TracePlayer
 from queuepulse.sd_notify import Notifier
-from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, final_records, trace_dir
 
 SECRET = "Hush-4b2f-ami"
 CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s",
@@ -160,7 +160,8 @@ class TracePbx:
                 continue
             if isinstance(event, CallerJoin):
                 joined.add(event.uniqueid)
-            done += [f for f in tracker.feed(event) if isinstance(f, CallRecord)]
+            done += [f for f in tracker.feed(event)
+                     if isinstance(f, CallRecord) and f.phase is Phase.DONE]
         return done, tracker.live(), joined
 
     def snapshot_after(self, events: int) -> Snapshot:
@@ -206,7 +207,7 @@ class TracePbx:
             frames.append(frame)
             count += _is_feed_event(frame)
         facts = replay(frames, Tracker(TRACE_CONFIG), FrameParser())
-        return [f for f in facts if isinstance(f, CallRecord)]
+        return final_records(facts)
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,

@@ -136,6 +136,20 @@ def restart_victims(name: str) -> set[Key]:
     return {_key(c) for c in _calls(name) if c["observed"]["outcome"] == "ended_by_pbx"}
 
 
+def cut_by_restart(name: str) -> set[Key]:
+    """Answered stints whose call the PBX cut by restarting (queue_log logs an ordinary
+    COMPLETEAGENT or COMPLETECALLER at the restart)."""
+    truth = lab_truth(name)
+    restarts = [n["t"] for n in truth["notes"] if n["what"].startswith("core restart")] \
+        if truth is not None else []
+    cut: set[Key] = set()
+    for call in _calls(name):
+        ring = _answering_ring(call)
+        if ring is not None and any(0 <= ring["end_t"] - t <= TOLERANCE_S for t in restarts):
+            cut.add(_key(call))
+    return cut
+
+
 def turned_away(name: str) -> set[Key]:
     """Callers ``joinempty`` kept out of a queue: no queue_log line, no QueueCallerJoin."""
     return {_key(c) for c in _calls(name) if c["observed"]["outcome"] == "join_empty"}

@@ -99,7 +99,11 @@ def test_calls_whose_end_fell_into_the_gap_are_unknown_and_counted_once(
     assert run.daemon.stats.gaps and pbx.server.stats.lost == lose
     assert unknown and unseen and from_snapshot, "the fault should hit each kind of call"
     assert set(run.calls) == set(expected) - unseen
-    assert {k for k, row in run.calls.items() if row["outcome"] == "unknown"} == unknown
+    # answered before the gap: still answered, how the call ended was not seen
+    talked = {k for k in unknown if before[k]}
+    assert talked and {k for k, row in run.calls.items() if row["outcome"] == "unknown"} == (
+        unknown - talked)
+    assert all(run.calls[k]["outcome"] == "answered" for k in talked)
     for key in unknown:
         row, call = run.calls[key], expected[key]
         assert row["ended_at"] is None and row["talk_s"] is None
@@ -169,8 +173,15 @@ def test_a_restarted_asterisk_closes_open_calls_and_takes_the_new_snapshot(
     in_acw -= set(open_calls)
     with capture_logs() as logs:
         run = asyncio.run(run_live(pbx, tmp_path / "live.sqlite"))
+    # Asterisk ended them: the calls talking were cut there, the callers waiting dropped
+    assert {k: (run.calls[k]["outcome"], run.calls[k]["end_reason"]) for k in open_calls} == {
+        k: ("answered" if talking else "unknown", "pbx_restart")
+        for k, talking in open_calls.items()}
+    for key in (k for k, talking in open_calls.items() if talking):
+        ended = run.calls[key]["ended_at"]
+        assert isinstance(ended, float) and ended == pytest.approx(restarted[0], abs=0.001)
     assert {k for k, row in run.calls.items() if row["outcome"] == "unknown"} == {
-        *open_calls, ("9999.1", "support")}
+        *(k for k, talking in open_calls.items() if not talking), ("9999.1", "support")}
     assert in_acw and all(run.calls[k]["acw_s"] is None for k in in_acw)
     newcomer = run.calls[("9999.1", "support")]
     assert newcomer["caller_name"] == "نور"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from collector.facts import CallRecord
+from collector.facts import AgentInterval, Anomaly, CallRecord, Fact
 from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.schema import migrations
@@ -31,7 +31,7 @@ from kpi.present.screens import DatabaseBoard
 from queuepulse.cli import main
 from queuepulse.kpi_settings import stored_kpi_settings
 from tests.live_pbx import TracePbx, run_live
-from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, final_records, replayed_facts, trace_dir
 from tests.user_errors import files
 
 QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
@@ -107,6 +107,16 @@ def test_top_from_a_file_uses_the_stored_thresholds_and_time_zone(
     assert files(tmp_path) == before
 
 
+def write_old_facts(db: Database, facts: tuple[Fact, ...]) -> None:
+    """The facts as a queuepulse of that schema stored them: the columns it had."""
+    columns = {column.name for column in db["calls"].columns}
+    rows = [{**{k: v for k, v in c.as_row().items() if k in columns}, "source": "replay"}
+            for c in final_records(facts)]
+    db.table("calls").insert_all(rows)
+    write_facts(db, [f for f in facts if isinstance(f, AgentInterval | Anomaly)],
+                source="replay")
+
+
 def test_reading_an_older_database_leaves_its_schema_as_it_was(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -115,7 +125,7 @@ def test_reading_an_older_database_leaves_its_schema_as_it_was(
         db = Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
         migrations.apply(db, stop_before="0005_kpi_settings_variant_targets_and_costs")
-        write_facts(db, replayed_facts("mixed-a"), source="replay")
+        write_old_facts(db, replayed_facts("mixed-a"))
     before = files(tmp_path)
     report = report_json(["--db", str(db_path), "--from", DAY], capsys)
     assert next(r for r in report["rows"] if r["queue"] is None)["kpis"]["offered"] == 95
@@ -195,7 +205,7 @@ def test_reading_commands_work_on_a_read_only_database_in_a_read_only_folder(
 def test_a_database_board_follows_a_writer_that_started_after_it(tmp_path: Path) -> None:
     db = tmp_path / "calls.sqlite"
     facts = replayed_facts("mixed-a")
-    calls = [f for f in facts if isinstance(f, CallRecord)]
+    calls = final_records(facts)
     first_half = [f for f in facts if not isinstance(f, CallRecord)] + calls[: len(calls) // 2]
     with contextlib.closing(open_database(str(db))) as writer:
         write_facts(writer, first_half, source="replay")

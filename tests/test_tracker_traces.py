@@ -10,8 +10,8 @@ import itertools
 
 import pytest
 
-from collector.facts import AcwSource, AgentInterval, AgentState, Anomaly, CallRecord, Outcome
-from tests.traces import TRACE_NAMES, replayed_calls, replayed_facts, truth
+from collector.facts import AcwSource, AgentInterval, AgentState, Anomaly, Outcome
+from tests.traces import TRACE_NAMES, final_records, replayed_calls, replayed_facts, truth
 
 TOLERANCE_S = 1.0
 
@@ -119,7 +119,7 @@ def test_wait_is_timed_from_events_not_from_asterisks_integer_holdtime() -> None
 
 def test_every_call_record_has_a_known_outcome_on_a_clean_trace() -> None:
     for name in ("smoke", "mixed-a", "hold-a"):
-        records = [f for f in replayed_facts(name) if isinstance(f, CallRecord)]
+        records = final_records(replayed_facts(name))
         assert all(r.outcome is not Outcome.UNKNOWN for r in records)
 
 

@@ -23,6 +23,8 @@ from collector.facts import (
     EndReason,
     Fact,
     Outcome,
+    Phase,
+    TransferKind,
 )
 
 LIVE_SOURCES = ("live", "replay")
@@ -33,10 +35,15 @@ _INTERVAL_FIELDS = tuple(f.name for f in dataclasses.fields(AgentInterval))
 
 def call_from_row(row: Mapping[str, Any]) -> CallRecord:
     """The call record a ``calls`` row holds."""
-    values = {name: row[name] for name in _CALL_FIELDS}
+    # a database of an older queuepulse lacks the newer columns: their defaults then
+    values = {name: row[name] for name in _CALL_FIELDS if name in row}
     values["outcome"] = Outcome(values["outcome"])
     values["acw_source"] = AcwSource(values["acw_source"] or AcwSource.NONE)
     values["end_reason"] = EndReason(values["end_reason"]) if values["end_reason"] else None
+    values["phase"] = Phase(values.get("phase") or Phase.DONE)
+    kind = values.get("transfer_kind")
+    values["transfer_kind"] = TransferKind(kind) if kind else None
+    values["gap_s"] = values.get("gap_s") or 0.0
     values["hold_count"] = values["hold_count"] or 0
     values["ring_attempts"] = values["ring_attempts"] or 0
     values["ring_noanswer"] = values["ring_noanswer"] or 0

@@ -23,6 +23,8 @@ from collector.facts import (
     Anomaly,
     CallRecord,
     Fact,
+    Phase,
+    WaitingCaller,
 )
 from collector.live import LiveAgent, LiveQueue
 from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
@@ -68,11 +70,16 @@ _UNIQUEIDS_PER_QUERY = 500
 _COLUMN = {name: index for index, name in enumerate(CALL_COLUMNS)}
 _STINT = itemgetter(_COLUMN["uniqueid"], _COLUMN["queue"], _COLUMN["entered_at"])
 _CALL_ID = _COLUMN["call_id"]
-_KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"])
+_KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"],
+                    _COLUMN["phase"])
 _TIMINGS = itemgetter(*(_COLUMN[name] for name in (
     "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")))
 _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "started_at"))
 _INSERT_ANOMALY = "INSERT INTO anomalies (at, kind, uniqueid, detail) VALUES (?, ?, ?, ?)"
+_PUT_WAITING = (
+    "INSERT OR REPLACE INTO waiting_callers (uniqueid, queue, linkedid, caller_num, "
+    "caller_name, entered_at, position_entered) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_NOT_WAITING = "DELETE FROM waiting_callers WHERE uniqueid = ? AND queue = ?"
 
 
 def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
@@ -86,13 +93,20 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
     calls: list[tuple[object, ...]] = []
     intervals: list[tuple[object, ...]] = []
     anomalies: list[tuple[object, ...]] = []
+    # in order: a caller who joined and left within one batch is waiting no more
+    waiting: dict[tuple[str, str], tuple[object, ...] | None] = {}
     for fact in facts:
         if isinstance(fact, CallRecord):
             calls.append(fact.as_values())
+            waiting[(fact.uniqueid, fact.queue)] = None
         elif isinstance(fact, AgentInterval):
             intervals.append((*fact.as_values(), source))
         elif isinstance(fact, Anomaly):
             anomalies.append((fact.at, fact.kind, fact.uniqueid, fact.detail))
+        elif isinstance(fact, WaitingCaller):
+            waiting[(fact.uniqueid, fact.queue)] = (
+                fact.uniqueid, fact.queue, fact.linkedid, fact.caller_num, fact.caller_name,
+                fact.entered_at, fact.position_entered)
     with db.atomic():
         if calls:
             store_calls(db, calls, source)
@@ -100,6 +114,9 @@ def write_facts(db: Database, facts: Iterable[Fact], source: str) -> None:
             db.conn.executemany(_UPSERT_INTERVAL, intervals)
         if anomalies:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
+        if waiting:
+            db.conn.executemany(_NOT_WAITING, [k for k, v in waiting.items() if v is None])
+            db.conn.executemany(_PUT_WAITING, [v for v in waiting.values() if v is not None])
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +144,9 @@ def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
 
 
 def _known(values: tuple[object, ...], source: str) -> Completeness:
-    outcome, ended_at, acw_s = _KNOWN(values)
+    outcome, ended_at, acw_s, phase = _KNOWN(values)
     return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
-                        observed_live=source in LIVE_SOURCES)
+                        observed_live=source in LIVE_SOURCES, phase=phase or Phase.DONE)
 
 
 def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:

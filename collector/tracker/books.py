@@ -8,17 +8,21 @@ handler modules are plain functions over it. Machine states are only ever set by
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from collector.agents import Roster
-from collector.facts import Anomaly, EndReason, Fact
+from collector.events import QueueApp
+from collector.facts import Anomaly, EndReason, Fact, TransferKind
 from collector.live import LiveQueue
+from collector.overlap import SAME_STINT_S
 from collector.states import (
     AcwDue,
     AcwState,
     HoldState,
+    HungUp,
     Input,
     SettleDue,
     StintState,
@@ -26,6 +30,9 @@ from collector.states import (
 )
 
 DEFAULT_ACW_REASONS = frozenset({"acw", "wrapup", "wrap-up"})
+RECORDED_KEPT_S = 3600.0
+"""How long the stints already recorded are remembered, so that a QueueCallerJoin the PBX
+sends again for one of them (a stale join) starts nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,8 @@ class Stint:
     settle_due: SettleDue | None = None
     # the evidence an unanswered stint's outcome is decided from
     abandoned: bool = False
-    hung_up: bool = False
+    hung_up: HungUp | None = None
+    hung_up_at: float | None = None
     exit_status: str | None = None
     answered_at: float | None = None
     ended_at: float | None = None
@@ -79,9 +87,20 @@ class Stint:
     agent: str | None = None
     agent_channel: str | None = None
     hold: Hold | None = None
+    """The agent's side's hold: the time the caller waited on hold."""
+    caller_hold: Hold | None = None
+    """The caller's side's hold: the agent waited (counted in talk)."""
+    rung: dict[str, str] = field(default_factory=dict)
+    """The channels ringing for this caller, each to its member's interface."""
+    rings_ended: set[str] = field(default_factory=set)
+    """Members whose ring for this caller ended and that were not rung again since."""
+    early_holds: dict[str, float] = field(default_factory=dict)
+    """Holds on channels of this caller's conversation before the answer, by channel."""
     ring_attempts: int = 0
     ring_noanswer: int = 0
     transfer_to: str | None = None
+    transfer_kind: TransferKind | None = None
+    transfer_party: str | None = None
     end_reason: EndReason | None = None
 
 
@@ -118,9 +137,14 @@ class Books:
         self.ringing: dict[str, set[str]] = {}
         """Uniqueid of a waiting caller to the interfaces it rings."""
         self.acw: dict[str, AfterCallWork] = {}
+        self.entering: dict[str, QueueApp] = {}
+        """Callers the dialplan sent to a queue that have not joined it yet, by uniqueid."""
         self.queues: dict[str, LiveQueue] = {}
         self.snapshot = Snapshot()
         self.boot_at: float | None = None
+        self._recorded: dict[tuple[str, str], list[float]] = {}
+        """Stints no longer open, by uniqueid and queue: when each entered."""
+        self._recorded_order: deque[tuple[str, str, float]] = deque()
         self.deadlines: list[tuple[float, int, SettleDue | AcwDue]] = []
         self._scheduled = 0
 
@@ -150,6 +174,14 @@ class Books:
             return None
         return stint
 
+    def on_call(self, interface: str, queue: str) -> Stint | None:
+        """The connected stint of member ``interface`` in ``queue``, if it has one."""
+        for stint in self.stints.values():
+            if (stint.state is StintState.CONNECTED and stint.interface == interface
+                    and stint.queue == queue):
+                return stint
+        return None
+
     def connected(self, *uniqueids: str) -> Stint | None:
         """The connected stint one of these channels belongs to (caller's or agent's leg)."""
         for uid in uniqueids:
@@ -162,14 +194,30 @@ class Books:
     def forget(self, stint: Stint) -> None:
         """The stint no longer takes events of its own (it ended or waits for its ACW)."""
         self.stints.pop(stint.uniqueid, None)
+        self._recorded.setdefault((stint.uniqueid, stint.queue), []).append(stint.entered_at)
+        order = self._recorded_order
+        order.append((stint.uniqueid, stint.queue, stint.entered_at))
+        while order and order[0][2] < self.now - RECORDED_KEPT_S:
+            uniqueid, queue, entered_at = order.popleft()
+            entries = self._recorded[(uniqueid, queue)]
+            entries.remove(entered_at)
+            if not entries:
+                del self._recorded[(uniqueid, queue)]
         if stint.agent_channel:
             self.by_channel.pop(stint.agent_channel, None)
         if self.by_linkedid.get(stint.linkedid) == stint.uniqueid:
             del self.by_linkedid[stint.linkedid]
 
+    def was_recorded(self, uniqueid: str, queue: str, entered_at: float) -> bool:
+        """Whether the stint that entered ``queue`` at ``entered_at`` (to
+        :data:`~collector.overlap.SAME_STINT_S`) is no longer open: it was recorded."""
+        return any(abs(t - entered_at) <= SAME_STINT_S
+                   for t in self._recorded.get((uniqueid, queue), ()))
+
     def stop_ringing(self, stint: Stint, at: float) -> None:
         """No agent rings for this caller any more."""
-        for interface in self.ringing.pop(stint.uniqueid, ()):
+        # in a fixed order: the agents' intervals come out in the order they are touched
+        for interface in sorted(self.ringing.pop(stint.uniqueid, ())):
             agent = self.roster.agents[interface]
             agent.ringing.pop(stint.uniqueid, None)
             self.roster.touch(agent, at)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collector.events import PbxBooted, PbxShutdown, StreamGap
 from collector.facts import Fact
-from collector.states import Lost, StintState
-from collector.tracker import acw, callers
+from collector.states import HungUp, Lost, StintState
+from collector.tracker import acw, answering, callers
 from collector.tracker.books import Books, anomaly
 
 # FullyBooted's uptime is in whole seconds and arrives a moment after the boot it counts
@@ -30,12 +30,38 @@ def booted(b: Books, e: PbxBooted) -> list[Fact]:
     )
 
 
-def shutdown(b: Books, e: PbxShutdown) -> list[Fact]:
-    """Asterisk is stopping: its calls end unseen, its members are gone until it is back."""
+def restarted(b: Books, at: float) -> list[Fact]:
+    """Asterisk started again at ``at`` without its end being seen: whatever was open
+    ended unseen, and its members are gone until they are seen again."""
     facts = close_everything(b)
+    _members_gone(b, at)
+    return facts
+
+
+def _members_gone(b: Books, at: float) -> None:
     for agent in b.roster.agents.values():
         agent.memberships.clear()
-        b.roster.touch(agent, e.at)
+        b.roster.touch(agent, at)
+
+
+def shutdown(b: Books, e: PbxShutdown) -> list[Fact]:
+    """Asterisk is stopping: it ends every call and drops every waiting caller, and its
+    members are gone until it is back.
+
+    A call still connected was cut, at the shutdown's hang-up of its channels if one was
+    seen; a caller still waiting was dropped by the PBX (neither answered nor given up).
+    """
+    facts: list[Fact] = []
+    for stint in list(b.stints.values()):
+        at = stint.hung_up_at if stint.hung_up is HungUp.SHUTDOWN else None
+        if stint.state is StintState.CONNECTED:
+            facts += answering.cut(b, stint, at or e.at)
+        elif stint.state is StintState.WAITING:
+            facts += callers.shut_down(b, stint, e.at)
+        elif stint.state is StintState.LEFT:
+            facts += callers.settle(b, stint, e.at, PbxShutdown)
+    facts += close_everything(b)
+    _members_gone(b, e.at)
     return facts
 
 

@@ -30,6 +30,7 @@ from collector.events import (
     MemberUpdate,
     PbxBooted,
     PbxShutdown,
+    QueueApp,
     QueueEntry,
     QueueParams,
     QueueStatusVar,
@@ -83,6 +84,16 @@ class Tracker:
         # intervals first: what agents did after the last event was not seen
         facts += books.roster.close_all()
         facts += pbx.close_everything(books)
+        facts += books.roster.derive_touched()
+        return facts
+
+    def restarted(self, at: float) -> list[Fact]:
+        """Asterisk started again at ``at`` (a queue_log QUEUESTART) and how the calls it
+        had open ended was not seen: close them with what was observed."""
+        books = self._books
+        facts = self._expire(at)
+        books.now = max(books.now, at)
+        facts += pbx.restarted(books, at)
         facts += books.roster.derive_touched()
         return facts
 
@@ -145,6 +156,8 @@ class Tracker:
                 return callers.abandon(b, event)
             case QueueStatusVar():
                 return callers.exit_status(b, event)
+            case QueueApp():
+                return callers.entering(b, event)
             case HoldChange():
                 return hold.hold(b, event)
             case Transfer():
