@@ -5,6 +5,10 @@ unfiltered stream (VarSet, Newexten, DeviceStateChange, ...) is of no use to the
 so the parser reads the ``Event:`` line first and drops those frames before splitting
 anything else. A frame that lacks a field the tracker needs is skipped and counted; the
 parser never raises on input.
+
+Each event's time is on the PBX's clock (:mod:`collector.clock`): its ``Timestamp``, or,
+for a frame without one or with an implausible one, the PBX time of its arrival. An
+implausible stamp is an anomaly, which :meth:`FrameParser.anomalies` hands over.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import overload
 
+from collector.clock import PbxClock
 from collector.events import (
     AgentCalled,
     AgentComplete,
@@ -37,6 +42,7 @@ from collector.events import (
     SnapshotEnd,
     Transfer,
 )
+from collector.facts import Anomaly
 
 
 @dataclass(slots=True)
@@ -46,6 +52,8 @@ class ParseStats:
     events: int = 0
     ignored: int = 0
     malformed: int = 0
+    bad_stamps: int = 0
+    """Events whose Timestamp was implausible (they got the PBX time of their arrival)."""
 
     @property
     def frames(self) -> int:
@@ -389,12 +397,19 @@ def split_fields(frame: str) -> dict[str, str]:
 class FrameParser:
     """Turns AMI frames into events and counts what it skipped.
 
-    It keeps no state between frames except its counters, so the same instance serves
-    a live connection, a replayed trace and the tests.
+    Between frames it keeps its counters and the PBX clock's estimate, so the same
+    instance serves a live connection (across reconnections), and a replayed trace.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: PbxClock | None = None) -> None:
         self.stats = ParseStats()
+        self.clock = clock or PbxClock()
+        self._anomalies: list[Anomaly] = []
+
+    def anomalies(self) -> list[Anomaly]:
+        """The anomalies of the frames parsed since the last call (implausible stamps)."""
+        taken, self._anomalies = self._anomalies, []
+        return taken
 
     def parse(self, frame: str, received_at: float) -> Event | None:
         """The normalized event of one frame, or ``None`` when the tracker has no use for it."""
@@ -406,11 +421,16 @@ class FrameParser:
             self.stats.ignored += 1
             return None
         fields = Fields(frame)
-        stamp = _float(fields.get("Timestamp"))
+        dated = self.clock.date(_float(fields.get("Timestamp")), received_at)
         try:
-            event = builder(fields, received_at if stamp is None else stamp)
+            event = builder(fields, dated.at)
         except KeyError:
             self.stats.malformed += 1
             return None
         self.stats.events += 1
+        if dated.problem is not None:
+            self.stats.bad_stamps += 1
+            self._anomalies.append(Anomaly(dated.at, "implausible_timestamp",
+                                           fields.get("Uniqueid"),
+                                           f"{event_name(frame)}: {dated.problem}"))
         return event

@@ -27,15 +27,16 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
     """Feed every frame through the parser and the tracker, then close the stream.
 
     The stream ends at the last frame's time; calls still open then are closed with what
-    was observed of them.
+    was observed of them. An implausible Timestamp is an anomaly (:mod:`collector.clock`).
     """
     last = 0.0
     for frame in frames:
         last = max(last, frame.received_at)
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
+            yield from parser.anomalies()
             yield from tracker.feed(event)
-    yield from tracker.finish(max(last, tracker.now))
+    yield from tracker.finish(max(parser.clock.estimate(last), tracker.now))
 
 
 @dataclass(frozen=True, slots=True)

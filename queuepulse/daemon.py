@@ -44,6 +44,7 @@ from collector.store.opening import unusable
 from collector.store.reads import read_facts
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference, prune
+from collector.trace import frame_timestamp
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.mqtt.publisher import MqttPublisher
@@ -222,7 +223,8 @@ class Daemon:
             self.stats.gaps.append(now - since)
             log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
             # the tracker answers the gap with its stream_gap anomaly: the one stored
-            self._apply(StreamGap(at=now, since=since))
+            pbx = self.parser.clock
+            self._apply(StreamGap(at=pbx.estimate(now), since=pbx.estimate(since)))
         self._booted_seen = False
         self._replaced = 0
         self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
@@ -258,8 +260,13 @@ class Daemon:
             event = parse(text, received_at)
             if event is None:
                 continue
-            stamp = None if event.at == received_at else event.at
-            rows.append(EventRow(received_at, stamp, event_name(text) or "", text))
+            rows.append(EventRow(received_at, frame_timestamp(text), event_name(text) or "",
+                                 text))
+            problems = self.parser.anomalies()
+            if problems:
+                log.warning("ami.implausible_timestamp", detail=problems[0].detail,
+                            fix="check the PBX's clock (NTP)")
+                self._emit(problems)
             try:
                 self._apply(event)
             except Exception:  # a tracker bug on one odd event must not stop the collector

@@ -115,6 +115,10 @@ class TracePbx:
             self._tick(item)
             yield item
             self.sent += 1
+            # let the frame reach the client before the clock moves on: its arrival time is
+            # then the PBX time it was sent at, as on a PBX that sends events as they happen
+            for _ in range(3):
+                await asyncio.sleep(0)
             hook = self.hooks.get(self.sent)
             if hook is not None:
                 await hook()

@@ -332,3 +332,19 @@ def test_asterisk_talktime_far_from_the_observed_span_is_flagged_not_used() -> N
     assert call.talk_s == pytest.approx(10.0)
     kinds = [f.kind for f in facts if isinstance(f, Anomaly)]
     assert kinds == ["talk_disagrees_with_asterisk"]
+
+
+def test_a_stamp_that_is_no_number_is_an_anomaly_and_moves_no_time() -> None:
+    text = (
+        join(100.0)
+        + agent_event("AgentCalled", 101.0)
+        + member_event("QueueMemberPause", 1e400, extra="Paused: 0\n")
+        + caller_event("QueueCallerLeave", 105.0)
+        + agent_event("AgentConnect", 105.0)
+        + agent_event("AgentComplete", 115.0)
+    )
+    facts = run(text)
+    (call,) = calls(facts)
+    assert call.wait_s == pytest.approx(5.0) and call.talk_s == pytest.approx(10.0)
+    assert [f.kind for f in facts if isinstance(f, Anomaly)] == ["implausible_timestamp"]
+    assert all(i.ended_at is None or i.ended_at < 1000.0 for i in intervals(facts))
