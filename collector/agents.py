@@ -204,6 +204,22 @@ class Roster:
         agent.current = OpenInterval(state, queue, reason, ended)
         return [_interval(agent, current, ended)]
 
+    def unseen(self, since: float, until: float) -> list[Fact]:
+        """The stream had a gap from ``since`` to ``until``: what each agent did then is
+        unknown. Return the intervals that ended at its start; the ``unknown`` ones end
+        when the agents are derived again, at ``until``."""
+        facts: list[Fact] = []
+        for agent in self.agents.values():
+            current = agent.current
+            if current is None:
+                continue
+            if current.started_at < since:
+                facts.append(_interval(agent, current, since))
+            agent.current = OpenInterval(AgentState.UNKNOWN, None, None,
+                                         max(since, current.started_at))
+            self.touch(agent, until)
+        return facts
+
     def close_all(self) -> list[Fact]:
         """The intervals still open, with no end (the stream ended before they did)."""
         facts: list[Fact] = [

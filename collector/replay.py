@@ -8,7 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.ami.protocol import BANNER_PREFIX
 from collector.errors import UserError
+from collector.events import StreamGap
 from collector.facts import CallRecord, Fact
 from collector.overlap import Span
 from collector.parser import FrameParser
@@ -28,15 +30,22 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
 
     The stream ends at the last frame's time; calls still open then are closed with what
     was observed of them. An implausible Timestamp is an anomaly (:mod:`collector.clock`).
+    A banner after the first frame is a new connection: the time since the frame before
+    is a gap, as the live daemon sees it.
     """
-    last = 0.0
+    last: float | None = None
     for frame in frames:
-        last = max(last, frame.received_at)
+        if last is not None and frame.text.startswith(BANNER_PREFIX):
+            clock = parser.clock
+            yield from tracker.feed(StreamGap(at=clock.estimate(frame.received_at),
+                                              since=clock.estimate(last)))
+        last = frame.received_at if last is None else max(last, frame.received_at)
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
             yield from parser.anomalies()
             yield from tracker.feed(event)
-    yield from tracker.finish(max(parser.clock.estimate(last), tracker.now))
+    end = parser.clock.estimate(last) if last is not None else 0.0
+    yield from tracker.finish(max(end, tracker.now))
 
 
 @dataclass(frozen=True, slots=True)

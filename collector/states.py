@@ -79,10 +79,31 @@ class AcwDue:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class GapDue:
+    """The stints open when the stream had a gap that nothing has shown alive since are
+    to be ended unseen: no QueueStatus answer came to tell (the AMI user may not ask for
+    one), and :data:`UNCONFIRMED_S` passed."""
+
+    at: float
+
+
+GAP_TOLERATED_S = 1.0
+"""A gap at most this long hides no more than queue_log's own resolution (whole seconds):
+the hold and after-call work that span it are kept, off by at most that much
+(``gap_s`` says how much). A longer gap makes them unknown."""
+
+UNCONFIRMED_S = 300.0
+"""How long after a gap a stint open before it may go without a sign of life (an event
+naming it, or a QueueStatus answer listing it) before it is taken to have ended in the gap.
+A caller rung by nobody, or a long call, can be silent that long; a bound it must have."""
+
+
 class Lost:
     """What a machine was following ended where we could not see it: the PBX stopped or
     restarted, a QueueStatus answer no longer lists the caller or its agent, the caller
-    turned up in another queue, or the stream ended."""
+    turned up in another queue, nothing showed it alive for long after a gap, or the
+    stream ended."""
 
 
 class AcwEnded:
@@ -163,9 +184,14 @@ def _stay(state: S, *cues: Input) -> dict[Input, S]:
     return dict.fromkeys(cues, state)
 
 
+ANSWERED_UNSEEN = (AgentComplete, "of a call answered in a gap")
+"""AgentComplete of a caller whose answer fell into a gap of the stream (it joined there,
+or was lost there): the call is known from then on, Asterisk's own counters tell the
+rest."""
+
 _W, _L, _C, _R, _E = StintState
 STINT: Machine[StintState] = Machine(
-    starts={CallerJoin: _W, QueueEntry: _W},
+    starts={CallerJoin: _W, QueueEntry: _W, ANSWERED_UNSEEN: _R},
     moves={
         _W: {
             # a Hold on the rung agent's channel can come a millisecond before the answer
@@ -448,16 +474,18 @@ class AcwResult:
 
 
 def acw_result(
-    state: AcwState, cue: Input, started_at: float, wrapup_s: float, at: float
+    state: AcwState, cue: Input, started_at: float, wrapup_s: float, at: float,
+    unseen: bool = False,
 ) -> AcwResult:
     """The after-call work of a call whose ACW machine left ``state`` on ``cue`` at ``at``.
 
     * taken by an ACW pause: from the call's end to the moment it ended (``pause``);
-    * not seen to end (``Lost``): unknown;
+    * not seen to end (``Lost``), or ``unseen`` in part (a gap of the stream, where
+      whatever ended it may have happened): unknown;
     * otherwise the queue's wrapuptime, cut short if the agent moved on sooner
       (``wrapuptime``), or none at all when the queue has none (``none``, zero).
     """
-    if cue is Lost:
+    if cue is Lost or unseen:
         source = AcwSource.PAUSE if state is AcwState.PAUSED else AcwSource.NONE
         return AcwResult(None, source, at)
     if state is AcwState.PAUSED:

@@ -10,6 +10,7 @@ check the tracker against the phones and the PBX, never against itself.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,6 +154,29 @@ def cut_by_restart(name: str) -> set[Key]:
 def turned_away(name: str) -> set[Key]:
     """Callers ``joinempty`` kept out of a queue: no queue_log line, no QueueCallerJoin."""
     return {_key(c) for c in _calls(name) if c["observed"]["outcome"] == "join_empty"}
+
+
+def stream_gaps(name: str, stream: str) -> list[tuple[float, float]]:
+    """When the recording's AMI connection of ``stream`` was down: from each session's
+    close to the next one's opening."""
+    truth = lab_truth(name)
+    if truth is None:
+        return []
+    sessions = truth["ami_sessions" if stream == "ami.jsonl" else "reader_sessions"]
+    return [(a["closed"], b["opened"]) for a, b in itertools.pairwise(sessions)]
+
+
+def answered_across_a_gap(name: str, stream: str) -> set[Key]:
+    """Answered stints whose call went on while the stream was down: their hold, had
+    there been one then, could not be seen."""
+    gaps = stream_gaps(name, stream)
+    spanned: set[Key] = set()
+    for call in _calls(name):
+        ring = _answering_ring(call)
+        if ring is not None and any(_overlap(ring["answer_t"], _call_end(call, ring), a, b) > 0
+                                    for a, b in gaps):
+            spanned.add(_key(call))
+    return spanned
 
 
 def holds(name: str) -> dict[Key, Held]:

@@ -114,7 +114,7 @@ def _done(
     b: Books, agent: Agent, work: AfterCallWork, was: AcwState, cue: Input, at: float
 ) -> list[Fact]:
     del b.acw[agent.interface]
-    result = acw_result(was, cue, work.started_at, work.wrapup_s, at)
+    result = acw_result(was, cue, work.started_at, work.wrapup_s, at, unseen=work.unseen)
     agent.acw_queue = None
     facts: list[Fact] = []
     if result.ended_at < at:

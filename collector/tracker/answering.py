@@ -20,7 +20,7 @@ from collector.events import (
     PbxShutdown,
 )
 from collector.facts import EndReason, Fact, Outcome, Phase, span
-from collector.states import STINT, HungUp, move
+from collector.states import ANSWERED_UNSEEN, STINT, HungUp, move, start
 from collector.tracker import acw, hold
 from collector.tracker.books import Books, Stint, anomaly, refusal
 from collector.tracker.records import record
@@ -111,19 +111,60 @@ def complete(b: Books, e: AgentComplete) -> list[Fact]:
     """AgentComplete: a connected call ended; the record with its talk and hold goes out,
     and the agent's after-call work begins."""
     stint = _completed_stint(b, e)
-    if stint is None or not move(STINT, stint, AgentComplete):
-        return refusal(AgentComplete, e.at, e.uniqueid or e.dest_uniqueid, e.queue,
-                       stint.state if stint else None)
+    if stint is None:
+        stint = _answered_unseen(b, e)
+        if stint is None:
+            return refusal(AgentComplete, e.at, e.uniqueid or e.dest_uniqueid, e.queue)
+    elif not move(STINT, stint, AgentComplete):
+        return refusal(AgentComplete, e.at, e.uniqueid, e.queue, stint.state)
     reason = _END_REASON.get(e.reason.lower())
     if stint.transfer_to is not None:
         reason = EndReason.TRANSFER
+    agent = b.roster.get(e.interface, e.member_name)
+    agent.call_queue = None
     facts = _hang_up(b, stint, e.at, reason)
     facts.append(record(stint, Outcome.ANSWERED, Phase.WRAPUP))
     facts += _cross_check(stint, e)
-    agent = b.roster.get(e.interface, e.member_name)
     facts += acw.moved_on(b, agent, AgentComplete, e.at)
     acw.begin(b, agent, stint, e.at)
     return facts
+
+
+def _answered_unseen(b: Books, e: AgentComplete) -> Stint | None:
+    """The call an AgentComplete ends when its answer fell into the last gap of the stream:
+    its caller was lost there, or joined there. Its entry, when seen, stays; the answer is
+    dated by Asterisk's own TalkTime (whole seconds), and an entry not seen by HoldTime."""
+    if b.gap_until is None or not e.uniqueid or e.talk_reported is None:
+        return None
+    answered_at = e.at - e.talk_reported
+    # TalkTime counts whole seconds: the answer may be up to one earlier
+    if answered_at > b.gap_until + 1.0:
+        return None
+    lost = b.lost.pop((e.uniqueid, e.queue), None)
+    if lost is None and (e.wait_reported is None or b.was_recorded(
+            e.uniqueid, e.queue, answered_at - e.wait_reported)):
+        # a call recorded as ended (the PBX cut it) is not answered again
+        return None
+    stint = Stint(
+        uniqueid=e.uniqueid,
+        linkedid=lost.linkedid if lost else e.uniqueid,
+        queue=e.queue,
+        caller_num=lost.caller_num if lost else "",
+        caller_name=lost.caller_name if lost else "",
+        entered_at=lost.entered_at if lost else answered_at - (e.wait_reported or 0),
+        position_entered=lost.position_entered if lost else None,
+        state=start(STINT, ANSWERED_UNSEEN),
+        gap_s=lost.gap_s if lost else b.gap_s,
+        unseen=True,
+    )
+    if lost is not None:
+        stint.ring_attempts, stint.ring_noanswer = lost.ring_attempts, lost.ring_noanswer
+        stint.position_left = lost.position_left
+    stint.answered_at = lost.answered_at if lost and lost.answered_at else answered_at
+    stint.interface = e.interface
+    stint.agent = b.roster.get(e.interface, e.member_name).name
+    stint.agent_channel = e.dest_uniqueid or None
+    return stint
 
 
 def cut(b: Books, stint: Stint, at: float) -> list[Fact]:

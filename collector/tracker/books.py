@@ -21,6 +21,7 @@ from collector.overlap import SAME_STINT_S
 from collector.states import (
     AcwDue,
     AcwState,
+    GapDue,
     HoldState,
     HungUp,
     Input,
@@ -33,6 +34,10 @@ DEFAULT_ACW_REASONS = frozenset({"acw", "wrapup", "wrap-up"})
 RECORDED_KEPT_S = 3600.0
 """How long the stints already recorded are remembered, so that a QueueCallerJoin the PBX
 sends again for one of them (a stale join) starts nothing."""
+
+
+Deadline = SettleDue | AcwDue | GapDue
+"""A moment the tracker waits for, to decide something when it comes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,10 @@ class Stint:
     transfer_kind: TransferKind | None = None
     transfer_party: str | None = None
     end_reason: EndReason | None = None
+    gap_s: float = 0.0
+    """How much of the stint so far fell into gaps of the stream."""
+    unseen: bool = False
+    """A gap hid part of the connected call: its hold could have been missed."""
 
 
 @dataclass(slots=True)
@@ -113,6 +122,8 @@ class AfterCallWork:
     wrapup_s: float
     state: AcwState
     due: AcwDue | None = None
+    unseen: bool = False
+    """A gap hid part of it: when it ended is not known."""
 
 
 @dataclass(slots=True)
@@ -145,15 +156,25 @@ class Books:
         self._recorded: dict[tuple[str, str], list[float]] = {}
         """Stints no longer open, by uniqueid and queue: when each entered."""
         self._recorded_order: deque[tuple[str, str, float]] = deque()
-        self.deadlines: list[tuple[float, int, SettleDue | AcwDue]] = []
+        self.lost: dict[tuple[str, str], Stint] = {}
+        """Stints ended unseen (in a gap), by uniqueid and queue: a later AgentComplete may
+        still tell how they went on."""
+        self.gap_until: float | None = None
+        """When the stream's last gap ended."""
+        self.gap_s = 0.0
+        """How long the stream's last gap was."""
+        self.unconfirmed: set[str] = set()
+        """Stints open at the last gap that nothing has shown alive since."""
+        self.confirm_due: GapDue | None = None
+        self.deadlines: list[tuple[float, int, Deadline]] = []
         self._scheduled = 0
 
-    def schedule(self, due: SettleDue | AcwDue) -> None:
+    def schedule(self, due: Deadline) -> None:
         """Apply ``due`` once an event shows its time has come."""
         self._scheduled += 1
         heapq.heappush(self.deadlines, (due.at, self._scheduled, due))
 
-    def due_until(self, until: float) -> SettleDue | AcwDue | None:
+    def due_until(self, until: float) -> Deadline | None:
         """The next deadline at or before ``until`` that is still awaited, if any."""
         while self.deadlines and self.deadlines[0][0] <= until:
             due = heapq.heappop(self.deadlines)[2]
@@ -161,10 +182,12 @@ class Books:
                 stint = self.stints.get(due.uniqueid)
                 if stint is not None and stint.settle_due is due:
                     return due
-            else:
+            elif isinstance(due, AcwDue):
                 acw = self.acw.get(due.interface)
                 if acw is not None and acw.due is due:
                     return due
+            elif self.confirm_due is due:
+                return due
         return None
 
     def stint(self, uniqueid: str, queue: str) -> Stint | None:
@@ -194,11 +217,15 @@ class Books:
     def forget(self, stint: Stint) -> None:
         """The stint no longer takes events of its own (it ended or waits for its ACW)."""
         self.stints.pop(stint.uniqueid, None)
+        self.unconfirmed.discard(stint.uniqueid)
         self._recorded.setdefault((stint.uniqueid, stint.queue), []).append(stint.entered_at)
         order = self._recorded_order
         order.append((stint.uniqueid, stint.queue, stint.entered_at))
         while order and order[0][2] < self.now - RECORDED_KEPT_S:
             uniqueid, queue, entered_at = order.popleft()
+            lost = self.lost.get((uniqueid, queue))
+            if lost is not None and lost.entered_at == entered_at:
+                del self.lost[(uniqueid, queue)]
             entries = self._recorded[(uniqueid, queue)]
             entries.remove(entered_at)
             if not entries:

@@ -202,6 +202,9 @@ def lose(b: Books, stint: Stint, cue: Input, at: float) -> list[Fact]:
         agent.on_hold = False
         b.roster.touch(agent, at)
     facts = hold.end(stint, Lost, at)
+    if stint.gap_s:
+        # how it went on may still come: an AgentComplete after the gap tells
+        b.lost[(stint.uniqueid, stint.queue)] = stint
     outcome = Outcome.ANSWERED if stint.answered_at is not None else Outcome.UNKNOWN
     facts.append(record(stint, outcome, Phase.DONE))
     return facts

@@ -8,7 +8,7 @@ were not looking, and a stint or membership it no longer lists is closed.
 
 from __future__ import annotations
 
-from collector.agents import Membership
+from collector.agents import Agent, Membership
 from collector.events import MemberChange, MemberUpdate, QueueEntry, QueueParams, SnapshotEnd
 from collector.facts import Fact
 from collector.live import LiveQueue
@@ -93,9 +93,24 @@ def snapshot_end(b: Books, e: SnapshotEnd) -> list[Fact]:
         for queue in queues & set(agent.memberships):
             if agent.interface not in snapshot.members[queue]:
                 del agent.memberships[queue]
+        _on_a_call_unseen(b, agent)
         b.roster.touch(agent, e.at)
     b.snapshot = Snapshot()
+    # the answer told about every stint open at the last gap
+    b.unconfirmed.clear()
+    b.confirm_due = None
     return facts
+
+
+def _on_a_call_unseen(b: Books, agent: Agent) -> None:
+    """A member the answer shows in a call no stint knows of (answered in a gap) is on
+    that call until its AgentComplete; a member in no known call and shown in none is on
+    none."""
+    if any(s.state is StintState.CONNECTED and s.interface == agent.interface
+           for s in b.stints.values()):
+        return
+    busy = [q for q, m in agent.memberships.items() if m.in_call]
+    agent.call_queue = busy[0] if busy else None
 
 
 def _gone(b: Books, snapshot: Snapshot, stint: Stint) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collector.events import PbxBooted, PbxShutdown, StreamGap
 from collector.facts import Fact
-from collector.states import HungUp, Lost, StintState
+from collector.states import GAP_TOLERATED_S, UNCONFIRMED_S, GapDue, HungUp, Lost, StintState
 from collector.tracker import acw, answering, callers
 from collector.tracker.books import Books, anomaly
 
@@ -66,9 +66,44 @@ def shutdown(b: Books, e: PbxShutdown) -> list[Fact]:
 
 
 def gap(b: Books, e: StreamGap) -> list[Fact]:
-    """Events were lost; the QueueStatus answer that follows a reconnection settles what
-    the gap hid."""
-    return anomaly(e.at, "stream_gap", None, f"{max(0.0, e.at - e.since):.3f}s")
+    """Events between ``since`` and ``at`` were lost.
+
+    What the agents did then is unknown; every call open then has that much unseen
+    (``gap_s``), and, unless the gap was short (:data:`~collector.states.GAP_TOLERATED_S`),
+    its hold and after-call work can no longer be told; and the stints open
+    then wait for a sign of life: the QueueStatus answer that follows a reconnection
+    (:func:`collector.tracker.members.snapshot_end`), an event naming them, or, when none
+    comes, :data:`~collector.states.UNCONFIRMED_S` (:func:`unconfirmed`).
+    """
+    since, at = min(e.since, e.at), e.at
+    unseen = at - since
+    hides = unseen > GAP_TOLERATED_S
+    facts = anomaly(at, "stream_gap", None, f"{unseen:.3f}s")
+    facts += b.roster.unseen(since, at)
+    for stint in b.stints.values():
+        stint.gap_s += unseen
+        stint.unseen = stint.unseen or (hides and stint.state is StintState.CONNECTED)
+    for work in b.acw.values():
+        work.stint.gap_s += unseen
+        work.unseen = work.unseen or hides
+    b.gap_until, b.gap_s = at, unseen
+    b.unconfirmed = set(b.stints)
+    b.confirm_due = GapDue(at + UNCONFIRMED_S) if b.unconfirmed else None
+    if b.confirm_due is not None:
+        b.schedule(b.confirm_due)
+    return facts
+
+
+def unconfirmed(b: Books, due: GapDue) -> list[Fact]:
+    """Long after a gap, the stints open then that nothing showed alive ended in it."""
+    b.confirm_due = None
+    facts: list[Fact] = []
+    for uniqueid in sorted(b.unconfirmed):
+        stint = b.stints.get(uniqueid)
+        if stint is not None:
+            facts += callers.lose(b, stint, Lost, due.at)
+    b.unconfirmed.clear()
+    return facts
 
 
 def close_everything(b: Books) -> list[Fact]:

@@ -30,12 +30,15 @@ def record(
     ended = stint.ended_at is not None
     wait_s = span(stint.entered_at, stint.answered_at if answered else stint.ended_at)
     connected = span(stint.answered_at, stint.ended_at)
-    hold_s = _held(stint.hold) if answered and ended else None
-    talk_s = connected - hold_s if connected is not None and hold_s is not None else None
+    # a gap during the call hid any hold in it: talk is then the connected time, hold
+    # included, as for queue_log's rows
+    held = answered and ended and not stint.unseen
+    hold_s = _held(stint.hold) if held else None
+    talk_s = connected - (hold_s or 0.0) if connected is not None else None
     if talk_s is not None and talk_s < 0:
         talk_s = None
     acw_s, acw_source = acw if answered else NO_ACW
-    parts = (talk_s, hold_s, acw_s)
+    parts = (talk_s, hold_s, acw_s) if held or not stint.unseen else (talk_s, acw_s)
     handle_s = sum(p for p in parts if p is not None) if None not in parts else None
     return CallRecord(
         uniqueid=stint.uniqueid,
@@ -64,9 +67,10 @@ def record(
         position_entered=stint.position_entered,
         position_left=stint.position_left,
         phase=phase,
-        caller_hold_s=_held(stint.caller_hold) if answered and ended else None,
+        caller_hold_s=_held(stint.caller_hold) if held else None,
         transfer_kind=stint.transfer_kind,
         transfer_party=stint.transfer_party,
+        gap_s=stint.gap_s,
     )
 
 

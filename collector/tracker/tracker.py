@@ -41,7 +41,7 @@ from collector.events import (
 )
 from collector.facts import Fact
 from collector.live import LiveCall, LiveView
-from collector.states import AcwDue, HoldState, SettleDue
+from collector.states import AcwDue, GapDue, HoldState, SettleDue
 from collector.tracker import acw, answering, callers, hold, members, pbx
 from collector.tracker.books import Books, TrackerConfig
 
@@ -67,11 +67,15 @@ class Tracker:
     def feed(self, event: Event) -> list[Fact]:
         """Apply one event; return the facts it completed, in order."""
         books = self._books
-        at = event.at
+        # what came due in a gap was not seen to come due: the gap is marked first
+        until = event.since if isinstance(event, StreamGap) else event.at
         deadlines = books.deadlines
-        facts = self._expire(at) if deadlines and deadlines[0][0] <= at else []
-        books.now = max(books.now, at)
+        facts = self._expire(until) if deadlines and deadlines[0][0] <= until else []
+        books.now = max(books.now, until)
         facts += self._apply(event)
+        books.now = max(books.now, event.at)
+        if books.unconfirmed:
+            _alive(books, event)
         if books.roster.touched:
             facts += books.roster.derive_touched()
         return facts
@@ -127,6 +131,8 @@ class Tracker:
                     facts += callers.settle(books, books.stints[due.uniqueid], due.at)
                 case AcwDue():
                     facts += acw.due(books, due)
+                case GapDue():
+                    facts += pbx.unconfirmed(books, due)
                 case _:
                     assert_never(due)
             facts += books.roster.derive_touched()
@@ -178,3 +184,14 @@ class Tracker:
                 return []
             case _:
                 assert_never(event)
+
+
+def _alive(books: Books, event: Event) -> None:
+    """An event about a stint open at the last gap (its caller's channel, its agent's, its
+    conversation) shows it went on after the gap."""
+    if isinstance(event, StreamGap):
+        return
+    channel = getattr(event, "uniqueid", "")
+    books.unconfirmed.discard(channel)
+    books.unconfirmed.discard(books.by_channel.get(channel, ""))
+    books.unconfirmed.discard(books.by_linkedid.get(getattr(event, "linkedid", ""), ""))
