@@ -185,7 +185,18 @@ class Anomaly:
     detail: str
 
 
-Fact = CallRecord | AgentInterval | Anomaly | WaitingCaller
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """PBX time the tracker did not see, from ``since`` to ``until``: a lost connection,
+    an Asterisk restart while disconnected, the time a collector was not running. What
+    happened then is known only from elsewhere (Asterisk's queue_log); the calls open
+    across it carry ``gap_s``."""
+
+    since: float
+    until: float
+
+
+Fact = CallRecord | AgentInterval | Anomaly | WaitingCaller | Gap
 
 
 def span(start: float | None, end: float | None) -> float | None:

@@ -20,7 +20,15 @@ from collector.events import (
     StreamGap,
     Tick,
 )
-from collector.facts import AcwSource, AgentInterval, AgentState, CallRecord, Fact, Outcome
+from collector.facts import (
+    AcwSource,
+    AgentInterval,
+    AgentState,
+    CallRecord,
+    Fact,
+    Gap,
+    Outcome,
+)
 from collector.states import UNCONFIRMED_S
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import final_records
@@ -58,6 +66,11 @@ def run(events: list[Event], config: TrackerConfig | None = None,
         facts += tracker.feed(event)
     facts += tracker.finish(end if end is not None else tracker.now)
     return final_records(facts), facts
+
+
+def test_a_gap_is_a_fact_with_its_start_and_end_for_whoever_fills_it_in() -> None:
+    _, facts = run([member(99.0), StreamGap(at=150.0, since=120.0), member(151.0)])
+    assert [f for f in facts if isinstance(f, Gap)] == [Gap(since=120.0, until=150.0)]
 
 
 def test_a_hold_across_a_gap_is_not_measured_and_the_call_says_how_much_went_unseen() -> None:

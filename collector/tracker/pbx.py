@@ -7,7 +7,7 @@ with only the timings that were observed.
 from __future__ import annotations
 
 from collector.events import PbxBooted, PbxShutdown, StreamGap
-from collector.facts import Fact
+from collector.facts import Fact, Gap
 from collector.states import GAP_TOLERATED_S, UNCONFIRMED_S, GapDue, HungUp, Lost, StintState
 from collector.tracker import acw, answering, callers
 from collector.tracker.books import Books, anomaly
@@ -66,7 +66,8 @@ def shutdown(b: Books, e: PbxShutdown) -> list[Fact]:
 
 
 def gap(b: Books, e: StreamGap) -> list[Fact]:
-    """Events between ``since`` and ``at`` were lost.
+    """Events between ``since`` and ``at`` were lost: a :class:`~collector.facts.Gap` fact
+    says so (what a queue_log backfill reads), and a ``stream_gap`` anomaly.
 
     What the agents did then is unknown; every call open then has that much unseen
     (``gap_s``), and, unless the gap was short (:data:`~collector.states.GAP_TOLERATED_S`),
@@ -78,7 +79,8 @@ def gap(b: Books, e: StreamGap) -> list[Fact]:
     since, at = min(e.since, e.at), e.at
     unseen = at - since
     hides = unseen > GAP_TOLERATED_S
-    facts = anomaly(at, "stream_gap", None, f"{unseen:.3f}s")
+    facts: list[Fact] = [Gap(since, at)]
+    facts += anomaly(at, "stream_gap", None, f"{unseen:.3f}s")
     facts += b.roster.unseen(since, at)
     for stint in b.stints.values():
         stint.gap_s += unseen
