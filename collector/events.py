@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from collector.facts import CallRecord, WaitingCaller
+
 
 class MemberChange(StrEnum):
     """Which AMI event told us about a queue member."""
@@ -270,6 +272,16 @@ class StreamGap:
 
 
 @dataclass(frozen=True, slots=True)
+class StintResumed:
+    """Made by the collector starting again: a stint its last run stored as open (a caller
+    waiting, or a call talking or in after-call work), to be followed on. ``at`` is the
+    last moment that run saw; the time since is a gap (:class:`StreamGap`)."""
+
+    at: float
+    stored: CallRecord | WaitingCaller
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """Made by the connection shell: time has reached ``at`` with nothing else to report."""
 
@@ -297,5 +309,6 @@ Event = (
     | PbxBooted
     | PbxShutdown
     | StreamGap
+    | StintResumed
     | Tick
 )

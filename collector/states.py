@@ -49,6 +49,7 @@ from collector.events import (
     PbxShutdown,
     QueueEntry,
     QueueStatusVar,
+    StintResumed,
     Transfer,
 )
 from collector.facts import AcwSource, EndReason, Outcome, span
@@ -189,9 +190,15 @@ ANSWERED_UNSEEN = (AgentComplete, "of a call answered in a gap")
 or was lost there): the call is known from then on, Asterisk's own counters tell the
 rest."""
 
+RESUMED_WAITING = (StintResumed, "of a caller waiting")
+RESUMED_TALKING = (StintResumed, "of a call talking")
+"""A stint the collector's last run left open (it was killed), followed on from its stored
+row: the gap since then, and the QueueStatus answer after it, tell the rest."""
+
 _W, _L, _C, _R, _E = StintState
 STINT: Machine[StintState] = Machine(
-    starts={CallerJoin: _W, QueueEntry: _W, ANSWERED_UNSEEN: _R},
+    starts={CallerJoin: _W, QueueEntry: _W, ANSWERED_UNSEEN: _R, RESUMED_WAITING: _W,
+            RESUMED_TALKING: _C},
     moves={
         _W: {
             # a Hold on the rung agent's channel can come a millisecond before the answer
@@ -252,6 +259,7 @@ REFUSED: Mapping[type, str] = {
     QueueEntry: "entry_of_recorded_call",
 }
 """The anomaly kind of each event type a stint can refuse (or that names no stint)."""
+REFUSAL_KINDS = frozenset(REFUSED.values())
 
 
 def refused_kind(cue: Input) -> str:

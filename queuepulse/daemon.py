@@ -36,12 +36,12 @@ import structlog
 from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.protocol import Clock, FrameBatch, PrivilegeCheck
 from collector.errors import UserError
-from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
+from collector.events import Event, PbxBooted, SnapshotEnd, StintResumed, StreamGap, Tick
 from collector.facts import CallRecord, Fact, Phase
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.store.opening import unusable
-from collector.store.reads import read_facts
+from collector.store.reads import left_open, read_facts
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference, prune
 from collector.trace import frame_timestamp
@@ -124,6 +124,8 @@ class Daemon:
         self._stopping = asyncio.Event()
         self._ready = False
         self._last_received: float | None = None
+        self._resumed_since: float | None = None
+        """The last moment an earlier run saw: the time until the first event is a gap."""
         self._tick_base: tuple[float, float] | None = None
         self._snapshot_pending = False
         self._booted_seen = False
@@ -170,6 +172,7 @@ class Daemon:
                 await writer.call(partial(store_kpi_settings, settings=settings_from_config(
                     self.config), timezone=self.config.pbx.timezone))
                 await self.kpi_tables.prepare(writer)
+                await self._resume(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
             self.sinks.append(self.kpi_tables.add)
@@ -181,6 +184,19 @@ class Daemon:
                 self._notifier.send("STOPPING=1")
                 log.info("daemon.stopped", calls=self.stats.calls, frames=self.stats.frames,
                          connections=self.stats.connections)
+
+    async def _resume(self, writer: Writer) -> None:
+        """Follow on what an earlier run that did not stop cleanly left open: callers
+        waiting, calls under way. The first event says how long the gap since was."""
+        left = await writer.call(left_open)
+        if left.last_moment is None:
+            return
+        self._resumed_since = left.last_moment
+        for stored in left.stints:
+            self._apply(StintResumed(left.last_moment, stored))
+        if left.stints:
+            log.info("daemon.resumed", open_calls=len(left.stints),
+                     since=round(left.last_moment, 3))
 
     async def _run_tasks(self) -> None:
         try:
@@ -267,6 +283,9 @@ class Daemon:
                 log.warning("ami.implausible_timestamp", detail=problems[0].detail,
                             fix="check the PBX's clock (NTP)")
                 self._emit(problems)
+            if self._resumed_since is not None:
+                since, self._resumed_since = self._resumed_since, None
+                self._apply(StreamGap(at=max(since, event.at), since=since))
             try:
                 self._apply(event)
             except Exception:  # a tracker bug on one odd event must not stop the collector

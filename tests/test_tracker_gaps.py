@@ -3,6 +3,8 @@ not stored as if it had been, and what was seen is kept."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from collector.events import (
@@ -17,6 +19,7 @@ from collector.events import (
     QueueEntry,
     QueueParams,
     SnapshotEnd,
+    StintResumed,
     StreamGap,
     Tick,
 )
@@ -28,6 +31,8 @@ from collector.facts import (
     Fact,
     Gap,
     Outcome,
+    Phase,
+    WaitingCaller,
 )
 from collector.states import UNCONFIRMED_S
 from collector.tracker import Tracker, TrackerConfig
@@ -171,3 +176,46 @@ def test_a_snapshot_after_the_gap_keeps_the_calls_it_lists_and_closes_the_rest()
     calls = {c.uniqueid: c for c in records}
     assert calls["w1"].outcome is Outcome.UNKNOWN and calls["w1"].wait_s is None
     assert calls["w2"].entered_at == 101.0 and calls["w2"].gap_s == pytest.approx(30.0)
+
+
+def stored_talking(uid: str, joined: float, answered_at: float) -> CallRecord:
+    """The record a killed collector stored of a call it saw answered."""
+    records, _ = run([member(joined - 1), *answered(uid, joined, answered_at)])
+    (talking,) = (r for r in records if r.uniqueid == uid)
+    return replace(talking, phase=Phase.TALKING, ended_at=None, talk_s=None, hold_s=None,
+                   outcome=Outcome.ANSWERED)
+
+
+def test_a_collector_started_again_follows_on_what_its_killed_run_left_open() -> None:
+    talking = stored_talking("c1", 100.0, 102.0)
+    waiting = WaitingCaller("w1", "w1", Q, "5550101", "Waiting", 101.0, 1)
+    gone = WaitingCaller("w2", "w2", Q, "5550102", "Gone", 101.5, 2)
+    records, facts = run([
+        StintResumed(110.0, talking), StintResumed(110.0, waiting),
+        StintResumed(110.0, gone),
+        StreamGap(at=140.0, since=110.0),
+        *snapshot(140.0, {"w1": 39}, in_call=True),
+        CallerLeave(150.0, Q, "w1", 1), AgentConnect(150.0, Q, "w1", "PJSIP/202", "Two", "w1-a"),
+        complete("c1", 160.0),
+    ], end=170.0)
+    calls = {c.uniqueid: c for c in records}
+    # the call talking then ended as seen: its talk exact, its holds (before) not known
+    assert calls["c1"].outcome is Outcome.ANSWERED and calls["c1"].ended_at == 160.0
+    assert calls["c1"].talk_s == pytest.approx(58.0) and calls["c1"].hold_s is None
+    assert calls["c1"].wait_s == pytest.approx(2.0) and calls["c1"].gap_s == pytest.approx(30.0)
+    # still waiting at the snapshot: it went on, its wait from its real entry
+    assert calls["w1"].outcome is Outcome.ANSWERED and calls["w1"].wait_s == pytest.approx(49.0)
+    # gone by then: ended unseen, with what was observed
+    assert calls["w2"].outcome is Outcome.UNKNOWN and calls["w2"].entered_at == 101.5
+    assert calls["w2"].wait_s is None
+    assert [f for f in facts if isinstance(f, Gap)] == [Gap(110.0, 140.0)]
+
+
+def test_a_call_that_was_in_after_call_work_when_the_collector_was_killed_is_final() -> None:
+    config = TrackerConfig(wrapuptime={Q: 30.0})
+    records, _ = run([member(99.0), *answered("c1", 100.0, 102.0), complete("c1", 110.0)],
+                     config, end=111.0)
+    wrapup = replace(records[0], phase=Phase.WRAPUP, acw_s=None, handle_s=None)
+    (call,), _ = run([StintResumed(111.0, wrapup), StreamGap(at=140.0, since=111.0)], config)
+    assert call.phase is Phase.DONE and call.acw_s is None and call.handle_s is None
+    assert call.talk_s == pytest.approx(8.0) and call.hold_s == 0.0

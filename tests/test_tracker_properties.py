@@ -43,7 +43,7 @@ from collector.events import (
 )
 from collector.facts import AgentInterval, Anomaly, CallRecord, Fact, Outcome, Phase
 from collector.parser import FrameParser
-from collector.states import REFUSED
+from collector.states import REFUSAL_KINDS
 from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import replayed_facts, trace_dir
@@ -87,7 +87,6 @@ events: st.SearchStrategy[Event] = st.one_of(
 )
 
 
-REFUSALS = frozenset(REFUSED.values())
 Stint = tuple[str, str, float]
 
 
@@ -139,7 +138,7 @@ def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
         waiting = {c.uniqueid for c in tracker.live().calls}
         before = copy.deepcopy(tracker)
         out = tracker.feed(event)
-        refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSALS]
+        refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSAL_KINDS]
         if refused:
             rest = [f for f in out if f not in refused]
             assert _observed(copy.deepcopy(tracker), rest, end) == _observed(

@@ -25,6 +25,7 @@ from collector.facts import (
     Outcome,
     Phase,
     TransferKind,
+    WaitingCaller,
 )
 
 LIVE_SOURCES = ("live", "replay")
@@ -159,6 +160,29 @@ def newest_moment(db: Database) -> float | None:
         queries.append("SELECT max(coalesce(timestamp, received_at)) FROM events")
     found = [row[0] for q in queries for row in db.execute(q).fetchall() if row[0] is not None]
     return max(found, default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOpen:
+    """What a collector that did not stop cleanly (killed, a power cut) left open: the
+    callers waiting and the answered calls whose record is not final, and the last moment
+    the file knows of (``None``: an empty file)."""
+
+    stints: list[CallRecord | WaitingCaller]
+    last_moment: float | None
+
+
+def left_open(db: Database) -> LeftOpen:
+    """What the live collector's last run left open, to follow on
+    (:mod:`collector.tracker.resumed`)."""
+    stints: list[CallRecord | WaitingCaller] = [
+        call_from_row(row) for row in db.query(
+            "SELECT * FROM calls WHERE phase != 'done' AND source = 'live' ORDER BY entered_at")]
+    stints += [WaitingCaller(row["uniqueid"], row["linkedid"] or row["uniqueid"], row["queue"],
+                             row["caller_num"] or "", row["caller_name"] or "",
+                             row["entered_at"], row["position_entered"])
+               for row in db.query("SELECT * FROM waiting_callers ORDER BY entered_at")]
+    return LeftOpen(stints, newest_moment(db))
 
 
 def data_version(db: Database) -> int:

@@ -35,14 +35,15 @@ from collector.events import (
     QueueParams,
     QueueStatusVar,
     SnapshotEnd,
+    StintResumed,
     StreamGap,
     Tick,
     Transfer,
 )
-from collector.facts import Fact
+from collector.facts import Anomaly, Fact
 from collector.live import LiveCall, LiveView
-from collector.states import AcwDue, GapDue, HoldState, SettleDue
-from collector.tracker import acw, answering, callers, hold, members, pbx
+from collector.states import REFUSAL_KINDS, AcwDue, GapDue, HoldState, SettleDue
+from collector.tracker import acw, answering, callers, hold, members, pbx, resumed
 from collector.tracker.books import Books, TrackerConfig
 
 
@@ -72,10 +73,11 @@ class Tracker:
         deadlines = books.deadlines
         facts = self._expire(until) if deadlines and deadlines[0][0] <= until else []
         books.now = max(books.now, until)
-        facts += self._apply(event)
+        applied = self._apply(event)
         books.now = max(books.now, event.at)
-        if books.unconfirmed:
+        if books.unconfirmed and not _refused(applied):
             _alive(books, event)
+        facts += applied
         if books.roster.touched:
             facts += books.roster.derive_touched()
         return facts
@@ -180,10 +182,17 @@ class Tracker:
                 return pbx.shutdown(b, event)
             case StreamGap():
                 return pbx.gap(b, event)
+            case StintResumed():
+                return resumed.resumed(b, event)
             case Tick():
                 return []
             case _:
                 assert_never(event)
+
+
+def _refused(facts: list[Fact]) -> bool:
+    """Whether a machine refused the event: then it shows nothing, not even a sign of life."""
+    return any(isinstance(f, Anomaly) and f.kind in REFUSAL_KINDS for f in facts)
 
 
 def _alive(books: Books, event: Event) -> None:
