@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from collector.events import CallerJoin
 from collector.facts import CallRecord, Phase
@@ -85,6 +87,9 @@ class TracePbx:
         self.sent = 0
         self.daemon: Daemon | None = None
         self.start_when: Callable[[], bool] = lambda: True
+        self.shared_clock: SharedClock | None = None
+        """The PBX's clock for a daemon in another process (:func:`daemon_process`)."""
+        self._later = 0.0
         self.restamp: dict[int, str] = {}
         """The Timestamp the n-th feed event is sent with instead of its own (a PBX clock
         gone wrong for one frame); the PBX's clock follows the recorded one."""
@@ -107,8 +112,18 @@ class TracePbx:
         stamp = _stamp(frame)
         now = self.now()
         self._time, self._mark = (now if stamp is None else max(stamp, now)), time.monotonic()
+        if self.shared_clock is not None:
+            with self.shared_clock.get_lock():
+                self.shared_clock[:] = [self._time, self._mark]
         # FullyBooted's Uptime is the server's wall time since booted_at: keep it on our clock
         self.server.booted_at = time.time() - (self._time - self._boot)
+
+    def later(self, seconds: float) -> None:
+        """The PBX's clock jumps ``seconds`` ahead, and the rest of the trace happens that
+        much later (its Timestamps moved): an outage that long, as seen from the PBX."""
+        self._later += seconds
+        self._time += seconds
+        self._tick("")
 
     def reboot(self) -> None:
         """The PBX has just started again (its next FullyBooted has a small Uptime)."""
@@ -121,6 +136,8 @@ class TracePbx:
             if isinstance(item, Snapshot):
                 yield item
                 continue
+            if self._later and (recorded := _stamp(item)) is not None:
+                item = _restamped(item, f"{recorded + self._later:.6f}")
             self._tick(item)
             stamp = self.restamp.get(self.sent + 1)
             yield item if stamp is None else _restamped(item, stamp)
@@ -148,6 +165,8 @@ class TracePbx:
             while isinstance(item, Snapshot):
                 self.server.snapshot = item
                 item = await anext(self._items)
+            if self._later and (recorded := _stamp(item)) is not None:
+                item = _restamped(item, f"{recorded + self._later:.6f}")
             self._tick(item)
             await self.server.send(item)
             self.sent += 1
@@ -222,6 +241,37 @@ class TracePbx:
             count += _is_feed_event(frame)
         facts = replay(frames, Tracker(TRACE_CONFIG), FrameParser())
         return final_records(facts)
+
+
+SharedClock = Any
+"""The PBX's time and the monotonic moment it was read, shared with another process
+(a ``multiprocessing`` array of two doubles)."""
+
+
+def share_clock(pbx: TracePbx) -> SharedClock:
+    """Let a daemon in another process read the PBX's clock."""
+    shared = multiprocessing.get_context("spawn").Array("d", [pbx.now(), time.monotonic()])
+    pbx.shared_clock = shared
+    return shared
+
+
+def _run_daemon(config_toml: str, shared: SharedClock) -> None:
+    def clock() -> float:
+        with shared.get_lock():
+            at, mark = shared[:]
+        return float(at + (time.monotonic() - mark))
+
+    daemon = Daemon(parse_config(config_toml), clock=clock, monotonic=clock, tick_s=None,
+                    notifier=Notifier(None))
+    asyncio.run(daemon.run())
+
+
+def daemon_process(config_toml: str, shared: SharedClock) -> multiprocessing.process.BaseProcess:
+    """A daemon in a process of its own (one a test can kill), on the PBX's clock."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_run_daemon, args=(config_toml, shared), daemon=True)
+    process.start()
+    return process
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
