@@ -118,12 +118,21 @@ class TracePbx:
         # FullyBooted's Uptime is the server's wall time since booted_at: keep it on our clock
         self.server.booted_at = time.time() - (self._time - self._boot)
 
+    def feed_event(self, n: int) -> str:
+        """The text of the trace's ``n``-th feed event (from 1)."""
+        return [f.text for f in self.frames if _is_feed_event(f)][n - 1]
+
     def later(self, seconds: float) -> None:
         """The PBX's clock jumps ``seconds`` ahead, and the rest of the trace happens that
         much later (its Timestamps moved): an outage that long, as seen from the PBX."""
         self._later += seconds
         self._time += seconds
         self._tick("")
+
+    def _moved(self, frame: str) -> str:
+        """The frame as the PBX sends it now: :meth:`later` moved its Timestamp."""
+        recorded = _stamp(frame) if self._later else None
+        return frame if recorded is None else _restamped(frame, f"{recorded + self._later:.6f}")
 
     def reboot(self) -> None:
         """The PBX has just started again (its next FullyBooted has a small Uptime)."""
@@ -136,11 +145,10 @@ class TracePbx:
             if isinstance(item, Snapshot):
                 yield item
                 continue
-            if self._later and (recorded := _stamp(item)) is not None:
-                item = _restamped(item, f"{recorded + self._later:.6f}")
-            self._tick(item)
+            frame = self._moved(item)
+            self._tick(frame)
             stamp = self.restamp.get(self.sent + 1)
-            yield item if stamp is None else _restamped(item, stamp)
+            yield frame if stamp is None else _restamped(frame, stamp)
             self.sent += 1
             # let the frame reach the client before the clock moves on: its arrival time is
             # then the PBX time it was sent at, as on a PBX that sends events as they happen
@@ -165,10 +173,9 @@ class TracePbx:
             while isinstance(item, Snapshot):
                 self.server.snapshot = item
                 item = await anext(self._items)
-            if self._later and (recorded := _stamp(item)) is not None:
-                item = _restamped(item, f"{recorded + self._later:.6f}")
-            self._tick(item)
-            await self.server.send(item)
+            frame = self._moved(item)
+            self._tick(frame)
+            await self.server.send(frame)
             self.sent += 1
 
     def oracle(self, events: int) -> tuple[list[CallRecord], LiveView, set[str]]:
