@@ -1,6 +1,7 @@
 """A recorded trace played live by pbxsim's AMI server, for tests of the live daemon.
 
-The server plays the trace at full speed. The simulated PBX's clock follows the trace:
+The server plays the trace at full speed, or ``speed`` times as fast as it was recorded.
+The simulated PBX's clock follows the trace:
 it is the Timestamp of the last event sent plus the real time elapsed since, so the
 QueueStatus answers (which carry no Timestamp) and FullyBooted's Uptime agree with the
 recorded events. The daemon under test is given that clock, so its results can be
@@ -79,7 +80,7 @@ class TracePbx:
     """One trace played by an `AmiServer`, with the PBX clock on the trace's time."""
 
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
-                 uptime: float = 86400.0) -> None:
+                 uptime: float = 86400.0, speed: float | None = None) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
         self.frames = list(TraceReader(self.path))
         self.limit = limit
@@ -98,15 +99,18 @@ class TracePbx:
         self._time = self.frames[0].received_at
         self._mark = time.monotonic()
         self._boot = self._time - uptime
-        self._player = TracePlayer(self.path)
+        self._speed = speed or 1.0
+        self._player = TracePlayer(self.path, speed=speed)
+        self.sent_at: list[tuple[float, float]] = []
+        """Each stamped feed event's Timestamp and the monotonic moment it was sent."""
         self._items: AsyncIterator[str | Snapshot] = aiter(self._player)
         self.server = AmiServer(self._feed(), username="queuepulse", secret=SECRET,
                                 snapshot=self._player.snapshot, faults=faults,
                                 auth_failure_delay=0.0, uptime=uptime)
 
     def now(self) -> float:
-        """The PBX's clock."""
-        return self._time + (time.monotonic() - self._mark)
+        """The PBX's clock (running ``speed`` times as fast as the real one)."""
+        return self._time + (time.monotonic() - self._mark) * self._speed
 
     def _tick(self, frame: str) -> None:
         stamp = _stamp(frame)
@@ -147,6 +151,8 @@ class TracePbx:
                 continue
             frame = self._moved(item)
             self._tick(frame)
+            if (stamped := _stamp(frame)) is not None:
+                self.sent_at.append((stamped, time.monotonic()))
             stamp = self.restamp.get(self.sent + 1)
             yield frame if stamp is None else _restamped(frame, stamp)
             self.sent += 1
