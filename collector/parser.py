@@ -153,15 +153,20 @@ def _member_name(f: Fields) -> str:
     return f.get("MemberName") or f.get("Name") or f["Interface"]
 
 
-def _agent_called(f: Fields, at: float) -> Event:
-    return AgentCalled(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-        dest_uniqueid=f.get("DestUniqueid", ""),
-    )
+def _member_channel(kind: type[AgentCalled | AgentConnect]) -> Callable[[Fields, float], Event]:
+    """An event naming the member's channel too (``DestUniqueid``): a ring, an answer."""
+
+    def build(f: Fields, at: float) -> Event:
+        return kind(
+            at=at,
+            queue=f["Queue"],
+            uniqueid=f["Uniqueid"],
+            interface=f["Interface"],
+            member_name=_member_name(f),
+            dest_uniqueid=f.get("DestUniqueid", ""),
+        )
+
+    return build
 
 
 def _ring_ended(kind: type[AgentRingNoAnswer | AgentDump]) -> Callable[[Fields, float], Event]:
@@ -175,17 +180,6 @@ def _ring_ended(kind: type[AgentRingNoAnswer | AgentDump]) -> Callable[[Fields, 
         )
 
     return build
-
-
-def _agent_connect(f: Fields, at: float) -> Event:
-    return AgentConnect(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-        dest_uniqueid=f.get("DestUniqueid", ""),
-    )
 
 
 def _agent_complete(f: Fields, at: float) -> Event:
@@ -326,10 +320,10 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
     "QueueCallerAbandon": _caller_abandon,
-    "AgentCalled": _agent_called,
+    "AgentCalled": _member_channel(AgentCalled),
     "AgentRingNoAnswer": _ring_ended(AgentRingNoAnswer),
     "AgentDump": _ring_ended(AgentDump),
-    "AgentConnect": _agent_connect,
+    "AgentConnect": _member_channel(AgentConnect),
     "AgentComplete": _agent_complete,
     "QueueMemberAdded": _member(MemberChange.ADDED),
     "QueueMemberRemoved": _member(MemberChange.REMOVED),

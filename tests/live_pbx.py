@@ -321,18 +321,19 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
                    sinks: Sequence[FactSink] = (), settings: str = "",
-                   clock_offset: float = 0.0) -> LiveRun:
+                   clock_offset: float = 0.0, tick_s: float | None = None) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it.
 
     ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml);
-    ``clock_offset``: how far the collector's clock is ahead of the PBX's.
+    ``clock_offset``: how far the collector's clock is ahead of the PBX's; ``tick_s``: how
+    often the daemon's time moves on while the PBX is quiet (``None``: only by events).
     """
     async with pbx.server as server:
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s,
                                                  settings=settings))
         daemon = Daemon(config, clock=lambda: pbx.now() + clock_offset, monotonic=pbx.now,
-                        tick_s=None, notifier=Notifier(None))
+                        tick_s=tick_s, notifier=Notifier(None))
         daemon.sinks.extend(sinks)
         pbx.daemon = daemon
         pbx.start_when = lambda: daemon.ready

@@ -12,10 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
-from queuepulse.config import parse_config
-from queuepulse.daemon import Daemon
-from queuepulse.sd_notify import Notifier
-from tests.live_pbx import TracePbx, daemon_config_toml, stored_calls, until
+from tests.live_pbx import TracePbx, run_live, stored_calls
 from tests.mosquitto import Mosquitto, mosquitto
 from tests.test_publisher import Watcher
 from tests.traces import replayed_calls
@@ -56,20 +53,8 @@ def test_each_call_is_stored_and_published_within_half_a_second_of_its_end(
     async def scenario() -> None:
         watching = asyncio.create_task(watcher.run())
         polling = asyncio.create_task(watch_the_file())
-        async with pbx.server as server:
-            config = parse_config(daemon_config_toml(server.port, db) +
-                                  f"[mqtt]\nenabled = true\nport = {mosquitto.port}\n")
-            daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=0.05,
-                            notifier=Notifier(None))
-            pbx.daemon = daemon
-            pbx.start_when = lambda: daemon.ready
-            running = asyncio.create_task(daemon.run())
-            try:
-                await until(lambda: pbx.finished.is_set() or running.done(), timeout=60)
-                await until(lambda: len(stored_at) >= len(expected), timeout=5)
-            finally:
-                daemon.stop()
-                await running
+        await run_live(pbx, db, settings=f"[mqtt]\nenabled = true\nport = {mosquitto.port}\n",
+                       tick_s=0.05)
         watching.cancel()
         polling.cancel()
 
