@@ -47,13 +47,21 @@ CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold
 Hook = Callable[[], Awaitable[None]]
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait until ``condition()`` holds (checked every 5 ms)."""
+async def until(condition: Callable[[], bool], timeout: float = 10.0,
+                every: float = 0.005) -> None:
+    """Wait until ``condition()`` holds (checked ``every`` seconds; 0: at every turn of
+    the event loop, for a state that may last only a moment)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError("the daemon did not get there in time")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(every)
+
+
+async def until_disconnected(daemon: Daemon) -> None:
+    """Wait until the daemon has lost its connection: it may reconnect within a
+    millisecond (its first retry is a random fraction of a short delay)."""
+    await until(lambda: not daemon.connected, every=0)
 
 
 def _stamp(frame: str) -> float | None:

@@ -12,7 +12,7 @@ import pytest
 
 from collector.facts import CallRecord
 from queuepulse.pbxsim.faults import Faults
-from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until
+from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until, until_disconnected
 from tests.traces import replayed_calls
 
 JOIN = 446
@@ -64,7 +64,7 @@ def test_a_gap_and_the_snapshot_after_it_are_on_the_pbx_clock_when_it_is_ten_sec
         daemon = pbx.daemon
         assert daemon is not None
         gap.append(pbx.now())
-        await until(lambda: not daemon.connected)
+        await until_disconnected(daemon)
         await pbx.lose(lose)
         pbx.server.snapshot = pbx.snapshot_after(DROP_AT + lose)
         gap.append(pbx.now())

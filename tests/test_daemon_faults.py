@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from collector.facts import CallRecord
 from queuepulse.pbxsim.faults import Faults
-from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until
+from tests.live_pbx import LiveRun, TracePbx, differences, run_live, until, until_disconnected
 from tests.traces import replayed_calls
 
 PING = 0.25
@@ -52,7 +52,7 @@ def reconnect_after(pbx: TracePbx, events: int, lose: int = 0) -> None:
         daemon = pbx.daemon
         assert daemon is not None
         snapshots = daemon.stats.snapshots
-        await until(lambda: not daemon.connected)
+        await until_disconnected(daemon)
         await pbx.lose(lose)
         pbx.server.snapshot = pbx.snapshot_after(events + lose)
         await until(lambda: daemon.stats.snapshots > snapshots)
@@ -151,7 +151,7 @@ def test_a_silent_pbx_is_noticed_within_two_ping_intervals(tmp_path: Path) -> No
         daemon = pbx.daemon
         assert daemon is not None
         went_silent = time.monotonic()
-        await until(lambda: not daemon.connected)
+        await until_disconnected(daemon)
         noticed.append(time.monotonic() - went_silent)
         pbx.server.snapshot = pbx.snapshot_after(DROP_AT)
         await until(lambda: daemon.stats.snapshots == 2)
@@ -179,7 +179,7 @@ def test_a_restarted_asterisk_closes_open_calls_and_takes_the_new_snapshot(
         restarted.append(now)
         await pbx.server.send(f"Event: Shutdown\r\nPrivilege: system,all\r\nTimestamp: "
                               f"{now:.6f}\r\nShutdown: Cleanly\r\nRestart: True")
-        await until(lambda: not daemon.connected)
+        await until_disconnected(daemon)
         pbx.reboot()
         fresh = pbx.server.snapshot.after_restart(now)
         # a caller already waiting when the new Asterisk is asked

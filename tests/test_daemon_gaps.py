@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from queuepulse.pbxsim.faults import Faults
-from tests.live_pbx import Hook, LiveRun, TracePbx, differences, run_live, until
+from tests.live_pbx import Hook, LiveRun, TracePbx, differences, run_live, until, until_disconnected
 from tests.traces import replayed_calls
 
 OUTAGE_S = 22.0
@@ -24,7 +24,7 @@ def outage(pbx: TracePbx, after: int, lose: int) -> None:
     async def hook() -> None:
         daemon = pbx.daemon
         assert daemon is not None
-        await until(lambda: not daemon.connected)
+        await until_disconnected(daemon)
         pbx.later(OUTAGE_S)
         await pbx.lose(lose)
         pbx.server.snapshot = pbx.snapshot_after(after + lose)
