@@ -127,6 +127,13 @@ def _observed(tracker: Tracker, facts: list[Fact], end: float) -> tuple[object, 
     return (facts, tracker.live(), tracker.finish(end))
 
 
+def _followed(tracker: Tracker, at: float) -> set[str]:
+    """The callers a tracker follows at ``at``, once what came due by then is done."""
+    probe = copy.deepcopy(tracker)
+    probe.feed(Tick(at))
+    return {c.uniqueid for c in probe.live().calls}
+
+
 def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
     """Every fact of the stream, after checking on the way that each stint that began is
     recorded once and that each refused event changed nothing but the anomaly."""
@@ -135,7 +142,6 @@ def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
     began: Counter[Stint] = Counter()
     facts: list[Fact] = []
     for event in stream:
-        waiting = {c.uniqueid for c in tracker.live().calls}
         before = copy.deepcopy(tracker)
         out = tracker.feed(event)
         refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSAL_KINDS]
@@ -147,7 +153,7 @@ def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
         elif isinstance(event, CallerJoin):
             began[(event.uniqueid, event.queue, event.at)] += 1
         elif isinstance(event, QueueEntry) and event.wait is not None and (
-            event.uniqueid not in waiting
+            event.uniqueid not in _followed(before, event.at)
         ):
             began[(event.uniqueid, event.queue, event.at - event.wait)] += 1
         facts += out
