@@ -42,6 +42,19 @@ def recording_names() -> tuple[str, ...]:
     return tuple(sorted(bundled)) + tuple(sorted(extra - bundled))
 
 
+STREAMS = ("ami.jsonl", "ami-reader.jsonl")
+"""The AMI streams a recording may hold: the full user's, and the least-privilege user's."""
+
+
+def recording_streams(name: str) -> tuple[str, ...]:
+    """The AMI streams recording ``name`` holds, of :data:`STREAMS`, without unpacking it."""
+    if (BUNDLED / name / "ami.jsonl.xz").is_file():
+        return tuple(s for s in STREAMS if (BUNDLED / name / f"{s}.xz").is_file())
+    extra_root = _extra_root()
+    folder = extra_root / name if extra_root is not None else None
+    return tuple(s for s in STREAMS if folder is not None and (folder / s).is_file())
+
+
 @cache
 def _unpacked_root() -> Path:
     digest = hashlib.sha256()

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from collector.facts import AgentInterval, AgentState, Fact
 from collector.live import LiveAgent, LiveMembership
 
+_CANNOT_RING = frozenset({4, 5})
+"""Device states (a member's ``Status``) that app_queue cannot ring: invalid, unavailable."""
+
 
 @dataclass(slots=True)
 class Membership:
@@ -27,6 +30,12 @@ class Membership:
     reason: str = ""
     wrapuptime: float | None = None
     in_call: bool | None = None
+    status: int | None = None
+
+    @property
+    def can_take_calls(self) -> bool:
+        """Whether app_queue could ring the member: not paused, its device reachable."""
+        return not self.paused and self.status not in _CANNOT_RING
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,15 +204,21 @@ class Roster:
         agent.current = OpenInterval(state, queue, reason, ended)
         return [_interval(agent, current, ended)]
 
-    @staticmethod
-    def retract_acw(agent: Agent, started_at: float) -> None:
-        """After-call work turned out to be zero: relabel the ACW interval it opened."""
-        agent.acw_queue = None
-        current = agent.current
-        if current is not None and current.state is AgentState.ACW and (
-            current.started_at >= started_at
-        ):
-            agent.current = OpenInterval(*derive(agent), current.started_at)
+    def unseen(self, since: float, until: float) -> list[Fact]:
+        """The stream had a gap from ``since`` to ``until``: what each agent did then is
+        unknown. Return the intervals that ended at its start; the ``unknown`` ones end
+        when the agents are derived again, at ``until``."""
+        facts: list[Fact] = []
+        for agent in self.agents.values():
+            current = agent.current
+            if current is None:
+                continue
+            if current.started_at < since:
+                facts.append(_interval(agent, current, since))
+            agent.current = OpenInterval(AgentState.UNKNOWN, None, None,
+                                         max(since, current.started_at))
+            self.touch(agent, until)
+        return facts
 
     def close_all(self) -> list[Fact]:
         """The intervals still open, with no end (the stream ended before they did)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from collector.facts import CallRecord, WaitingCaller
+
 
 class MemberChange(StrEnum):
     """Which AMI event told us about a queue member."""
@@ -22,6 +24,17 @@ class MemberChange(StrEnum):
     PENALTY = "penalty"
     RINGINUSE = "ringinuse"
     SNAPSHOT = "snapshot"
+
+
+class HangupKind(StrEnum):
+    """Which AMI event told us a channel is hanging up, and so who asked."""
+
+    HANGUP = "hangup"
+    """Hangup: the channel is gone."""
+    REQUEST = "request"
+    """HangupRequest: the channel's own side asked (the caller hung up)."""
+    SOFT_REQUEST = "soft_request"
+    """SoftHangupRequest: Asterisk asked (the dialplan, a transfer, a shutdown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +72,15 @@ class CallerAbandon:
 
 @dataclass(frozen=True, slots=True)
 class AgentCalled:
-    """AgentCalled: a member's device started ringing for a caller."""
+    """AgentCalled: a member's device started ringing for a caller; ``dest_uniqueid`` is
+    the channel that rings (``""`` when the frame does not say)."""
 
     at: float
     queue: str
     uniqueid: str
     interface: str
     member_name: str
+    dest_uniqueid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +121,10 @@ class AgentConnect:
 class AgentComplete:
     """AgentComplete: a connected call ended; ``reason`` is caller, agent or transfer.
 
-    ``wait_reported`` and ``talk_reported`` are Asterisk's HoldTime and TalkTime.
+    ``wait_reported`` and ``talk_reported`` are Asterisk's HoldTime and TalkTime. When the
+    caller's channel is already gone, Asterisk 20 leaves out its fields: ``uniqueid`` is
+    then ``""`` and the call is known by the member and ``dest_uniqueid``, the member's
+    channel.
     """
 
     at: float
@@ -117,6 +135,7 @@ class AgentComplete:
     reason: str
     wait_reported: int | None
     talk_reported: int | None
+    dest_uniqueid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +151,8 @@ class MemberUpdate:
     reason: str
     in_call: bool | None
     wrapuptime: float | None
+    status: int | None = None
+    """The member's device state (``Status``: 1 not in use ... 5 unavailable), if told."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +197,12 @@ class HoldChange:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """BlindTransfer or AttendedTransfer that moved a caller away from an agent."""
+    """BlindTransfer or AttendedTransfer that moved a caller away from an agent.
+
+    ``target`` is the extension dialled (the blind transfer's, the consultation call's);
+    ``party`` the caller ID number of who answered it, when Asterisk tells (an attended
+    transfer), else ``""``.
+    """
 
     at: float
     success: bool
@@ -184,14 +210,19 @@ class Transfer:
     transferer_linkedid: str
     transferee_uniqueid: str
     target: str
+    attended: bool = False
+    party: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class Hangup:
-    """Hangup, HangupRequest or SoftHangupRequest on a channel."""
+    """Hangup, HangupRequest or SoftHangupRequest on a channel; ``cause`` is the frame's
+    ``Cause`` (for a SoftHangupRequest, why Asterisk asked: 4 is a shutdown)."""
 
     at: float
     uniqueid: str
+    kind: HangupKind = HangupKind.HANGUP
+    cause: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +260,20 @@ class DialEnd:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueApp:
+    """Newexten of the Queue application: the dialplan sends a caller to a queue, which it
+    joins or, when ``joinempty`` keeps it out, does not (dialplan class, so not every AMI
+    user sees it)."""
+
+    at: float
+    queue: str
+    uniqueid: str
+    linkedid: str
+    caller_num: str
+    caller_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class PbxBooted:
     """FullyBooted: sent at login and after every Asterisk start; ``uptime`` in seconds."""
 
@@ -249,6 +294,16 @@ class StreamGap:
 
     at: float
     since: float
+
+
+@dataclass(frozen=True, slots=True)
+class StintResumed:
+    """Made by the collector starting again: a stint its last run stored as open (a caller
+    waiting, or a call talking or in after-call work), to be followed on. ``at`` is the
+    last moment that run saw; the time since is a gap (:class:`StreamGap`)."""
+
+    at: float
+    stored: CallRecord | WaitingCaller
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +332,10 @@ Event = (
     | QueueStatusVar
     | DialStart
     | DialEnd
+    | QueueApp
     | PbxBooted
     | PbxShutdown
     | StreamGap
+    | StintResumed
     | Tick
 )

@@ -24,6 +24,8 @@ class Outcome(StrEnum):
     EXIT_KEY = "exit_key"
     EXIT_EMPTY = "exit_empty"
     UNKNOWN = "unknown"
+    TURNED_AWAY = "turned_away"
+    """``joinempty`` kept the caller out: it never entered the queue (not offered)."""
 
 
 class AcwSource(StrEnum):
@@ -35,11 +37,31 @@ class AcwSource(StrEnum):
 
 
 class EndReason(StrEnum):
-    """Who ended a connected call."""
+    """Who ended a connected call, or the stint of a caller the PBX dropped."""
 
     CALLER = "caller"
     AGENT = "agent"
     TRANSFER = "transfer"
+    PBX_RESTART = "pbx_restart"
+    """Asterisk shut down or restarted: the call was cut, or the waiting caller dropped."""
+
+
+class Phase(StrEnum):
+    """How far a stint's record has got: each phase's record replaces the one before."""
+
+    TALKING = "talking"
+    """Answered, the call goes on: outcome, wait and agent are known."""
+    WRAPUP = "wrapup"
+    """The call ended (talk and hold known); its after-call work is not decided yet."""
+    DONE = "done"
+    """Nothing more will change: an unanswered stint's outcome, or an answered one's ACW."""
+
+
+class TransferKind(StrEnum):
+    """How an agent transferred the caller away."""
+
+    BLIND = "blind"
+    ATTENDED = "attended"
 
 
 class AgentState(StrEnum):
@@ -52,6 +74,8 @@ class AgentState(StrEnum):
     ACW = "acw"
     PAUSED = "paused"
     LOGGED_OUT = "logged_out"
+    UNKNOWN = "unknown"
+    """The stream had a gap (a lost connection, an Asterisk restart): not seen."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +107,16 @@ class CallRecord:
     end_reason: EndReason | None
     position_entered: int | None
     position_left: int | None
+    phase: Phase = Phase.DONE
+    caller_hold_s: float | None = None
+    """Time the caller's side held the call (counted in talk: the agent was on it)."""
+    transfer_kind: TransferKind | None = None
+    transfer_party: str | None = None
+    """Who answered an attended transfer (its caller ID number), when Asterisk tells."""
+    gap_s: float = 0.0
+    """Seconds of the stint, from entry to the end of its after-call work, that fell into
+    a gap of the stream: what was not seen there is ``None`` (or, for talk, counted
+    with the hold that could not be told apart)."""
 
     @property
     def call_id(self) -> str:
@@ -128,6 +162,20 @@ class AgentInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingCaller:
+    """A caller who entered a queue and waits: no outcome yet. Stored so that a collector
+    started again still knows who was waiting (``waiting_callers``)."""
+
+    uniqueid: str
+    linkedid: str
+    queue: str
+    caller_num: str
+    caller_name: str
+    entered_at: float
+    position_entered: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Anomaly:
     """An event the tracker could not apply: recorded, never fatal, state left unchanged."""
 
@@ -167,7 +215,18 @@ class Dial:
     status: str
 
 
-Fact = CallRecord | AgentInterval | Anomaly | RingNoAnswer | Dial
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """PBX time the tracker did not see, from ``since`` to ``until``: a lost connection,
+    an Asterisk restart while disconnected, the time a collector was not running. What
+    happened then is known only from elsewhere (Asterisk's queue_log); the calls open
+    across it carry ``gap_s``."""
+
+    since: float
+    until: float
+
+
+Fact = CallRecord | AgentInterval | Anomaly | RingNoAnswer | Dial | WaitingCaller | Gap
 
 
 def span(start: float | None, end: float | None) -> float | None:

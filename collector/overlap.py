@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from collector.facts import Outcome
+from collector.facts import Outcome, Phase
 
 SAME_STINT_S = 2.0
 """The most two records of one stint may differ in entry time (seconds)."""
@@ -111,28 +111,36 @@ class Completeness:
 
     Knowing how the stint ended weighs most (its outcome, then its end); then what the
     live collector observed on AMI over what queue_log tells afterwards, to the second
-    and without hold; then whether the after-call work is decided; then how many timings
-    were observed.
+    and without hold; then whether the after-call work is decided; then how far the
+    record has got (its phase: a later revision of the live collector's record replaces
+    an earlier one); then how many timings were observed.
     """
 
     outcome_known: bool
     end_seen: bool
     observed_live: bool
     acw_decided: bool
+    phase: int
     timings: int
 
 
+_PHASES = tuple(Phase)
+
+
 def completeness(outcome: str, ended_at: float | None, acw_s: float | None,
-                 timings: Iterable[float | None], *, observed_live: bool) -> Completeness:
+                 timings: Iterable[float | None], *, observed_live: bool,
+                 phase: str = Phase.DONE) -> Completeness:
     """What a record knows of its stint: its ``outcome``, its end and after-call work,
-    ``timings`` (every timing column, ``None`` where not observed), and whether the live
-    collector observed it (``live`` or ``replay``) rather than queue_log."""
+    ``timings`` (every timing column, ``None`` where not observed), whether the live
+    collector observed it (``live`` or ``replay``) rather than queue_log, and its
+    ``phase``."""
     answered = outcome == Outcome.ANSWERED
     return Completeness(
         outcome_known=outcome != Outcome.UNKNOWN,
         end_seen=ended_at is not None,
         observed_live=observed_live,
-        acw_decided=acw_s is not None or not answered,
+        acw_decided=(acw_s is not None or not answered) and phase == Phase.DONE,
+        phase=_PHASES.index(Phase(phase)),
         timings=sum(value is not None for value in timings),
     )
 

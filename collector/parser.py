@@ -5,6 +5,10 @@ unfiltered stream (VarSet, Newexten, DeviceStateChange, ...) is of no use to the
 so the parser reads the ``Event:`` line first and drops those frames before splitting
 anything else. A frame that lacks a field the tracker needs is skipped and counted; the
 parser never raises on input.
+
+Each event's time is on the PBX's clock (:mod:`collector.clock`): its ``Timestamp``, or,
+for a frame without one or with an implausible one, the PBX time of its arrival. An
+implausible stamp is an anomaly, which :meth:`FrameParser.anomalies` hands over.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import overload
 
+from collector.clock import PbxClock
 from collector.events import (
     AgentCalled,
     AgentComplete,
@@ -26,17 +31,20 @@ from collector.events import (
     DialStart,
     Event,
     Hangup,
+    HangupKind,
     HoldChange,
     MemberChange,
     MemberUpdate,
     PbxBooted,
     PbxShutdown,
+    QueueApp,
     QueueEntry,
     QueueParams,
     QueueStatusVar,
     SnapshotEnd,
     Transfer,
 )
+from collector.facts import Anomaly
 
 
 @dataclass(slots=True)
@@ -46,6 +54,8 @@ class ParseStats:
     events: int = 0
     ignored: int = 0
     malformed: int = 0
+    bad_stamps: int = 0
+    """Events whose Timestamp was implausible (they got the PBX time of their arrival)."""
 
     @property
     def frames(self) -> int:
@@ -145,10 +155,23 @@ def _member_name(f: Fields) -> str:
     return f.get("MemberName") or f.get("Name") or f["Interface"]
 
 
-_RingEvent = type[AgentCalled | AgentRingNoAnswer | AgentDump]
+def _member_channel(kind: type[AgentCalled | AgentConnect]) -> Callable[[Fields, float], Event]:
+    """An event naming the member's channel too (``DestUniqueid``): a ring, an answer."""
+
+    def build(f: Fields, at: float) -> Event:
+        return kind(
+            at=at,
+            queue=f["Queue"],
+            uniqueid=f["Uniqueid"],
+            interface=f["Interface"],
+            member_name=_member_name(f),
+            dest_uniqueid=f.get("DestUniqueid", ""),
+        )
+
+    return build
 
 
-def _ring(kind: _RingEvent) -> Callable[[Fields, float], Event]:
+def _ring_ended(kind: type[AgentRingNoAnswer | AgentDump]) -> Callable[[Fields, float], Event]:
     def build(f: Fields, at: float) -> Event:
         return kind(
             at=at,
@@ -161,27 +184,18 @@ def _ring(kind: _RingEvent) -> Callable[[Fields, float], Event]:
     return build
 
 
-def _agent_connect(f: Fields, at: float) -> Event:
-    return AgentConnect(
-        at=at,
-        queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
-        interface=f["Interface"],
-        member_name=_member_name(f),
-        dest_uniqueid=f.get("DestUniqueid", ""),
-    )
-
-
 def _agent_complete(f: Fields, at: float) -> Event:
+    # the caller's fields are missing when its channel was gone first (Asterisk 20)
     return AgentComplete(
         at=at,
         queue=f["Queue"],
-        uniqueid=f["Uniqueid"],
+        uniqueid=f.get("Uniqueid", ""),
         interface=f["Interface"],
         member_name=_member_name(f),
         reason=f.get("Reason", ""),
         wait_reported=_int(f.get("HoldTime")),
         talk_reported=_int(f.get("TalkTime")),
+        dest_uniqueid=f.get("DestUniqueid", ""),
     )
 
 
@@ -198,6 +212,7 @@ def _member(change: MemberChange) -> Callable[[Fields, float], Event]:
             reason=f.get("PausedReason", f.get("Reason", "")),
             in_call=_flag(f.get("InCall")),
             wrapuptime=_float(f.get("Wrapuptime")),
+            status=_int(f.get("Status")),
         )
 
     return build
@@ -248,8 +263,11 @@ def _blind_transfer(f: Fields, at: float) -> Event:
 
 
 def _attended_transfer(f: Fields, at: float) -> Event:
+    # the extension the consultation call dialled: a phone's REFER leaves it on the second
+    # transferer's channel; an AMI Atxfer on the target's (Local/800@...), and the second
+    # transferer's is then the queue's extension
     target = (
-        f.get("TransferTargetCallerIDNum")
+        f.get("TransferTargetExten")
         or f.get("SecondTransfererExten")
         or f.get("DestApp")
         or f.get("DestType", "")
@@ -261,11 +279,27 @@ def _attended_transfer(f: Fields, at: float) -> Event:
         transferer_linkedid=f.get("OrigTransfererLinkedid", ""),
         transferee_uniqueid=f.get("TransfereeUniqueid", ""),
         target=target,
+        attended=True,
+        party=f.get("TransferTargetCallerIDNum", ""),
     )
 
 
-def _hangup(f: Fields, at: float) -> Event:
-    return Hangup(at=at, uniqueid=f["Uniqueid"])
+def _hangup(kind: HangupKind) -> Callable[[Fields, float], Event]:
+    def build(f: Fields, at: float) -> Event:
+        return Hangup(at=at, uniqueid=f["Uniqueid"], kind=kind, cause=_int(f.get("Cause")))
+
+    return build
+
+
+def _queue_app(f: Fields, at: float) -> Event:
+    return QueueApp(
+        at=at,
+        queue=f["AppData"].split(",", 1)[0].strip(),
+        uniqueid=f["Uniqueid"],
+        linkedid=f.get("Linkedid", f["Uniqueid"]),
+        caller_num=f.get("CallerIDNum", ""),
+        caller_name=f.get("CallerIDName", ""),
+    )
 
 
 def _var_set(f: Fields, at: float) -> Event:
@@ -308,10 +342,10 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "QueueCallerJoin": _caller_join,
     "QueueCallerLeave": _caller_leave,
     "QueueCallerAbandon": _caller_abandon,
-    "AgentCalled": _ring(AgentCalled),
-    "AgentRingNoAnswer": _ring(AgentRingNoAnswer),
-    "AgentDump": _ring(AgentDump),
-    "AgentConnect": _agent_connect,
+    "AgentCalled": _member_channel(AgentCalled),
+    "AgentRingNoAnswer": _ring_ended(AgentRingNoAnswer),
+    "AgentDump": _ring_ended(AgentDump),
+    "AgentConnect": _member_channel(AgentConnect),
     "AgentComplete": _agent_complete,
     "QueueMemberAdded": _member(MemberChange.ADDED),
     "QueueMemberRemoved": _member(MemberChange.REMOVED),
@@ -328,15 +362,27 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "Unhold": _hold(False),
     "BlindTransfer": _blind_transfer,
     "AttendedTransfer": _attended_transfer,
-    "Hangup": _hangup,
-    "HangupRequest": _hangup,
-    "SoftHangupRequest": _hangup,
+    "Hangup": _hangup(HangupKind.HANGUP),
+    "HangupRequest": _hangup(HangupKind.REQUEST),
+    "SoftHangupRequest": _hangup(HangupKind.SOFT_REQUEST),
     "VarSet": _var_set,
     "DialBegin": _dial_begin,
     "DialEnd": _dial_end,
+    "Newexten": _queue_app,
     "FullyBooted": _fully_booted,
     "Shutdown": _shutdown,
 }
+
+def _runs_queue(frame: str) -> bool:
+    start = frame.find("\nApplication: Queue")
+    return start >= 0 and frame[start + 19 : start + 20] in ("\r", "\n", "")
+
+
+_WANTED_IF: dict[Callable[[Fields, float], Event], Callable[[str], bool]] = {
+    _var_set: lambda frame: "Variable: QUEUESTATUS" in frame,
+    _queue_app: _runs_queue,
+}
+"""Frequent events the tracker wants only a few of: those this test picks."""
 
 RELEVANT_EVENTS = frozenset(_BUILDERS)
 """AMI event names the tracker uses; an event filter on the PBX may keep just these."""
@@ -369,12 +415,19 @@ def split_fields(frame: str) -> dict[str, str]:
 class FrameParser:
     """Turns AMI frames into events and counts what it skipped.
 
-    It keeps no state between frames except its counters, so the same instance serves
-    a live connection, a replayed trace and the tests.
+    Between frames it keeps its counters and the PBX clock's estimate, so the same
+    instance serves a live connection (across reconnections), and a replayed trace.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: PbxClock | None = None) -> None:
         self.stats = ParseStats()
+        self.clock = clock or PbxClock()
+        self._anomalies: list[Anomaly] = []
+
+    def anomalies(self) -> list[Anomaly]:
+        """The anomalies of the frames parsed since the last call (implausible stamps)."""
+        taken, self._anomalies = self._anomalies, []
+        return taken
 
     def parse(self, frame: str, received_at: float) -> Event | None:
         """The normalized event of one frame, or ``None`` when the tracker has no use for it."""
@@ -382,15 +435,20 @@ class FrameParser:
         if frame.startswith("Event: "):
             end = frame.find("\n", 7)
             builder = _BY_NAME_LINE.get(frame[7:] if end < 0 else frame[7:end])
-        if builder is None or (builder is _var_set and "Variable: QUEUESTATUS" not in frame):
+        if builder is None or (builder in _WANTED_IF and not _WANTED_IF[builder](frame)):
             self.stats.ignored += 1
             return None
         fields = Fields(frame)
-        stamp = _float(fields.get("Timestamp"))
+        dated = self.clock.date(_float(fields.get("Timestamp")), received_at)
         try:
-            event = builder(fields, received_at if stamp is None else stamp)
+            event = builder(fields, dated.at)
         except KeyError:
             self.stats.malformed += 1
             return None
         self.stats.events += 1
+        if dated.problem is not None:
+            self.stats.bad_stamps += 1
+            self._anomalies.append(Anomaly(dated.at, "implausible_timestamp",
+                                           fields.get("Uniqueid"),
+                                           f"{event_name(frame)}: {dated.problem}"))
         return event

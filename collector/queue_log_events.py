@@ -33,6 +33,7 @@ from collector.events import (
     CallerLeave,
     Event,
     Hangup,
+    HangupKind,
     MemberChange,
     MemberUpdate,
     QueueStatusVar,
@@ -41,7 +42,7 @@ from collector.events import (
 from collector.queue_log import QueueLogLine
 
 # columns no queue_log line can fill, whatever the Asterisk version
-UNOBSERVED = frozenset({"hold_s", "hold_count", "ring_attempts"})
+UNOBSERVED = frozenset({"hold_s", "hold_count", "caller_hold_s", "ring_attempts", "gap_s"})
 
 NO_START = "end of a stint that starts before the input and logs no wait"
 BAD_DATA = "bad data fields"
@@ -301,9 +302,10 @@ class LineTranslator:
         """ABANDON: position|origposition|waittime."""
         position, waited = _int(line.data, 0), _int(line.data, 2)
         at, events = self._left(line, waited, _int(line.data, 1))
+        # the caller hangs up first, then app_queue lets go of it: the order AMI shows
         return [*events,
+                Hangup(at=at, uniqueid=line.callid, kind=HangupKind.REQUEST),
                 CallerAbandon(at=at, queue=line.queue, uniqueid=line.callid, position=position),
-                Hangup(at=at, uniqueid=line.callid),
                 CallerLeave(at=at, queue=line.queue, uniqueid=line.callid, position=position)]
 
     def _gone(self, status: str | None, wait_at: int = 2,

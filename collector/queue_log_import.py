@@ -13,8 +13,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from collector.events import PbxShutdown, Tick
-from collector.facts import CALL_COLUMNS, AgentInterval, Anomaly, CallRecord, Fact, Outcome
+from collector.events import Tick
+from collector.facts import (
+    CALL_COLUMNS,
+    AgentInterval,
+    Anomaly,
+    CallRecord,
+    Fact,
+    Outcome,
+    Phase,
+)
 from collector.queue_log import QueueLogLine
 from collector.queue_log_events import LineTranslator, SkippedLine
 from collector.tracker import Tracker, TrackerConfig
@@ -142,7 +150,7 @@ class QueueLogImporter:
         """QUEUESTART: Asterisk started. Calls it was handling died unseen; agents'
         states before their first line after the restart are not known."""
         self.stats.restarts += 1
-        facts = self._imported(self._tracker.feed(PbxShutdown(at=at)))
+        facts = self._imported(self._tracker.restarted(at))
         facts += self._imported(self._tracker.finish(at), final=True)
         self._tracker = Tracker(self.config)
         self._lines = LineTranslator(self.config.agent_names)
@@ -157,9 +165,12 @@ class QueueLogImporter:
                 else:
                     out.append(fact)
             elif isinstance(fact, CallRecord):
+                # the history is stored once a stint's record is final
+                if fact.phase is not Phase.DONE:
+                    continue
                 key = (fact.uniqueid, fact.queue, fact.entered_at)
                 unobserved = self._lines.unobserved(key)
-                if final and fact.outcome is Outcome.UNKNOWN:
+                if final and (fact.outcome is Outcome.UNKNOWN or fact.ended_at is None):
                     self.stats.unfinished.append(key)
                     continue
                 out.append(ImportedCall(fact, unobserved))

@@ -8,7 +8,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.ami.protocol import BANNER_PREFIX
 from collector.errors import UserError
+from collector.events import StreamGap
 from collector.facts import CallRecord, Fact
 from collector.parser import FrameParser
 from collector.store.opening import writing
@@ -26,20 +28,29 @@ def replay(frames: Iterable[Frame], tracker: Tracker, parser: FrameParser) -> It
     """Feed every frame through the parser and the tracker, then close the stream.
 
     The stream ends at the last frame's time; calls still open then are closed with what
-    was observed of them.
+    was observed of them. An implausible Timestamp is an anomaly (:mod:`collector.clock`).
+    A banner after the first frame is a new connection: the time since the frame before
+    is a gap, as the live daemon sees it.
     """
-    last = 0.0
+    last: float | None = None
     for frame in frames:
-        last = max(last, frame.received_at)
+        if last is not None and frame.text.startswith(BANNER_PREFIX):
+            clock = parser.clock
+            yield from tracker.feed(StreamGap(at=clock.estimate(frame.received_at),
+                                              since=clock.estimate(last)))
+        last = frame.received_at if last is None else max(last, frame.received_at)
         event = parser.parse(frame.text, frame.received_at)
         if event is not None:
+            yield from parser.anomalies()
             yield from tracker.feed(event)
-    yield from tracker.finish(max(last, tracker.now))
+    end = parser.clock.estimate(last) if last is not None else 0.0
+    yield from tracker.finish(max(end, tracker.now))
 
 
 @dataclass(frozen=True, slots=True)
 class Replayed:
-    """What a replay stored: its call records, and the torn last line it left out, if any."""
+    """What a replay stored: each stint's final call record, and the torn last line it left
+    out, if any."""
 
     calls: tuple[CallRecord, ...]
     torn_line: int | None
@@ -74,18 +85,19 @@ def replay_to_database(trace: Path, db_path: str, tracker: Tracker,
     frames = itertools.chain([first], frames)
     if progress is not None:
         frames = _reporting(frames, trace.stat().st_size, progress)
-    calls: list[CallRecord] = []
+    calls: dict[str, CallRecord] = {}
     batch: list[Fact] = []
     with writing(db_path) as db, db.atomic():
         try:
             for fact in replay(frames, tracker, FrameParser()):
                 batch.append(fact)
                 if isinstance(fact, CallRecord):
-                    calls.append(fact)
+                    # a stint's record is revised as its call goes on: the last one stays
+                    calls[fact.call_id] = fact
                 if len(batch) >= _BATCH:
                     write_facts(db, batch, source="replay")
                     batch.clear()
         except TraceFormatError as error:
             raise UserError(str(error)) from error
         write_facts(db, batch, source="replay")
-    return Replayed(tuple(calls), reader.torn_line)
+    return Replayed(tuple(calls.values()), reader.torn_line)

@@ -43,13 +43,17 @@ from collector.events import (
     CallerJoin,
     CallerLeave,
     Hangup,
+    HangupKind,
     HoldChange,
     MemberUpdate,
+    PbxShutdown,
     QueueEntry,
     QueueStatusVar,
+    StintResumed,
     Transfer,
 )
-from collector.facts import AcwSource, Outcome, span
+from collector.facts import AcwSource, EndReason, Outcome, span
+from collector.overlap import SAME_STINT_S
 
 # -- internal events ---------------------------------------------------------------------
 
@@ -76,10 +80,31 @@ class AcwDue:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class GapDue:
+    """The stints open when the stream had a gap that nothing has shown alive since are
+    to be ended unseen: no QueueStatus answer came to tell (the AMI user may not ask for
+    one), and :data:`UNCONFIRMED_S` passed."""
+
+    at: float
+
+
+GAP_TOLERATED_S = 1.0
+"""A gap at most this long hides no more than queue_log's own resolution (whole seconds):
+the hold and after-call work that span it are kept, off by at most that much
+(``gap_s`` says how much). A longer gap makes them unknown."""
+
+UNCONFIRMED_S = 300.0
+"""How long after a gap a stint open before it may go without a sign of life (an event
+naming it, or a QueueStatus answer listing it) before it is taken to have ended in the gap.
+A caller rung by nobody, or a long call, can be silent that long; a bound it must have."""
+
+
 class Lost:
     """What a machine was following ended where we could not see it: the PBX stopped or
     restarted, a QueueStatus answer no longer lists the caller or its agent, the caller
-    turned up in another queue, or the stream ended."""
+    turned up in another queue, nothing showed it alive for long after a gap, or the
+    stream ended."""
 
 
 class AcwEnded:
@@ -160,28 +185,45 @@ def _stay(state: S, *cues: Input) -> dict[Input, S]:
     return dict.fromkeys(cues, state)
 
 
+ANSWERED_UNSEEN = (AgentComplete, "of a call answered in a gap")
+"""AgentComplete of a caller whose answer fell into a gap of the stream (it joined there,
+or was lost there): the call is known from then on, Asterisk's own counters tell the
+rest."""
+
+RESUMED_WAITING = (StintResumed, "of a caller waiting")
+RESUMED_TALKING = (StintResumed, "of a call talking")
+"""A stint the collector's last run left open (it was killed), followed on from its stored
+row: the gap since then, and the QueueStatus answer after it, tell the rest."""
+
 _W, _L, _C, _R, _E = StintState
 STINT: Machine[StintState] = Machine(
-    starts={CallerJoin: _W, QueueEntry: _W},
+    starts={CallerJoin: _W, QueueEntry: _W, ANSWERED_UNSEEN: _R, RESUMED_WAITING: _W,
+            RESUMED_TALKING: _C},
     moves={
         _W: {
-            **_stay(_W, *_RING_AND_EVIDENCE),
+            # a Hold on the rung agent's channel can come a millisecond before the answer
+            **_stay(_W, *_RING_AND_EVIDENCE, HoldChange),
             CallerLeave: _L,
             # a lost QueueCallerLeave must not lose the answer
             AgentConnect: _C,
+            PbxShutdown: _E,
             Lost: _E,
         },
         _L: {
-            **_stay(_L, *_RING_AND_EVIDENCE),
+            **_stay(_L, *_RING_AND_EVIDENCE, HoldChange),
             AgentConnect: _C,
             SettleDue: _E,
             # the caller joined the queue again before we knew how it left
             CallerJoin: _E,
+            # no agent can answer any more: decided from the evidence so far
+            PbxShutdown: _E,
             Lost: _E,
         },
         _C: {
             **_stay(_C, HoldChange, Transfer, Hangup, QueueEntry),
             AgentComplete: _R,
+            # Asterisk stopped: the call was cut there (seen), no after-call work follows
+            PbxShutdown: _E,
             CallerJoin: _E,
             Lost: _E,
         },
@@ -189,6 +231,20 @@ STINT: Machine[StintState] = Machine(
         _E: {},
     },
 )
+
+SAME_JOIN = (CallerJoin, "the same stint again")
+"""A QueueCallerJoin of a stint that began already (same caller, queue and entry): the PBX
+sent it again. No state has a move for it."""
+
+
+def join_cue(queue: str, entered_at: float, e: CallerJoin) -> Input:
+    """What a QueueCallerJoin is to a stint of the same caller in ``queue``, entered at
+    ``entered_at``: the same join again, the caller joining the queue anew, or the caller
+    turning up in another queue (it left the first unseen)."""
+    if queue != e.queue:
+        return Lost
+    return SAME_JOIN if abs(entered_at - e.at) <= SAME_STINT_S else CallerJoin
+
 
 REFUSED: Mapping[type, str] = {
     CallerJoin: "duplicate_join",
@@ -200,8 +256,10 @@ REFUSED: Mapping[type, str] = {
     AgentRingNoAnswer: "ring_for_connected_call",
     AgentDump: "ring_for_connected_call",
     QueueStatusVar: "exit_status_for_connected_call",
+    QueueEntry: "entry_of_recorded_call",
 }
 """The anomaly kind of each event type a stint can refuse (or that names no stint)."""
+REFUSAL_KINDS = frozenset(REFUSED.values())
 
 
 def refused_kind(cue: Input) -> str:
@@ -218,36 +276,90 @@ EXIT_STATUS: Mapping[str, Outcome] = {
 }
 """QUEUESTATUS values that say why app_queue let a caller go."""
 
+TURNED_AWAY = frozenset({"JOINEMPTY", "JOINUNAVAIL"})
+"""QUEUESTATUS values of a caller ``joinempty`` kept out of the queue: it never joined."""
 
-def unanswered_outcome(exit_status: str | None, abandoned: bool, hung_up: bool) -> Outcome:
+
+class HungUp(StrEnum):
+    """Who hung up a waiting caller's channel before app_queue let go of it."""
+
+    CALLER = "caller"
+    """The caller's side (HangupRequest, Hangup), or Asterisk for a reason of its own."""
+    SHUTDOWN = "shutdown"
+    """Asterisk, shutting down (SoftHangupRequest, Cause 4)."""
+
+
+SHUTDOWN_CAUSE = 4
+"""The ``Cause`` of a SoftHangupRequest Asterisk sends while it shuts down
+(``AST_SOFTHANGUP_SHUTDOWN``); the dialplan's own hang-up after Queue() returns says 16."""
+
+
+def hung_up_by(kind: HangupKind, cause: int | None) -> HungUp:
+    """Who a hang-up of a caller's channel came from, by its event and cause."""
+    if kind is HangupKind.SOFT_REQUEST and cause == SHUTDOWN_CAUSE:
+        return HungUp.SHUTDOWN
+    return HungUp.CALLER
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """How a stint that no agent answered ended, and whether the PBX ended it."""
+
+    outcome: Outcome
+    end_reason: EndReason | None = None
+
+
+def unanswered_outcome(exit_status: str | None, abandoned: bool, hung_up: HungUp | None,
+                       empty: bool) -> Unanswered:
     """How a stint that left without an agent ended, from the evidence it gathered.
 
-    ========================  ==================  =================  ==============
-    QUEUESTATUS (VarSet)      QueueCallerAbandon  caller hung up     outcome
-    ========================  ==================  =================  ==============
-    TIMEOUT                   any                 any                ``timeout``
-    LEAVEEMPTY, JOINEMPTY,    any                 any                ``exit_empty``
-    LEAVEUNAVAIL, JOINUNAVAIL
-    other or none             yes                 yes                ``abandoned``
-    other or none             yes                 no                 ``timeout``
-    other or none             no                  any                ``exit_key``
-    ========================  ==================  =================  ==============
+    ``hung_up`` counts only a hang-up that came *before* QueueCallerAbandon: app_queue
+    sends QueueCallerAbandon for a caller who hung up, for a timeout and for an emptied
+    queue alike, and after a timeout or an emptied queue the dialplan hangs the caller up
+    itself, a moment later. ``empty`` says no member of the queue could take a call then
+    (each paused or unavailable), for the AMI users who see no QUEUESTATUS (VarSet is of
+    the dialplan class).
 
-    app_queue sends QueueCallerAbandon for a hang-up *and* for a timeout or an emptied
-    queue: only a caller whose channel hung up (Hangup, HangupRequest, SoftHangupRequest)
-    has abandoned.
+    ========================  ==================  ====================  ===========================
+    QUEUESTATUS (VarSet)      QueueCallerAbandon  hang-up before it     outcome
+    ========================  ==================  ====================  ===========================
+    TIMEOUT                   any                 any                   ``timeout``
+    LEAVEEMPTY, JOINEMPTY,    any                 any                   ``exit_empty``
+    LEAVEUNAVAIL, JOINUNAVAIL
+    other or none             yes                 the caller's          ``abandoned``
+    other or none             yes                 Asterisk shutting     ``unknown``, ended by
+                                                  down                  ``pbx_restart``
+    other or none             yes                 none, queue empty     ``exit_empty``
+    other or none             yes                 none                  ``timeout``
+    other or none             no                  any                   ``exit_key``
+    ========================  ==================  ====================  ===========================
     """
     by_status = EXIT_STATUS.get(exit_status or "")
     if by_status is not None:
-        return by_status
-    if abandoned:
-        return Outcome.ABANDONED if hung_up else Outcome.TIMEOUT
-    return Outcome.EXIT_KEY
+        return Unanswered(by_status)
+    if not abandoned:
+        return Unanswered(Outcome.EXIT_KEY)
+    if hung_up is HungUp.SHUTDOWN:
+        return Unanswered(Outcome.UNKNOWN, EndReason.PBX_RESTART)
+    if hung_up is HungUp.CALLER:
+        return Unanswered(Outcome.ABANDONED)
+    return Unanswered(Outcome.EXIT_EMPTY if empty else Outcome.TIMEOUT)
 
 
-def settles_now(exit_status: str | None, abandoned: bool, hung_up: bool) -> bool:
+def settles_now(exit_status: str | None, abandoned: bool, hung_up: HungUp | None) -> bool:
     """Whether a left stint's evidence is conclusive, so its outcome need not wait."""
-    return exit_status in EXIT_STATUS or (abandoned and hung_up)
+    return exit_status in EXIT_STATUS or (abandoned and hung_up is not None)
+
+
+EXIT_STATUS_WITHIN_S = 0.05
+"""How long after QueueCallerLeave an abandoned caller's QUEUESTATUS may still come: app_queue
+sets it at once (the recordings: within half a millisecond), so a record need not wait."""
+
+
+def settle_after(abandoned: bool, settle_s: float) -> float:
+    """How long after QueueCallerLeave a stint waits for evidence before it is decided:
+    after QueueCallerAbandon no agent can answer, and only the QUEUESTATUS may follow."""
+    return EXIT_STATUS_WITHIN_S if abandoned else settle_s
 
 
 # -- hold ----------------------------------------------------------------------------------
@@ -370,16 +482,18 @@ class AcwResult:
 
 
 def acw_result(
-    state: AcwState, cue: Input, started_at: float, wrapup_s: float, at: float
+    state: AcwState, cue: Input, started_at: float, wrapup_s: float, at: float,
+    unseen: bool = False,
 ) -> AcwResult:
     """The after-call work of a call whose ACW machine left ``state`` on ``cue`` at ``at``.
 
     * taken by an ACW pause: from the call's end to the moment it ended (``pause``);
-    * not seen to end (``Lost``): unknown;
+    * not seen to end (``Lost``), or ``unseen`` in part (a gap of the stream, where
+      whatever ended it may have happened): unknown;
     * otherwise the queue's wrapuptime, cut short if the agent moved on sooner
       (``wrapuptime``), or none at all when the queue has none (``none``, zero).
     """
-    if cue is Lost:
+    if cue is Lost or unseen:
         source = AcwSource.PAUSE if state is AcwState.PAUSED else AcwSource.NONE
         return AcwResult(None, source, at)
     if state is AcwState.PAUSED:

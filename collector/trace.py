@@ -15,6 +15,7 @@ writing) ends at the line before: :class:`TraceReader` says which line it left o
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ def _bad_line(path: Path, number: int, error: Exception) -> TraceFormatError:
                             '{"t": <epoch seconds>, "raw": "<AMI frame>"}; fix or delete it.')
 
 
-def _timestamp_of(text: str) -> float | None:
+def frame_timestamp(text: str) -> float | None:
+    """The ``Timestamp`` header of a frame, as written (``None`` without one)."""
     start = text.find("Timestamp: ")
     if start < 0:
         return None
@@ -67,6 +69,12 @@ def _timestamp_of(text: str) -> float | None:
         return float(text[start + 11 : end if end >= 0 else None].strip())
     except ValueError:
         return None
+
+
+def _later(clock: float, text: str) -> float:
+    """The time of a captured frame: its stamp, if it is a number, else the time before."""
+    stamp = frame_timestamp(text)
+    return stamp if stamp is not None and math.isfinite(stamp) else clock
 
 
 def capture_frames(stream: IO[str]) -> Iterator[Frame]:
@@ -81,12 +89,12 @@ def capture_frames(stream: IO[str]) -> Iterator[Frame]:
             continue
         if lines:
             text = "\r\n".join(lines)
-            clock = _timestamp_of(text) or clock
+            clock = _later(clock, text)
             yield Frame(clock, text)
             lines = []
     if lines:
         text = "\r\n".join(lines)
-        yield Frame(_timestamp_of(text) or clock, text)
+        yield Frame(_later(clock, text), text)
 
 
 class TraceReader:

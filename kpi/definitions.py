@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress, filterfalse
 
-from collector.facts import CallRecord, Outcome
+from collector.facts import CallRecord, Outcome, Phase
 from kpi.repeat_callers import CallerIndex
 from kpi.settings import SERVICE_LEVEL_VARIANTS, KpiSettings
 from kpi.windows import Window
@@ -74,10 +74,13 @@ def in_service_level(call: CallRecord, settings: KpiSettings) -> bool:
 
 
 def handled_at(call: CallRecord) -> float | None:
-    """When the work on an answered call was done: its end plus its after-call work."""
-    if call.answered_at is None or call.ended_at is None or call.outcome is not Outcome.ANSWERED:
+    """When the work on an answered call was done: its end plus its after-call work, once
+    its record is final (a call still talking, or in after-call work, is not handled yet)."""
+    if (call.answered_at is None or call.ended_at is None or call.outcome is not Outcome.ANSWERED
+            or call.phase is not Phase.DONE):
         return None
     return call.ended_at + (call.acw_s or 0.0)
+
 
 
 def trunk_seconds(call: CallRecord) -> float:
@@ -100,6 +103,7 @@ class CallKpis:
     exit_key: int
     exit_empty: int
     unknown: int
+    turned_away: int
     transferred: int
     answered_in_sl: int
     abandoned_in_sl: int
@@ -166,11 +170,12 @@ def call_kpis(calls: Iterable[CallRecord], window: Window, settings: KpiSettings
 
 # -- the calls as columns ----------------------------------------------------------------
 
-_ANSWERED, _ABANDONED, _SHORT, _TIMEOUT, _EXIT_KEY, _EXIT_EMPTY, _UNKNOWN = range(7)
+_ANSWERED, _ABANDONED, _SHORT, _TIMEOUT, _EXIT_KEY, _EXIT_EMPTY, _UNKNOWN, _TURNED_AWAY = range(8)
 """What became of a call, as :func:`call_kpis` counts it (column ``kind``)."""
 
 _UNANSWERED = {Outcome.TIMEOUT: _TIMEOUT, Outcome.EXIT_KEY: _EXIT_KEY,
-               Outcome.EXIT_EMPTY: _EXIT_EMPTY, Outcome.UNKNOWN: _UNKNOWN}
+               Outcome.EXIT_EMPTY: _EXIT_EMPTY, Outcome.UNKNOWN: _UNKNOWN,
+               Outcome.TURNED_AWAY: _TURNED_AWAY}
 _AGAIN = {False: 0, True: 1, None: 2}
 """Whether the caller called again (column ``again``): no, yes, nobody known or not asked."""
 
@@ -341,7 +346,8 @@ def table_kpis(tables: Iterable[CallTable], window: Window,
     answered = list(map(_ANSWERED.__eq__, kind))
     n_answered, n_abandoned, n_short = kind.count(_ANSWERED), kind.count(_ABANDONED), \
         kind.count(_SHORT)
-    offered = len(kind)
+    n_turned_away = kind.count(_TURNED_AWAY)
+    offered = len(kind) - n_turned_away
     answered_in_sl = sum(compress(in_sl, answered))
     abandoned_in_sl = sum(compress(in_sl, map(_ABANDONED.__eq__, kind)))
     variants = {
@@ -365,6 +371,7 @@ def table_kpis(tables: Iterable[CallTable], window: Window,
         exit_key=kind.count(_EXIT_KEY),
         exit_empty=kind.count(_EXIT_EMPTY),
         unknown=kind.count(_UNKNOWN),
+        turned_away=n_turned_away,
         transferred=n_transferred,
         answered_in_sl=answered_in_sl,
         abandoned_in_sl=abandoned_in_sl,

@@ -23,6 +23,8 @@ from kpi.settings import KpiSettings
 from kpi.windows import Window
 
 BUSY_STATES = frozenset({AgentState.TALKING, AgentState.HOLD, AgentState.ACW})
+NOT_LOGGED_IN = frozenset({AgentState.LOGGED_OUT, AgentState.UNKNOWN})
+"""Time not counted as logged in: logged out, or not seen (a gap in the AMI stream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ def agents_kpis(handled: Mapping[str, HandledCalls], intervals: Iterable[AgentIn
 
 def _one_agent(interface: str, name: str, states: dict[AgentState, float],
                pauses: dict[str, float], calls: HandledCalls) -> AgentKpis:
-    logged_in = math.fsum(s for state, s in states.items() if state is not AgentState.LOGGED_OUT)
+    logged_in = math.fsum(s for state, s in states.items() if state not in NOT_LOGGED_IN)
     paused = states.get(AgentState.PAUSED, 0.0)
     busy = math.fsum(states.get(state, 0.0) for state in BUSY_STATES)
     return AgentKpis(

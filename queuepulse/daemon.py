@@ -49,13 +49,15 @@ from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.link import AmiLink
 from collector.ami.protocol import Clock, FrameBatch
 from collector.errors import UserError
-from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap, Tick
-from collector.facts import CallRecord, Fact
+from collector.events import Event, PbxBooted, SnapshotEnd, StintResumed, StreamGap, Tick
+from collector.facts import CallRecord, Fact, Phase
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.store.opening import unusable
+from collector.store.reads import left_open
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference
+from collector.trace import frame_timestamp
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.web.server import WebServer
@@ -87,6 +89,7 @@ class DaemonStats:
     frames: int = 0
     events: int = 0
     calls: int = 0
+    """Stints whose record is final (``phase`` done)."""
     snapshots: int = 0
     failed: int = 0
     """Events the tracker raised on (logged as ``daemon.event_failed``, then skipped)."""
@@ -141,6 +144,8 @@ class Daemon:
         self._stopping = asyncio.Event()
         self._ready = False
         self._last_received: float | None = None
+        self._resumed_since: float | None = None
+        """The last moment an earlier run saw: the time until the first event is a gap."""
         self._tick_base: tuple[float, float] | None = None
         self._snapshot_pending = False
         self._booted_seen = False
@@ -205,6 +210,7 @@ class Daemon:
                 await writer.call(partial(store_kpi_settings, settings=settings_from_config(
                     self.config), timezone=self.config.pbx.timezone))
                 await self.kpi_tables.prepare(writer)
+                await self._resume(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
             if self.queue_log is not None:
@@ -221,6 +227,19 @@ class Daemon:
                 self._notifier.send("STOPPING=1")
                 log.info("daemon.stopped", calls=self.stats.calls, frames=self.stats.frames,
                          connections=self.stats.connections)
+
+    async def _resume(self, writer: Writer) -> None:
+        """Follow on what an earlier run that did not stop cleanly left open: callers
+        waiting, calls under way. The first event says how long the gap since was."""
+        left = await writer.call(left_open)
+        if left.last_moment is None:
+            return
+        self._resumed_since = left.last_moment
+        for stored in left.stints:
+            self._apply(StintResumed(left.last_moment, stored))
+        if left.stints:
+            log.info("daemon.resumed", open_calls=len(left.stints),
+                     since=round(left.last_moment, 3))
 
     async def _run_tasks(self) -> None:
         try:
@@ -270,9 +289,10 @@ class Daemon:
             self.stats.gaps.append(now - since)
             log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
             # the tracker answers the gap with its stream_gap anomaly: the one stored
-            self._apply(StreamGap(at=now, since=since))
+            pbx = self.parser.clock
+            self._apply(StreamGap(at=pbx.estimate(now), since=pbx.estimate(since)))
         if self.queue_log is not None:
-            self.queue_log.resumed(now)
+            self.queue_log.resumed(self.parser.clock.estimate(now))
         self._booted_seen = False
         self._health.connected()
         self._link(self.link.up(now))
@@ -315,8 +335,16 @@ class Daemon:
             event = parse(text, received_at)
             if event is None:
                 continue
-            stamp = None if event.at == received_at else event.at
-            rows.append(EventRow(received_at, stamp, event_name(text) or "", text))
+            rows.append(EventRow(received_at, frame_timestamp(text), event_name(text) or "",
+                                 text))
+            problems = self.parser.anomalies()
+            if problems:
+                log.warning("ami.implausible_timestamp", detail=problems[0].detail,
+                            fix="check the PBX's clock (NTP)")
+                self._emit(problems)
+            if self._resumed_since is not None:
+                since, self._resumed_since = self._resumed_since, None
+                self._apply(StreamGap(at=max(since, event.at), since=since))
             try:
                 self._apply(event)
             except Exception:  # a tracker bug on one odd event must not stop the collector
@@ -379,7 +407,8 @@ class Daemon:
         if not facts:
             return
         for fact in facts:
-            if isinstance(fact, CallRecord):
+            # a stint's record is revised as the call goes on: one line when it is final
+            if isinstance(fact, CallRecord) and fact.phase is Phase.DONE:
                 self.stats.calls += 1
                 log.info("call.finished", call_id=fact.call_id, queue=fact.queue,
                          outcome=fact.outcome.value, agent=fact.agent,

@@ -160,8 +160,10 @@ class DemoRun:
                     f"{config.mqtt.prefix}/{config.pbx.id}/ (another terminal: {program()} "
                     f"top --config {self.config_path})", highlight=False, soft_wrap=True)
             # the PBX's clock runs `speed` times faster: the daemon's sense of elapsed time
-            # must too, or after-call work and settling would end `speed` times too late
-            daemon = Daemon(config, monotonic=lambda: time.monotonic() * speed,
+            # must too, or after-call work and settling would end `speed` times too late,
+            # and frames arrive on its clock, or their stamps would seem to run ahead
+            daemon = Daemon(config, clock=lambda: pbx.now,
+                            monotonic=lambda: time.monotonic() * speed,
                             notifier=Notifier(None), board=True)
             daemon.sinks.append(self._count)
             self.daemon = daemon

@@ -1,6 +1,7 @@
 """A recorded trace played live by pbxsim's AMI server, for tests of the live daemon.
 
-The server plays the trace at full speed. The simulated PBX's clock follows the trace:
+The server plays the trace at full speed, or ``speed`` times as fast as it was recorded.
+The simulated PBX's clock follows the trace:
 it is the Timestamp of the last event sent plus the real time elapsed since, so the
 QueueStatus answers (which carry no Timestamp) and FullyBooted's Uptime agree with the
 recorded events. The daemon under test is given that clock, so its results can be
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -24,9 +26,10 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from collector.events import CallerJoin
-from collector.facts import CallRecord
+from collector.facts import CallRecord, Phase
 from collector.live import LiveView
 from collector.parser import FrameParser, event_name
 from collector.replay import replay
@@ -39,7 +42,7 @@ from queuepulse.pbxsim.faults import Faults
 from queuepulse.pbxsim.snapshot import Snapshot
 from queuepulse.pbxsim.trace_feed import TracePlayer
 from queuepulse.sd_notify import Notifier
-from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, final_records, trace_dir
 
 SECRET = "Hush-4b2f-ami"
 CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s",
@@ -48,13 +51,21 @@ CALL_TIMES = ("entered_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold
 Hook = Callable[[], Awaitable[None]]
 
 
-async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait until ``condition()`` holds (checked every 5 ms)."""
+async def until(condition: Callable[[], bool], timeout: float = 10.0,
+                every: float = 0.005) -> None:
+    """Wait until ``condition()`` holds (checked ``every`` seconds; 0: at every turn of
+    the event loop, for a state that may last only a moment)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise TimeoutError("the daemon did not get there in time")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(every)
+
+
+async def until_disconnected(daemon: Daemon) -> None:
+    """Wait until the daemon has lost its connection: it may reconnect within a
+    millisecond (its first retry is a random fraction of a short delay)."""
+    await until(lambda: not daemon.connected, every=0)
 
 
 def _stamp(frame: str) -> float | None:
@@ -63,6 +74,12 @@ def _stamp(frame: str) -> float | None:
         return None
     end = frame.find("\r\n", start + 2)
     return float(frame[start + 13 : end if end >= 0 else None])
+
+
+def _restamped(frame: str, stamp: str) -> str:
+    start = frame.index("\r\nTimestamp: ") + 13
+    end = frame.find("\r\n", start)
+    return frame[:start] + stamp + (frame[end:] if end >= 0 else "")
 
 
 def _is_feed_event(frame: Frame) -> bool:
@@ -110,7 +127,7 @@ class TracePbx:
 
     def __init__(self, name: str, *, faults: tuple[Faults, ...] = (), limit: int | None = None,
                  uptime: float = 86400.0, drops: Sequence[RecordedDrop] = (),
-                 event_filter: tuple[str, ...] = ()) -> None:
+                 event_filter: tuple[str, ...] = (), speed: float | None = None) -> None:
         self.path = trace_dir(name) / "ami.jsonl"
         self.frames = list(TraceReader(self.path))
         self.limit = limit
@@ -119,6 +136,12 @@ class TracePbx:
         self.daemon: Daemon | None = None
         self.start_when: Callable[[], bool] = lambda: True
         """The feed starts once this holds (a daemon under test: once it is ready)."""
+        self.shared_clock: SharedClock | None = None
+        """The PBX's clock for a daemon in another process (:func:`daemon_process`)."""
+        self._later = 0.0
+        self.restamp: dict[int, str] = {}
+        """The Timestamp the n-th feed event is sent with instead of its own (a PBX clock
+        gone wrong for one frame); the PBX's clock follows the recorded one."""
         self.clock_moved: Callable[[float], None] = lambda now: None
         """Told the PBX's time whenever the clock is moved (by a frame, or by a test)."""
         self.finished = asyncio.Event()
@@ -129,7 +152,10 @@ class TracePbx:
         self._time = self.frames[0].received_at
         self._mark = time.monotonic()
         self._boot = self._time - uptime
-        self._player = TracePlayer(self.path)
+        self._speed = speed or 1.0
+        self._player = TracePlayer(self.path, speed=speed)
+        self.sent_at: list[tuple[float, float]] = []
+        """Each stamped feed event's Timestamp and the monotonic moment it was sent."""
         self._items: AsyncIterator[str | Snapshot] = aiter(self._player)
         self.server = AmiServer(self._feed(), username="queuepulse", secret=SECRET,
                                 snapshot=self._player.snapshot, faults=faults,
@@ -137,8 +163,8 @@ class TracePbx:
                                 uptime=uptime)
 
     def now(self) -> float:
-        """The PBX's clock."""
-        return self._time + (time.monotonic() - self._mark)
+        """The PBX's clock (running ``speed`` times as fast as the real one)."""
+        return self._time + (time.monotonic() - self._mark) * self._speed
 
     def _tick(self, frame: str) -> None:
         stamp = _stamp(frame)
@@ -148,9 +174,28 @@ class TracePbx:
     def set_time(self, at: float) -> None:
         """Set the PBX's clock to ``at``."""
         self._time, self._mark = at, time.monotonic()
+        if self.shared_clock is not None:
+            with self.shared_clock.get_lock():
+                self.shared_clock[:] = [self._time, self._mark]
         # FullyBooted's Uptime is the server's wall time since booted_at: keep it on our clock
         self.server.booted_at = time.time() - (self._time - self._boot)
         self.clock_moved(at)
+
+    def feed_event(self, n: int) -> str:
+        """The text of the trace's ``n``-th feed event (from 1)."""
+        return [f.text for f in self.frames if _is_feed_event(f)][n - 1]
+
+    def later(self, seconds: float) -> None:
+        """The PBX's clock jumps ``seconds`` ahead, and the rest of the trace happens that
+        much later (its Timestamps moved): an outage that long, as seen from the PBX."""
+        self._later += seconds
+        self._time += seconds
+        self._tick("")
+
+    def _moved(self, frame: str) -> str:
+        """The frame as the PBX sends it now: :meth:`later` moved its Timestamp."""
+        recorded = _stamp(frame) if self._later else None
+        return frame if recorded is None else _restamped(frame, f"{recorded + self._later:.6f}")
 
     def reboot(self) -> None:
         """The PBX has just started again (its next FullyBooted has a small Uptime)."""
@@ -193,9 +238,17 @@ class TracePbx:
             if isinstance(item, Snapshot):
                 yield item
                 continue
-            self._tick(item)
-            yield item
+            frame = self._moved(item)
+            self._tick(frame)
+            if (stamped := _stamp(frame)) is not None:
+                self.sent_at.append((stamped, time.monotonic()))
+            stamp = self.restamp.get(self.sent + 1)
+            yield frame if stamp is None else _restamped(frame, stamp)
             self.sent += 1
+            # let the frame reach the client before the clock moves on: its arrival time is
+            # then the PBX time it was sent at, as on a PBX that sends events as they happen
+            for _ in range(3):
+                await asyncio.sleep(0)
             hook = self.hooks.get(self.sent)
             if hook is not None:
                 await hook()
@@ -215,8 +268,9 @@ class TracePbx:
             while isinstance(item, Snapshot):
                 self.server.snapshot = item
                 item = await anext(self._items)
-            self._tick(item)
-            await self.server.send(item)
+            frame = self._moved(item)
+            self._tick(frame)
+            await self.server.send(frame)
             self.sent += 1
 
     def oracle(self, events: int) -> tuple[list[CallRecord], LiveView, set[str]]:
@@ -241,7 +295,8 @@ class TracePbx:
                 continue
             if isinstance(event, CallerJoin):
                 joined.add(event.uniqueid)
-            done += [f for f in tracker.feed(event) if isinstance(f, CallRecord)]
+            done += [f for f in tracker.feed(event)
+                     if isinstance(f, CallRecord) and f.phase is Phase.DONE]
         return done, tracker.live(), joined
 
     def snapshot_after(self, events: int) -> Snapshot:
@@ -287,7 +342,38 @@ class TracePbx:
             frames.append(frame)
             count += _is_feed_event(frame)
         facts = replay(frames, Tracker(TRACE_CONFIG), FrameParser())
-        return [f for f in facts if isinstance(f, CallRecord)]
+        return final_records(facts)
+
+
+SharedClock = Any
+"""The PBX's time and the monotonic moment it was read, shared with another process
+(a ``multiprocessing`` array of two doubles)."""
+
+
+def share_clock(pbx: TracePbx) -> SharedClock:
+    """Let a daemon in another process read the PBX's clock."""
+    shared = multiprocessing.get_context("spawn").Array("d", [pbx.now(), time.monotonic()])
+    pbx.shared_clock = shared
+    return shared
+
+
+def _run_daemon(config_toml: str, shared: SharedClock) -> None:
+    def clock() -> float:
+        with shared.get_lock():
+            at, mark = shared[:]
+        return float(at + (time.monotonic() - mark))
+
+    daemon = Daemon(parse_config(config_toml), clock=clock, monotonic=clock, tick_s=None,
+                    notifier=Notifier(None))
+    asyncio.run(daemon.run())
+
+
+def daemon_process(config_toml: str, shared: SharedClock) -> multiprocessing.process.BaseProcess:
+    """A daemon in a process of its own (one a test can kill), on the PBX's clock."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_run_daemon, args=(config_toml, shared), daemon=True)
+    process.start()
+    return process
 
 
 def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
@@ -325,11 +411,14 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
                    sinks: Sequence[FactSink] = (), settings: str = "",
-                   before: Hook | None = None) -> LiveRun:
+                   before: Hook | None = None, clock_offset: float = 0.0,
+                   tick_s: float | None = None) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it.
 
     ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml);
-    ``before``: awaited once the PBX listens, before the daemon starts.
+    ``before``: awaited once the PBX listens, before the daemon starts; ``clock_offset``:
+    how far the collector's clock is ahead of the PBX's; ``tick_s``: how often the
+    daemon's time moves on while the PBX is quiet (``None``: only by events).
     """
     async with pbx.server as server:
         if before is not None:
@@ -337,8 +426,8 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s,
                                                  settings=settings))
-        daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=None,
-                        notifier=Notifier(None))
+        daemon = Daemon(config, clock=lambda: pbx.now() + clock_offset, monotonic=pbx.now,
+                        tick_s=tick_s, notifier=Notifier(None))
         daemon.sinks.extend(sinks)
         pbx.daemon = daemon
         pbx.start_when = lambda: daemon.ready
@@ -380,14 +469,15 @@ async def run_live_with_mqtt(pbx: TracePbx, db: Path, broker: int,
     return daemon
 
 
-def differences(live: dict[str, object], expected: CallRecord) -> list[str]:
-    """The columns where a stored call differs from a derived one (times to 1 ms)."""
+def differences(live: dict[str, object], expected: CallRecord,
+                tolerance: float = 0.001) -> list[str]:
+    """The columns where a stored call differs from a derived one (times to ``tolerance``)."""
     row = expected.as_row()
     wrong = []
     for column, value in row.items():
         got = live[column]
         if column in CALL_TIMES and value is not None and got is not None:
-            if abs(float(got) - float(value)) > 0.001:  # type: ignore[arg-type]
+            if abs(float(got) - float(value)) > tolerance:  # type: ignore[arg-type]
                 wrong.append(f"{column}: {got} != {value}")
         elif got != value:
             wrong.append(f"{column}: {got!r} != {value!r}")

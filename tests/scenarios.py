@@ -15,6 +15,7 @@ from collector.parser import FrameParser
 from collector.replay import replay
 from collector.trace import Frame, capture_frames
 from collector.tracker import Tracker, TrackerConfig
+from tests.traces import final_records
 
 
 def frames_from_text(text: str) -> Iterator[Frame]:
@@ -28,7 +29,12 @@ def run(ami_text: str, config: TrackerConfig | None = None) -> list[Fact]:
 
 
 def calls(facts: list[Fact]) -> list[CallRecord]:
-    """Only the call records."""
+    """Each stint's last call record (the one that knows most)."""
+    return final_records(facts)
+
+
+def revisions(facts: list[Fact]) -> list[CallRecord]:
+    """Every call record, each revision of a stint's record included, in order."""
     return [f for f in facts if isinstance(f, CallRecord)]
 
 

@@ -46,6 +46,7 @@ LAYERS: dict[str, Layer] = {
     "collector": Layer.CORE,
     "collector.agents": Layer.CORE,
     "collector.backoff": Layer.CORE,
+    "collector.clock": Layer.CORE,
     "collector.diagram": Layer.CORE,
     "collector.crosscheck": Layer.CORE,
     "collector.errors": Layer.CORE,

@@ -22,7 +22,7 @@ from collector.tracker import Tracker, TrackerConfig
 from queuepulse.pbxsim.callcenter import CallCenter
 from queuepulse.pbxsim.scenario import DEFAULT_CENTER, FLAT_DAY, AgentSpec, CenterConfig
 from queuepulse.pbxsim.truth import AcwSource, EndReason, Outcome, TrueStint
-from tests.traces import TRACE_NAMES, trace_dir
+from tests.traces import TRACE_NAMES, final_records, trace_dir
 
 NINE_AM = 1_800_000_000.0 - 1_800_000_000.0 % 86400 + 9 * 3600
 """A morning (UTC): the default day curve is near its peak."""
@@ -59,7 +59,7 @@ def simulate(
     return Run(
         center,
         tuple(frames),
-        tuple(f for f in facts if isinstance(f, CallRecord)),
+        tuple(final_records(facts)),
         tuple(f for f in facts if isinstance(f, Anomaly)),
     )
 

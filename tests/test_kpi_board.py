@@ -40,22 +40,23 @@ def test_snapshots_while_replaying_equal_the_definitions_over_the_calls_so_far()
     board = KpiBoard(SETTINGS, "Europe/Berlin")
     tracker = Tracker(TRACE_CONFIG)
     parser = FrameParser()
-    seen: list[CallRecord] = []
+    seen: dict[str, CallRecord] = {}
     checked = 0
     events = (parser.parse(f.text, f.received_at)
               for f in TraceReader(trace_dir("mixed-a") / "ami.jsonl"))
     for n, event in enumerate(e for e in events if e is not None):
         facts = tracker.feed(event)
         board.add(facts)
-        seen.extend(f for f in facts if isinstance(f, CallRecord))
+        seen.update((f.call_id, f) for f in facts if isinstance(f, CallRecord))
         if n % 150:
             continue
         live = tracker.live()
         snapshot = board.snapshot(live)
         for (queue, name), kpis in by_key(snapshot).items():
             window = live_window(name, live.at, board.timezone)
-            calls = [c for c in seen if queue is None or c.queue == queue]
-            assert kpis == call_kpis(calls, window, SETTINGS, CallerIndex(seen)), (queue, name)
+            calls = [c for c in seen.values() if queue is None or c.queue == queue]
+            assert kpis == call_kpis(calls, window, SETTINGS, CallerIndex(seen.values())), (
+                queue, name)
             checked += 1
     assert checked > 50
 

@@ -19,7 +19,7 @@ from kpi.repeat_callers import CallerIndex
 from kpi.settings import KpiSettings
 from kpi.windows import live_window
 from tests.kpi_records import answered, unanswered
-from tests.traces import replayed_facts
+from tests.traces import final_records, replayed_facts
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30}, repeat_window_s=3 * 3600.0)
 MIDNIGHT = 1795474800.0  # 2026-11-23 00:00 in Europe/Berlin
@@ -116,7 +116,7 @@ def test_numbers_that_differ_only_in_a_prefix_are_different_callers() -> None:
 
 def day_of_traffic(count: int) -> Iterator[CallRecord]:
     """The mixed-a trace's calls again and again, with new ids and caller numbers."""
-    template = [f for f in replayed_facts("mixed-a") if isinstance(f, CallRecord)]
+    template = final_records(replayed_facts("mixed-a"))
     start = min(c.entered_at for c in template)
     for n in range(count):
         call, copy = template[n % len(template)], n // len(template)

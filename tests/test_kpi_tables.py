@@ -16,7 +16,7 @@ import pytest
 from sqlite_utils import Database
 
 from bench.recordings import recording_names
-from collector.facts import CallRecord, Fact
+from collector.facts import Fact
 from collector.store.opening import open_database
 from collector.store.writes import prune, write_facts
 from kpi.definitions import CallKpis
@@ -29,7 +29,7 @@ from queuepulse.cli import main
 from queuepulse.kpi_settings import store_kpi_settings
 from queuepulse.kpi_tables import rebuild
 from tests.kpi_records import answered, unanswered
-from tests.traces import TRACE_CONFIG_TOML, replayed_facts, trace_dir
+from tests.traces import TRACE_CONFIG_TOML, final_records, replayed_facts, trace_dir
 
 SETTINGS = KpiSettings(queue_service_level_s={"sales": 30}, service_level_variant="sl2")
 TABLE_OF = {size.label: name for name, size in PERIODS.items()}
@@ -70,7 +70,7 @@ def assert_same(stored: dict[Key, dict[str, Any]], python: dict[Key, QueueRow]) 
 
 
 def days_of(facts: list[Fact] | tuple[Fact, ...], timezone: str) -> tuple[dt.date, dt.date]:
-    calls = [f for f in facts if isinstance(f, CallRecord)]
+    calls = final_records(facts)
     tz = ZoneInfo(timezone)
     times = [c.entered_at for c in calls] + [c.ended_at + (c.acw_s or 0) for c in calls
                                              if c.ended_at is not None]

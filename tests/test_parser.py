@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from collector.events import AgentConnect, HoldChange, MemberChange, MemberUpdate, QueueStatusVar
+from collector.events import (
+    AgentComplete,
+    AgentConnect,
+    Hangup,
+    HangupKind,
+    HoldChange,
+    MemberChange,
+    MemberUpdate,
+    QueueApp,
+    QueueStatusVar,
+    Transfer,
+)
 from collector.parser import FrameParser, event_name, split_fields
 
 CONNECT = (
@@ -66,3 +77,46 @@ def test_values_containing_colons_are_kept_whole() -> None:
     assert split_fields("Event: X\r\nEventTV: 2026-11-24T01:47:08.613+0000")["EventTV"] == (
         "2026-11-24T01:47:08.613+0000")
     assert event_name("Event: Hold\nUniqueid: 1") == "Hold"
+
+
+def test_agent_complete_without_the_callers_channel_is_known_by_its_member() -> None:
+    # Asterisk 20, when the caller's channel was gone first (lab-reconnect, at the restart)
+    frame = ("Event: AgentComplete\r\nTimestamp: 1796382476.790880\r\nQueue: basic\r\n"
+             "Interface: SIP/1003\r\nMemberName: Chloé Dubois\r\n"
+             "DestUniqueid: 1796382472.15\r\nDestChannel: SIP/1003-0000000f\r\n"
+             "Reason: agent\r\nHoldTime: 60\r\nTalkTime: 3")
+    event = FrameParser().parse(frame, 1.0)
+    assert isinstance(event, AgentComplete)
+    assert (event.uniqueid, event.dest_uniqueid, event.interface) == (
+        "", "1796382472.15", "SIP/1003")
+
+
+def test_hang_ups_say_which_event_asked_and_why() -> None:
+    parser = FrameParser()
+    asked = parser.parse("Event: HangupRequest\r\nUniqueid: u1", 1.0)
+    shutdown = parser.parse("Event: SoftHangupRequest\r\nUniqueid: u1\r\nCause: 4", 1.0)
+    gone = parser.parse("Event: Hangup\r\nUniqueid: u1\r\nCause: 16", 1.0)
+    assert asked == Hangup(1.0, "u1", HangupKind.REQUEST, None)
+    assert shutdown == Hangup(1.0, "u1", HangupKind.SOFT_REQUEST, 4)
+    assert gone == Hangup(1.0, "u1", HangupKind.HANGUP, 16)
+
+
+def test_an_atxfer_is_attended_to_the_extension_dialled_not_the_queue() -> None:
+    # AMI Atxfer: the second transferer's extension is the queue's; the target's is dialled
+    frame = ("Event: AttendedTransfer\r\nResult: Success\r\n"
+             "OrigTransfererUniqueid: 1796382175.14\r\nOrigTransfererLinkedid: 1796382174.13\r\n"
+             "SecondTransfererExten: frontdesk\r\nTransfereeUniqueid: 1796382174.13\r\n"
+             "TransferTargetCallerIDNum: 1012\r\nTransferTargetExten: 800\r\nDestType: Bridge")
+    event = FrameParser().parse(frame, 1.0)
+    assert isinstance(event, Transfer)
+    assert (event.attended, event.target, event.party) == (True, "800", "1012")
+
+
+def test_only_the_dialplan_steps_that_run_queue_are_read() -> None:
+    parser = FrameParser()
+    step = ("Event: Newexten\r\nUniqueid: u1\r\nLinkedid: u1\r\nCallerIDNum: +15550000011\r\n"
+            "Application: {app}\r\nAppData: closed,t,,,60")
+    assert parser.parse(step.format(app="Queue"), 1.0) == QueueApp(
+        1.0, "closed", "u1", "u1", "+15550000011", "")
+    assert parser.parse(step.format(app="QueueLog"), 1.0) is None
+    assert parser.parse(step.format(app="Playback"), 1.0) is None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from collector.ami.link import AmiLink
-from collector.facts import CallRecord
+from collector.facts import CallRecord, Phase
 from collector.parser import FrameParser
 from collector.trace import TraceReader
 from collector.tracker import Tracker
@@ -52,7 +52,7 @@ def sent() -> dict[str, dict[str, Any]]:
         if event is not None:
             facts = tracker.feed(event)
             board.add(facts)
-            calls += [f for f in facts if isinstance(f, CallRecord)]
+            calls += [f for f in facts if isinstance(f, CallRecord) and f.phase is Phase.DONE]
     live = tracker.live()
     messages = {m.topic: json.loads(m.payload(live.at))
                 for m in snapshot_messages(TOPICS, board.snapshot(live))}

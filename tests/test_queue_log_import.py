@@ -407,7 +407,7 @@ def test_calls_still_going_on_at_the_end_are_counted_not_stored() -> None:
     assert all(i.ended_at is not None for i in intervals) and stats.open_intervals == 1
 
 
-def test_queuestart_ends_the_calls_asterisk_was_handling_as_unknown() -> None:
+def test_queuestart_ends_the_calls_asterisk_was_handling_with_what_was_seen() -> None:
     calls, intervals, stats = run(f"""
 {T}|c1|support|NONE|ENTERQUEUE||5550100|1
 {T + 1}|c1|support|Alice|CONNECT|1|c1-agent|1
@@ -417,7 +417,8 @@ def test_queuestart_ends_the_calls_asterisk_was_handling_as_unknown() -> None:
 {T + 45}|c3|support|NONE|ABANDON|1|1|5
 """)
     outcomes = {c.record.uniqueid: c.record.outcome for c in calls}
-    assert outcomes == {"c1": Outcome.UNKNOWN, "c2": Outcome.UNKNOWN, "c3": Outcome.ABANDONED}
+    # answered and then lost: still answered, how it went on unknown
+    assert outcomes == {"c1": Outcome.ANSWERED, "c2": Outcome.UNKNOWN, "c3": Outcome.ABANDONED}
     c1 = next(c.record for c in calls if c.record.uniqueid == "c1")
     assert c1.wait_s == 1.0 and c1.talk_s is None and c1.ended_at is None
     assert stats.restarts == 1

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from collector.facts import CallRecord
+from collector.facts import AgentInterval, CallRecord, Fact
 from collector.replay import replay_to_database
 from collector.store.opening import open_database
 from collector.store.schema import migrations
@@ -31,7 +31,7 @@ from kpi.present.screens import DatabaseBoard
 from queuepulse.cli import main
 from queuepulse.kpi_settings import stored_kpi_settings
 from tests.live_pbx import TracePbx, run_live
-from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, replayed_facts, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, final_records, replayed_facts, trace_dir
 from tests.user_errors import files
 
 QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
@@ -107,24 +107,27 @@ def test_top_from_a_file_uses_the_stored_thresholds_and_time_zone(
     assert files(tmp_path) == before
 
 
+def write_old_facts(db: Database, facts: tuple[Fact, ...]) -> None:
+    """The facts as a queuepulse of that schema stored them: the columns it had."""
+    def old_rows(table: str, rows: Iterable[dict[str, object]]) -> None:
+        columns = {column.name for column in db[table].columns}
+        db.table(table).insert_all([{k: v for k, v in row.items() if k in columns}
+                                    for row in rows])
+
+    old_rows("calls", ({**c.as_row(), "source": "replay"} for c in final_records(facts)))
+    old_rows("agent_states", ({**i.as_row(), "source": "replay"} for i in facts
+                              if isinstance(i, AgentInterval)))
+
+
 def test_reading_an_older_database_leaves_its_schema_as_it_was(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db_path, facts = tmp_path / "calls.sqlite", tmp_path / "facts.sqlite"
-    with contextlib.closing(open_database(str(facts))) as written:
-        write_facts(written, replayed_facts("mixed-a"), source="replay")
+    db_path = tmp_path / "calls.sqlite"
     with contextlib.closing(sqlite3.connect(db_path)) as conn:
         db = Database(conn)
         db.execute("PRAGMA journal_mode=WAL")
         migrations.apply(db, stop_before="0005_kpi_settings_variant_targets_and_costs")
-        # the facts as the queuepulse of that schema wrote them: its tables' columns
-        db.execute("ATTACH DATABASE ? AS written", [str(facts)])
-        with db.conn:
-            for table in ("calls", "agent_states"):
-                columns = ", ".join(f'"{c.name}"' for c in db[table].columns)
-                db.execute(f"INSERT INTO {table} ({columns}) "
-                           f"SELECT {columns} FROM written.{table}")
-        db.execute("DETACH DATABASE written")
+        write_old_facts(db, replayed_facts("mixed-a"))
     before = files(tmp_path)
     report = report_json(["--db", str(db_path), "--from", DAY], capsys)
     assert next(r for r in report["rows"] if r["queue"] is None)["kpis"]["offered"] == 95
@@ -204,7 +207,7 @@ def test_reading_commands_work_on_a_read_only_database_in_a_read_only_folder(
 def test_a_database_board_follows_a_writer_that_started_after_it(tmp_path: Path) -> None:
     db = tmp_path / "calls.sqlite"
     facts = replayed_facts("mixed-a")
-    calls = [f for f in facts if isinstance(f, CallRecord)]
+    calls = final_records(facts)
     first_half = [f for f in facts if not isinstance(f, CallRecord)] + calls[: len(calls) // 2]
     with contextlib.closing(open_database(str(db))) as writer:
         write_facts(writer, first_half, source="replay")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from collector.facts import CallRecord
 from collector.parser import FrameParser
 from collector.recording import record
 from collector.replay import replay
@@ -19,7 +18,7 @@ from queuepulse.config import parse_config
 from queuepulse.pbxsim.ami_server import AmiServer
 from tests.live_pbx import SECRET, TracePbx, daemon_config_toml, differences, until
 from tests.scenarios import frames_from_text
-from tests.traces import TRACE_CONFIG, replayed_calls
+from tests.traces import TRACE_CONFIG, final_records, replayed_calls
 from tests.user_errors import files, one_line, run_cli
 
 QUEUEPULSE = str(Path(sys.executable).parent / "queuepulse")
@@ -55,9 +54,8 @@ def test_a_recording_replays_to_the_same_calls_as_the_original_trace(tmp_path: P
     texts = [f.text for f in frames]
     assert any(t.startswith("Event: QueueStatusComplete") for t in texts)
     assert any(t.startswith("Event: VarSet") for t in texts), "every frame, not only ours"
-    derived = {(f.uniqueid, f.queue): f for f in replay(frames, Tracker(TRACE_CONFIG),
-                                                          FrameParser())
-               if isinstance(f, CallRecord)}
+    derived = {(f.uniqueid, f.queue): f for f in final_records(
+        replay(frames, Tracker(TRACE_CONFIG), FrameParser()))}
     expected = replayed_calls("smoke")
     assert set(derived) == set(expected)
     assert {k: d for k in expected

@@ -18,7 +18,7 @@ from collector.store.writer import Writer
 from collector.store.writes import write_facts
 from queuepulse.cli import main
 from tests.kpi_records import answered, unanswered
-from tests.traces import TRACE_CONFIG_TOML, replayed_facts, trace_dir
+from tests.traces import TRACE_CONFIG_TOML, final_records, replayed_facts, trace_dir
 
 TIMINGS = ("answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")
 
@@ -123,10 +123,11 @@ def test_a_live_record_and_an_import_keep_what_knows_more_whichever_comes_first(
     tmp_path: Path,
 ) -> None:
     facts = replayed_facts("smoke")
-    calls = [f for f in facts if isinstance(f, CallRecord)]
+    calls = final_records(facts)
     lost = next(c for c in calls if c.outcome is Outcome.ANSWERED)
     # the live collector was down when this call ended: its record does not know the end
-    live = [end_not_seen(f) if f == lost else f for f in facts]
+    live = [end_not_seen(f) if isinstance(f, CallRecord) and f == lost else f for f in facts
+            if not isinstance(f, CallRecord) or f in calls]
     config = tmp_path / "queuepulse.toml"
     config.write_text(TRACE_CONFIG_TOML, encoding="utf-8")
     queue_log = str(trace_dir("smoke") / "queue_log")

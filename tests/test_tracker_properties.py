@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
 import random
 from collections import Counter
 
@@ -25,11 +26,13 @@ from collector.events import (
     CallerLeave,
     Event,
     Hangup,
+    HangupKind,
     HoldChange,
     MemberChange,
     MemberUpdate,
     PbxBooted,
     PbxShutdown,
+    QueueApp,
     QueueEntry,
     QueueParams,
     QueueStatusVar,
@@ -38,9 +41,9 @@ from collector.events import (
     Tick,
     Transfer,
 )
-from collector.facts import AgentInterval, Anomaly, CallRecord, Fact
+from collector.facts import AgentInterval, Anomaly, CallRecord, Fact, Outcome, Phase
 from collector.parser import FrameParser
-from collector.states import REFUSED
+from collector.states import REFUSAL_KINDS
 from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
 from tests.traces import replayed_facts, trace_dir
@@ -49,28 +52,34 @@ times = st.floats(min_value=0.0, max_value=1000.0, allow_nan=False)
 uids = st.sampled_from(["c1", "c2", "c3"])
 queues = st.sampled_from(["support", "sales"])
 agents = st.sampled_from(["PJSIP/201", "PJSIP/202"])
+legs = st.sampled_from(["c1", "c2", "c1-agent", "c2-agent"])
+"""Callers' channels and the members' channels that ring and answer them."""
 text = st.text(max_size=8)
 
 events: st.SearchStrategy[Event] = st.one_of(
     st.builds(CallerJoin, times, queues, uids, uids, text, text, st.none() | st.integers()),
     st.builds(CallerLeave, times, queues, uids, st.none() | st.integers()),
     st.builds(CallerAbandon, times, queues, uids, st.none() | st.integers()),
-    st.builds(AgentCalled, times, queues, uids, agents, text),
+    st.builds(AgentCalled, times, queues, uids, agents, text, legs),
     st.builds(AgentRingNoAnswer, times, queues, uids, agents, text),
     st.builds(AgentDump, times, queues, uids, agents, text),
-    st.builds(AgentConnect, times, queues, uids, agents, text, uids),
-    st.builds(AgentComplete, times, queues, uids, agents, text,
-              st.sampled_from(["agent", "caller", "transfer", "?"]), st.none(), st.none()),
+    st.builds(AgentConnect, times, queues, uids, agents, text, legs),
+    st.builds(AgentComplete, times, queues, uids | st.just(""), agents, text,
+              st.sampled_from(["agent", "caller", "transfer", "?"]), st.none(), st.none(),
+              legs),
     st.builds(MemberUpdate, times, st.sampled_from(list(MemberChange)), queues, agents, text,
               st.none() | st.booleans(), st.sampled_from(["", "ACW", "Lunch"]),
               st.none() | st.booleans(), st.none() | st.floats(0, 60)),
     st.builds(QueueParams, times, queues, text, st.none() | st.integers(0, 60)),
     st.builds(QueueEntry, times, queues, uids, uids, text, text, st.none() | st.integers(0, 500)),
     st.builds(SnapshotEnd, times),
-    st.builds(HoldChange, times, uids, uids, st.booleans()),
-    st.builds(Transfer, times, st.booleans(), uids, uids, uids, text),
-    st.builds(Hangup, times, uids),
-    st.builds(QueueStatusVar, times, uids, st.sampled_from(["TIMEOUT", "LEAVEEMPTY", "x"])),
+    st.builds(HoldChange, times, uids | legs, uids, st.booleans()),
+    st.builds(Transfer, times, st.booleans(), uids, uids, uids, text, st.booleans(), text),
+    st.builds(Hangup, times, uids | legs, st.sampled_from(list(HangupKind)),
+              st.sampled_from([None, 4, 16])),
+    st.builds(QueueStatusVar, times, uids,
+              st.sampled_from(["TIMEOUT", "LEAVEEMPTY", "JOINEMPTY", "x"])),
+    st.builds(QueueApp, times, queues, uids, uids, text, text),
     st.builds(PbxBooted, times, st.none() | st.floats(0, 1e6)),
     st.builds(PbxShutdown, times),
     st.builds(StreamGap, times, times),
@@ -78,22 +87,51 @@ events: st.SearchStrategy[Event] = st.one_of(
 )
 
 
-REFUSALS = frozenset(REFUSED.values())
 Stint = tuple[str, str, float]
 
 
 def _assert_sane(facts: list[Fact]) -> None:
     for fact in facts:
         if isinstance(fact, CallRecord):
-            for value in (fact.wait_s, fact.talk_s, fact.hold_s, fact.acw_s, fact.handle_s):
-                assert value is None or value >= 0.0, fact
+            for value in (fact.wait_s, fact.talk_s, fact.hold_s, fact.caller_hold_s,
+                          fact.acw_s, fact.handle_s):
+                assert value is None or (math.isfinite(value) and value >= 0.0), fact
             assert fact.hold_count >= 0 and fact.ring_attempts >= 0
         elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-            assert fact.ended_at >= fact.started_at, fact
+            assert math.isfinite(fact.ended_at) and fact.ended_at >= fact.started_at, fact
+
+
+_PHASES = list(Phase)
+_KEPT = ("answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "caller_hold_s", "agent")
+
+
+def _assert_revisions_lose_nothing(facts: list[Fact]) -> None:
+    """A stint's later record keeps what its earlier one knew, and gets no less far."""
+    last: dict[str, CallRecord] = {}
+    for fact in facts:
+        if not isinstance(fact, CallRecord):
+            continue
+        before = last.get(fact.call_id)
+        last[fact.call_id] = fact
+        if before is None:
+            continue
+        assert _PHASES.index(fact.phase) >= _PHASES.index(before.phase), (before, fact)
+        if before.outcome is not Outcome.UNKNOWN:
+            assert fact.outcome is before.outcome, (before, fact)
+        for name in _KEPT:
+            if getattr(before, name) is not None:
+                assert getattr(fact, name) == getattr(before, name), (name, before, fact)
 
 
 def _observed(tracker: Tracker, facts: list[Fact], end: float) -> tuple[object, ...]:
     return (facts, tracker.live(), tracker.finish(end))
+
+
+def _followed(tracker: Tracker, at: float) -> set[str]:
+    """The callers a tracker follows at ``at``, once what came due by then is done."""
+    probe = copy.deepcopy(tracker)
+    probe.feed(Tick(at))
+    return {c.uniqueid for c in probe.live().calls}
 
 
 def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
@@ -104,10 +142,9 @@ def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
     began: Counter[Stint] = Counter()
     facts: list[Fact] = []
     for event in stream:
-        waiting = {c.uniqueid for c in tracker.live().calls}
         before = copy.deepcopy(tracker)
         out = tracker.feed(event)
-        refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSALS]
+        refused = [f for f in out if isinstance(f, Anomaly) and f.kind in REFUSAL_KINDS]
         if refused:
             rest = [f for f in out if f not in refused]
             assert _observed(copy.deepcopy(tracker), rest, end) == _observed(
@@ -116,14 +153,17 @@ def _replay_checked(stream: list[Event], config: TrackerConfig) -> list[Fact]:
         elif isinstance(event, CallerJoin):
             began[(event.uniqueid, event.queue, event.at)] += 1
         elif isinstance(event, QueueEntry) and event.wait is not None and (
-            event.uniqueid not in waiting
+            event.uniqueid not in _followed(before, event.at)
         ):
             began[(event.uniqueid, event.queue, event.at - event.wait)] += 1
         facts += out
     facts += tracker.finish(end)
-    records = Counter((f.uniqueid, f.queue, f.entered_at) for f in facts
-                      if isinstance(f, CallRecord))
-    assert records == began
+    # every stint's records end in one final record
+    records = {(f.uniqueid, f.queue, f.entered_at): f.phase for f in facts
+               if isinstance(f, CallRecord) and f.outcome is not Outcome.TURNED_AWAY}
+    assert set(records) == set(began) and set(began.values()) <= {1}
+    assert set(records.values()) <= {Phase.DONE}
+    _assert_revisions_lose_nothing(facts)
     return facts
 
 

@@ -89,6 +89,7 @@ Hangup            | 1795484849.825436 | 1795484832.5 |              |         | 
 ACW_PAUSE = """
 Event             | Timestamp         | Uniqueid     | Linkedid     | Queue | Interface | more
 QueueCallerJoin   | 1796381935.986896 | 1796381935.6 | 1796381935.6 | tech  |           | CallerIDNum: +15550000011; Position: 1
+QueueMemberStatus | 1796381935.988260 |              |              | tech  | SIP/1003  | MemberName: Chloé Dubois; Paused: 0; InCall: 0; Status: 6
 AgentCalled       | 1796381935.989156 | 1796381935.6 | 1796381935.6 | tech  | SIP/1003  | MemberName: Chloé Dubois
 QueueCallerLeave  | 1796381937.489815 | 1796381935.6 |              | tech  |           | Position: 1
 AgentConnect      | 1796381937.489845 | 1796381935.6 | 1796381935.6 | tech  | SIP/1003  | MemberName: Chloé Dubois; DestUniqueid: 1796381935.7
@@ -200,6 +201,8 @@ def test_an_acw_pause_after_the_call_is_its_after_call_work_until_unpause() -> N
     assert call.acw_s == pytest.approx(acw)
     assert call.handle_s == pytest.approx(1796381945.490193 - 1796381937.489845 + acw)
     states = _states(ACW_PAUSE, "SIP/1003")
-    assert [s for s, _, _ in states] == [AgentState.RINGING, AgentState.TALKING,
-                                         AgentState.ACW, AgentState.ACW, AgentState.AVAILABLE]
+    # a queue without wrapuptime: the agent is in after-call work once the pause says so
+    assert [s for s, _, _ in states] == [AgentState.AVAILABLE, AgentState.RINGING,
+                                         AgentState.TALKING, AgentState.AVAILABLE,
+                                         AgentState.ACW, AgentState.AVAILABLE]
     assert states[-1][1] == 1796381954.094582

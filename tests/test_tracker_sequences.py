@@ -98,7 +98,7 @@ def test_attended_transfer_marks_the_call_and_keeps_hold_until_the_end() -> None
     assert call.talk_s == pytest.approx(10.0)
 
 
-def test_hold_by_the_caller_counts_like_hold_by_the_agent() -> None:
+def test_hold_by_the_callers_side_is_kept_apart_and_counted_in_talk() -> None:
     text = (
         join(100.0)
         + caller_event("QueueCallerLeave", 102.0)
@@ -110,19 +110,50 @@ def test_hold_by_the_caller_counts_like_hold_by_the_agent() -> None:
         + agent_event("AgentComplete", 120.0, extra="Reason: caller\n")
     )
     (call,) = calls(run(text))
-    assert call.hold_count == 2
-    assert call.hold_s == pytest.approx(4.5)
-    assert call.talk_s == pytest.approx(13.5)
+    assert call.hold_count == 1
+    assert call.hold_s == pytest.approx(1.5)
+    assert call.caller_hold_s == pytest.approx(3.0)
+    assert call.talk_s == pytest.approx(16.5)
     assert call.end_reason is EndReason.CALLER
+
+
+def test_a_hold_a_moment_before_the_answer_counts_from_the_answer() -> None:
+    text = (
+        join(100.0)
+        + agent_event("AgentCalled", 100.5)
+        + channel_event("Hold", 104.999, "c1-agent", "c1")
+        + caller_event("QueueCallerLeave", 105.0)
+        + agent_event("AgentConnect", 105.0)
+        + channel_event("Unhold", 110.0, "c1-agent", "c1")
+        + agent_event("AgentComplete", 120.0)
+    )
+    (call,) = calls(run(text))
+    assert call.hold_count == 1 and call.hold_s == pytest.approx(5.0)
+    assert call.talk_s == pytest.approx(10.0)
+
+
+def test_a_hold_on_a_member_that_did_not_answer_is_not_the_calls() -> None:
+    text = (
+        join(100.0)
+        + agent_event("AgentCalled", 100.5)
+        + "Event: AgentCalled\nTimestamp: 100.5\nQueue: support\nUniqueid: c1\n"
+        "Interface: PJSIP/202\nDestUniqueid: c1-other\n\n"
+        + channel_event("Hold", 104.0, "c1-other", "c1")
+        + caller_event("QueueCallerLeave", 105.0)
+        + agent_event("AgentConnect", 105.0)
+        + agent_event("AgentComplete", 120.0)
+    )
+    (call,) = calls(run(text))
+    assert call.hold_count == 0 and call.hold_s == 0.0
 
 
 def test_overlapping_holds_on_both_legs_count_once() -> None:
     text = (
         join(100.0)
         + agent_event("AgentConnect", 102.0)
-        + channel_event("Hold", 105.0, "c1", "c1")
+        + channel_event("Hold", 105.0, "phone-9", "c1")
         + channel_event("Hold", 106.0, "c1-agent", "c1")
-        + channel_event("Unhold", 107.0, "c1", "c1")
+        + channel_event("Unhold", 107.0, "phone-9", "c1")
         + channel_event("Unhold", 109.0, "c1-agent", "c1")
         + agent_event("AgentComplete", 112.0)
     )
@@ -172,7 +203,7 @@ def test_pause_with_another_reason_is_not_acw() -> None:
     assert lunch and lunch[0].state is AgentState.PAUSED
 
 
-def test_asterisk_shutdown_closes_open_calls_as_unknown_with_what_was_seen() -> None:
+def test_asterisk_shutdown_cuts_calls_and_drops_waiting_callers_as_seen() -> None:
     text = (
         join(100.0)
         + agent_event("AgentConnect", 104.0)
@@ -180,10 +211,38 @@ def test_asterisk_shutdown_closes_open_calls_as_unknown_with_what_was_seen() -> 
         + "Event: Shutdown\nTimestamp: 120.0\nShutdown: Cleanly\nRestart: True\n\n"
     )
     records = {c.uniqueid: c for c in calls(run(text))}
-    assert records["c1"].outcome is Outcome.UNKNOWN
-    assert records["c1"].wait_s == pytest.approx(4.0)
-    assert records["c1"].talk_s is None and records["c1"].ended_at is None
-    assert records["c2"].outcome is Outcome.UNKNOWN and records["c2"].wait_s is None
+    talking, waiting = records["c1"], records["c2"]
+    assert (talking.outcome, talking.end_reason) == (Outcome.ANSWERED, EndReason.PBX_RESTART)
+    assert talking.wait_s == pytest.approx(4.0) and talking.talk_s == pytest.approx(16.0)
+    assert talking.acw_s is None
+    assert (waiting.outcome, waiting.end_reason) == (Outcome.UNKNOWN, EndReason.PBX_RESTART)
+    assert waiting.wait_s == pytest.approx(15.0)
+
+
+def test_callers_asterisk_hangs_up_as_it_shuts_down_did_not_abandon() -> None:
+    text = (
+        join(100.0)
+        + channel_event("SoftHangupRequest", 130.0, "c1", "c1", "Cause: 4\n")
+        + caller_event("QueueCallerAbandon", 130.0)
+        + caller_event("QueueCallerLeave", 130.0)
+    )
+    (call,) = calls(run(text))
+    assert (call.outcome, call.end_reason) == (Outcome.UNKNOWN, EndReason.PBX_RESTART)
+    assert call.wait_s == pytest.approx(30.0)
+
+
+def test_a_hang_up_after_the_abandon_is_the_dialplans_not_the_callers() -> None:
+    # the least-privilege user sees no QUEUESTATUS: order and cause tell
+    text = (
+        join(100.0)
+        + caller_event("QueueCallerAbandon", 130.0)
+        + caller_event("QueueCallerLeave", 130.0)
+        + channel_event("SoftHangupRequest", 130.001, "c1", "c1", "Cause: 16\n")
+        + channel_event("Hangup", 130.002, "c1", "c1")
+        + channel_event("Newexten", 140.0, "x", "x")
+    )
+    (call,) = calls(run(text))
+    assert call.outcome is Outcome.TIMEOUT
 
 
 def test_restart_seen_only_through_a_new_boot_time_closes_open_calls() -> None:
@@ -213,7 +272,7 @@ def test_queue_status_after_a_gap_closes_calls_that_vanished_and_keeps_the_rest(
         + agent_event("AgentComplete", 220.0, uid="c2")
     )
     records = {c.uniqueid: c for c in calls(run(text))}
-    assert len(calls(run(text))) == 2
+    assert len(records) == 2
     assert records["c1"].outcome is Outcome.UNKNOWN
     assert records["c2"].outcome is Outcome.ANSWERED
     assert records["c2"].wait_s == pytest.approx(110.0)
@@ -247,7 +306,9 @@ def test_complete_before_connect_is_an_anomaly_and_invents_nothing() -> None:
         isinstance(f, Anomaly) and f.kind == "complete_without_connected_call" for f in facts
     )
     (call,) = calls(facts)
-    assert call.outcome is Outcome.UNKNOWN and call.talk_s is None
+    # answered, and how the call went on was not seen
+    assert call.outcome is Outcome.ANSWERED
+    assert call.ended_at is None and call.talk_s is None and call.acw_s is None
 
 
 def test_agent_removed_from_its_only_queue_is_logged_out() -> None:
@@ -271,3 +332,19 @@ def test_asterisk_talktime_far_from_the_observed_span_is_flagged_not_used() -> N
     assert call.talk_s == pytest.approx(10.0)
     kinds = [f.kind for f in facts if isinstance(f, Anomaly)]
     assert kinds == ["talk_disagrees_with_asterisk"]
+
+
+def test_a_stamp_that_is_no_number_is_an_anomaly_and_moves_no_time() -> None:
+    text = (
+        join(100.0)
+        + agent_event("AgentCalled", 101.0)
+        + member_event("QueueMemberPause", 1e400, extra="Paused: 0\n")
+        + caller_event("QueueCallerLeave", 105.0)
+        + agent_event("AgentConnect", 105.0)
+        + agent_event("AgentComplete", 115.0)
+    )
+    facts = run(text)
+    (call,) = calls(facts)
+    assert call.wait_s == pytest.approx(5.0) and call.talk_s == pytest.approx(10.0)
+    assert [f.kind for f in facts if isinstance(f, Anomaly)] == ["implausible_timestamp"]
+    assert all(i.ended_at is None or i.ended_at < 1000.0 for i in intervals(facts))

@@ -64,6 +64,8 @@ from collector.tracker import Tracker, TrackerConfig
 from collector.tracker.books import AfterCallWork, Books, Hold, Stint
 
 Q, CALLER, AGENT, OTHER = "support", "c1", "PJSIP/201", "PJSIP/202"
+PHONE = "c1-phone"
+"""The agent's phone behind the member's channel: the caller's linkedid, its own uniqueid."""
 W, L, C, R, E = StintState
 WINDOW, WRAPUPTIME, PAUSED, DONE = AcwState
 
@@ -130,7 +132,7 @@ STINT_STATES = {
 }
 HOLD_STATES = {
     HoldState.TALKING: Case(CALL, _hold),
-    HoldState.HELD: Case((*CALL, hold(105.0, CALLER, True)), _hold),
+    HoldState.HELD: Case((*CALL, hold(105.0, PHONE, True)), _hold),
 }
 ACW_STATES = {
     WINDOW: Case((*CALL, complete(T - 1.0)), _acw, THIRTY_S),
@@ -159,9 +161,10 @@ def trigger(cue: Input, state: StrEnum) -> tuple[Event, ...]:
         Transfer: (Transfer(T, True, f"{CALLER}-agent", CALLER, CALLER, "700"),),
         AgentComplete: (complete(T),),
         AcwEnded: (Tick(T + 60.0),),
+        PbxShutdown: (PbxShutdown(T),),
         HOLD_ON: (hold(T, f"{CALLER}-agent", True),),
-        UNHOLD: (hold(T, f"{CALLER}-agent" if state is HoldState.HELD else CALLER, False),),
-        UNHOLD_LAST: (hold(T, CALLER, False),),
+        UNHOLD: (hold(T, f"{CALLER}-agent" if state is HoldState.HELD else PHONE, False),),
+        UNHOLD_LAST: (hold(T, PHONE, False),),
         ACW_PAUSE: (pause(T, True, "wrapup"),),
         OTHER_PAUSE: (pause(T, True, "Lunch"),),
         UNPAUSE: (pause(T, False, ""),),

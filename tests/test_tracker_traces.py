@@ -1,4 +1,8 @@
-"""The tracker against real Asterisk 20 traces, checked call by call with queue_log."""
+"""The tracker against the first real Asterisk 20 traces: what their scenarios planned.
+
+Every recording is checked call by call against its queue_log in
+``tests/test_tracker_recordings.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +10,10 @@ import itertools
 
 import pytest
 
-from collector.facts import AcwSource, AgentInterval, AgentState, Anomaly, CallRecord, Outcome
-from tests.traces import TRACE_NAMES, logged_calls, replayed_calls, replayed_facts, truth
+from collector.facts import AcwSource, AgentInterval, AgentState, Anomaly, Outcome
+from tests.traces import TRACE_NAMES, final_records, replayed_calls, replayed_facts, truth
 
 TOLERANCE_S = 1.0
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_every_queue_log_call_is_derived_with_its_outcome(name: str) -> None:
-    logged = logged_calls(name)
-    derived = replayed_calls(name)
-    assert set(derived) == set(logged)
-    for key, call in logged.items():
-        assert derived[key].outcome.value == call.outcome, key
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_wait_matches_queue_log_within_a_second(name: str) -> None:
-    derived = replayed_calls(name)
-    for key, call in logged_calls(name).items():
-        assert call.wait is not None
-        wait = derived[key].wait_s
-        assert wait is not None and abs(wait - call.wait) <= TOLERANCE_S, (key, wait, call.wait)
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_talk_plus_hold_matches_queue_log_calltime(name: str) -> None:
-    derived = replayed_calls(name)
-    answered = [(k, c) for k, c in logged_calls(name).items() if c.connected is not None]
-    assert answered
-    for key, call in answered:
-        record = derived[key]
-        assert record.talk_s is not None and record.hold_s is not None
-        assert call.connected is not None
-        assert abs(record.talk_s + record.hold_s - call.connected) <= TOLERANCE_S, key
-
-
-@pytest.mark.parametrize("name", TRACE_NAMES)
-def test_transfers_are_flagged_as_in_queue_log(name: str) -> None:
-    derived = replayed_calls(name)
-    for key, call in logged_calls(name).items():
-        assert bool(derived[key].transferred) == call.transferred, key
 
 
 def test_blind_transfer_records_target_and_reason() -> None:
@@ -152,7 +119,7 @@ def test_wait_is_timed_from_events_not_from_asterisks_integer_holdtime() -> None
 
 def test_every_call_record_has_a_known_outcome_on_a_clean_trace() -> None:
     for name in ("smoke", "mixed-a", "hold-a"):
-        records = [f for f in replayed_facts(name) if isinstance(f, CallRecord)]
+        records = final_records(replayed_facts(name))
         assert all(r.outcome is not Outcome.UNKNOWN for r in records)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -98,6 +98,16 @@ def replayed_facts(name: str) -> tuple[Fact, ...]:
     """The facts the tracker derives from a trace (computed once per test run)."""
     frames = TraceReader(trace_dir(name) / "ami.jsonl")
     return tuple(replay(frames, Tracker(TRACE_CONFIG), FrameParser()))
+
+
+def final_records(facts: Iterable[Fact]) -> list[CallRecord]:
+    """Each stint's last record (a stint's record is revised as its call goes on), in the
+    order the stints' first records came."""
+    last: dict[str, CallRecord] = {}
+    for fact in facts:
+        if isinstance(fact, CallRecord):
+            last[fact.call_id] = fact
+    return list(last.values())
 
 
 def replayed_calls(name: str) -> dict[tuple[str, str], CallRecord]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from collector.facts import CallRecord, Outcome
-from collector.store.reads import SELECT_CALLS, call_from_values
+from collector.store.reads import call_from_values, select_calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,6 @@ def search_calls(db: Database, where: CallFilter) -> list[CallRecord]:
         params["outcome"] = where.outcome.value
     limit = " LIMIT :limit" if where.limit > 0 else ""
     params["limit"] = where.limit
-    rows = db.execute(f"{SELECT_CALLS} WHERE {' AND '.join(clauses)} "
+    rows = db.execute(f"{select_calls(db)} WHERE {' AND '.join(clauses)} "
                       f"ORDER BY entered_at, queue{limit}", params)
     return [call_from_values(row) for row in rows]

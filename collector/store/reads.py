@@ -27,7 +27,10 @@ from collector.facts import (
     EndReason,
     Fact,
     Outcome,
+    Phase,
     RingNoAnswer,
+    TransferKind,
+    WaitingCaller,
 )
 
 COMPLETED_SOURCE = "live+queue_log"
@@ -43,8 +46,6 @@ an interval overlapping a span of time then either starts less than this before 
 is one of the few long ones."""
 
 _CALL_FIELDS = tuple(f.name for f in dataclasses.fields(CallRecord))
-SELECT_CALLS = f"SELECT {', '.join(_CALL_FIELDS)} FROM calls"
-"""The start of a query whose rows :func:`call_from_values` reads."""
 _HANDLED = "ended_at + coalesce(acw_s, 0)"
 """When a call's after-call work ended, as ``idx_calls_handled_at`` indexes it."""
 _INTERVALS = f"SELECT {', '.join(INTERVAL_COLUMNS)} FROM agent_states"
@@ -52,20 +53,35 @@ _OUTCOMES = {o.value: o for o in Outcome}
 _ACW_SOURCES = {s.value: s for s in AcwSource} | {None: AcwSource.NONE, "": AcwSource.NONE}
 _END_REASONS = {r.value: r for r in EndReason} | {None: None, "": None}
 _STATES = {s.value: s for s in AgentState}
+# a database of an older queuepulse lacks the newer columns: read as NULL, their defaults
+_PHASES = {p.value: p for p in Phase} | {None: Phase.DONE, "": Phase.DONE}
+_TRANSFER_KINDS = {k.value: k for k in TransferKind} | {None: None, "": None}
+
+
+def select_calls(db: Database) -> str:
+    """The start of a query whose rows :func:`call_from_values` reads (NULL for the
+    columns a database of an older queuepulse lacks)."""
+    present = {column.name for column in db["calls"].columns}
+    return "SELECT " + ", ".join(name if name in present else f"NULL AS {name}"
+                                 for name in _CALL_FIELDS) + " FROM calls"
 
 
 def call_from_values(values: Sequence[Any]) -> CallRecord:
-    """The call record a ``calls`` row holds, its columns in :class:`CallRecord`'s order."""
+    """The call record of a row :func:`select_calls` read, its columns in
+    :class:`CallRecord`'s order."""
     (uniqueid, linkedid, queue, caller_num, caller_name, entered_at, answered_at, ended_at,
      outcome, agent, agent_interface, wait_s, talk_s, hold_s, hold_count, acw_s, acw_source,
      handle_s, ring_attempts, ring_noanswer, transferred, transfer_to, end_reason,
-     position_entered, position_left) = values
+     position_entered, position_left, phase, caller_hold_s, transfer_kind, transfer_party,
+     gap_s) = values
     return CallRecord(uniqueid, linkedid or uniqueid, queue, caller_num or "", caller_name or "",
                       entered_at, answered_at, ended_at, _OUTCOMES[outcome], agent,
                       agent_interface, wait_s, talk_s, hold_s, hold_count or 0, acw_s,
                       _ACW_SOURCES[acw_source], handle_s, ring_attempts or 0,
                       ring_noanswer or 0, transferred or 0, transfer_to,
-                      _END_REASONS[end_reason], position_entered, position_left)
+                      _END_REASONS[end_reason], position_entered, position_left,
+                      _PHASES[phase], caller_hold_s, _TRANSFER_KINDS[transfer_kind],
+                      transfer_party, gap_s or 0.0)
 
 
 def _interval(values: Sequence[Any]) -> AgentInterval:
@@ -76,7 +92,7 @@ def _interval(values: Sequence[Any]) -> AgentInterval:
 def calls_entered(db: Database, start: float, end: float) -> Iterator[CallRecord]:
     """The calls that entered a queue in ``[start, end)``, in order of entry, read as they
     are used (a year of calls is never all in memory)."""
-    rows = db.execute(f"{SELECT_CALLS} WHERE entered_at >= ? AND entered_at < ? "
+    rows = db.execute(f"{select_calls(db)} WHERE entered_at >= ? AND entered_at < ? "
                       "ORDER BY entered_at", [start, end])
     return map(call_from_values, rows)
 
@@ -102,7 +118,7 @@ def calls_handled(db: Database, start: float, end: float) -> list[CallRecord]:
     """The calls whose after-call work ended in ``[start, end)`` but that entered before
     ``start``, in order of entry (with :func:`calls_entered`: every call a KPI of the
     span can count)."""
-    rows = db.execute(f"{SELECT_CALLS} WHERE {_HANDLED} >= ? AND {_HANDLED} < ? "
+    rows = db.execute(f"{select_calls(db)} WHERE {_HANDLED} >= ? AND {_HANDLED} < ? "
                       "AND entered_at < ?",
                       [start, end, start]).fetchall()
     return sorted(map(call_from_values, rows), key=attrgetter("entered_at"))
@@ -253,6 +269,29 @@ def newest_moment(db: Database) -> float | None:
         found.append(_max(db, "SELECT coalesce(timestamp, received_at) FROM events "
                           "WHERE id = (SELECT max(id) FROM events)"))
     return max((t for t in found if t is not None), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOpen:
+    """What a collector that did not stop cleanly (killed, a power cut) left open: the
+    callers waiting and the answered calls whose record is not final, and the last moment
+    the file knows of (``None``: an empty file)."""
+
+    stints: list[CallRecord | WaitingCaller]
+    last_moment: float | None
+
+
+def left_open(db: Database) -> LeftOpen:
+    """What the live collector's last run left open, to follow on
+    (:mod:`collector.tracker.resumed`)."""
+    stints: list[CallRecord | WaitingCaller] = [
+        call_from_values(row) for row in db.execute(
+            f"{select_calls(db)} WHERE phase != 'done' AND source = 'live' ORDER BY entered_at")]
+    stints += [WaitingCaller(row["uniqueid"], row["linkedid"] or row["uniqueid"], row["queue"],
+                             row["caller_num"] or "", row["caller_name"] or "",
+                             row["entered_at"], row["position_entered"])
+               for row in db.query("SELECT * FROM waiting_callers ORDER BY entered_at")]
+    return LeftOpen(stints, newest_moment(db))
 
 
 def data_version(db: Database) -> int:

@@ -250,6 +250,26 @@ def _kpi_pending(db: Database) -> None:
     ))
 
 
+@migrations(name="0010_call_phases_and_waiting_callers")
+def _call_phases_and_waiting_callers(db: Database) -> None:
+    # a stint's record is stored when its outcome is known and revised as the call goes
+    # on: phase says how far it has got; callers still waiting are kept apart, so that a
+    # collector killed and started again knows who was waiting
+    _run(db, (
+        "ALTER TABLE calls ADD COLUMN phase TEXT NOT NULL DEFAULT 'done'",
+        "ALTER TABLE calls ADD COLUMN caller_hold_s REAL",
+        "ALTER TABLE calls ADD COLUMN transfer_kind TEXT",
+        "ALTER TABLE calls ADD COLUMN transfer_party TEXT",
+        "ALTER TABLE calls ADD COLUMN gap_s REAL",
+        'CREATE INDEX "idx_calls_phase" ON "calls" ("phase") WHERE phase != \'done\'',
+        """CREATE TABLE "waiting_callers" (
+   "uniqueid" TEXT NOT NULL, "queue" TEXT NOT NULL, "linkedid" TEXT, "caller_num" TEXT,
+   "caller_name" TEXT, "entered_at" REAL NOT NULL, "position_entered" INTEGER,
+   PRIMARY KEY ("uniqueid", "queue")
+)""",
+    ))
+
+
 def known_migrations() -> list[str]:
     """The names of this version's migrations, in the order they apply."""
     return [m.name for m in migrations.pending(Database(memory=True))]

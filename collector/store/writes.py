@@ -24,7 +24,9 @@ from collector.facts import (
     CallRecord,
     Dial,
     Fact,
+    Phase,
     RingNoAnswer,
+    WaitingCaller,
 )
 from collector.live import LiveAgent, LiveQueue
 from collector.overlap import Completeness, Span, StintIndex, completeness, replaces
@@ -71,7 +73,8 @@ _UNIQUEIDS_PER_QUERY = 500
 _COLUMN = {name: index for index, name in enumerate(CALL_COLUMNS)}
 _STINT = itemgetter(_COLUMN["uniqueid"], _COLUMN["queue"], _COLUMN["entered_at"])
 _CALL_ID = _COLUMN["call_id"]
-_KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"])
+_KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"],
+                    _COLUMN["phase"])
 _TIMINGS = itemgetter(*(_COLUMN[name] for name in (
     "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")))
 _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "started_at"))
@@ -80,6 +83,10 @@ _INSERT_RONA = ("INSERT OR REPLACE INTO ring_no_answers (at, queue, uniqueid, in
                 "source) VALUES (?, ?, ?, ?, ?, ?)")
 _INSERT_DIAL = ("INSERT OR REPLACE INTO dials (uniqueid, linkedid, caller_num, number, "
                 "started_at, answered_at, status, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_PUT_WAITING = (
+    "INSERT OR REPLACE INTO waiting_callers (uniqueid, queue, linkedid, caller_num, "
+    "caller_name, entered_at, position_entered) VALUES (?, ?, ?, ?, ?, ?, ?)")
+_NOT_WAITING = "DELETE FROM waiting_callers WHERE uniqueid = ? AND queue = ?"
 
 
 def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
@@ -95,9 +102,12 @@ def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
     intervals: list[tuple[object, ...]] = []
     anomalies: list[tuple[object, ...]] = []
     others: list[tuple[str, tuple[object, ...]]] = []
+    # in order: a caller who joined and left within one batch is waiting no more
+    waiting: dict[tuple[str, str], tuple[object, ...] | None] = {}
     for fact in facts:
         if isinstance(fact, CallRecord):
             calls.append(fact.as_values())
+            waiting[(fact.uniqueid, fact.queue)] = None
         elif isinstance(fact, AgentInterval):
             intervals.append((*fact.as_values(), source))
         elif isinstance(fact, Anomaly):
@@ -109,6 +119,10 @@ def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
             others.append((_INSERT_DIAL, (fact.uniqueid, fact.linkedid, fact.caller_num,
                                           fact.number, fact.started_at, fact.answered_at,
                                           fact.status, source)))
+        elif isinstance(fact, WaitingCaller):
+            waiting[(fact.uniqueid, fact.queue)] = (
+                fact.uniqueid, fact.queue, fact.linkedid, fact.caller_num, fact.caller_name,
+                fact.entered_at, fact.position_entered)
     with db.atomic():
         if calls:
             store_calls(db, calls, source)
@@ -118,6 +132,9 @@ def write_facts(db: Database, facts: Sequence[Fact], source: str) -> None:
             db.conn.executemany(_INSERT_ANOMALY, anomalies)
         for statement, values in others:
             db.conn.execute(statement, values)
+        if waiting:
+            db.conn.executemany(_NOT_WAITING, [k for k, v in waiting.items() if v is None])
+            db.conn.executemany(_PUT_WAITING, [v for v in waiting.values() if v is not None])
         written = spanned(facts)
         if written is not None:
             mark_pending(db, written.start, written.end)
@@ -141,15 +158,19 @@ class _Stored:
 
     def known(self) -> Completeness:
         """What the row knows of its stint (worked out only for a stint met twice)."""
-        outcome, ended_at, acw_s = _KNOWN(self.values)
-        return completeness(outcome, ended_at, acw_s, _TIMINGS(self.values),
-                            observed_live=self.source in LIVE_SOURCES)
+        return _known(self.values, self.source)
 
 
 def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
     """A row's stint: uniqueid, queue, entry time."""
     stint: tuple[str, str, float] = _STINT(values)
     return stint
+
+
+def _known(values: tuple[object, ...], source: str) -> Completeness:
+    outcome, ended_at, acw_s, phase = _KNOWN(values)
+    return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
+                        observed_live=source in LIVE_SOURCES, phase=phase or Phase.DONE)
 
 
 def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:

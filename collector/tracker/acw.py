@@ -8,9 +8,9 @@ moves, :func:`collector.states.acw_result` what the record says.
 
 from __future__ import annotations
 
-from collector.agents import Agent, Roster
+from collector.agents import Agent
 from collector.events import AgentComplete
-from collector.facts import AcwSource, Fact, Outcome, span
+from collector.facts import Fact, Outcome, Phase
 from collector.states import (
     ACW,
     PAUSED_DURING_CALL,
@@ -21,7 +21,6 @@ from collector.states import (
     AcwEnded,
     AcwState,
     Input,
-    Lost,
     acw_result,
     due_cue,
     move,
@@ -45,7 +44,10 @@ def begin(b: Books, agent: Agent, stint: Stint, at: float) -> None:
     if work.state is AcwState.WINDOW:
         _expect(b, work, AcwDue(agent.interface, at + b.config.acw_pause_window_s))
     b.acw[agent.interface] = work
-    agent.acw_queue = stint.queue
+    # in a queue without wrapuptime the agent is in after-call work only once an ACW
+    # pause says so: most calls have none
+    if work.state is AcwState.PAUSED or work.wrapup_s > 0:
+        agent.acw_queue = stint.queue
 
 
 def _wrapuptime(b: Books, agent: Agent, queue: str) -> float:
@@ -104,6 +106,7 @@ def step(b: Books, agent: Agent, work: AfterCallWork, cue: Input, at: float) -> 
         _expect(b, work, AcwDue(agent.interface, work.started_at + work.wrapup_s))
     elif work.state is AcwState.PAUSED:
         work.due = None
+        agent.acw_queue = work.stint.queue
     return []
 
 
@@ -111,9 +114,7 @@ def _done(
     b: Books, agent: Agent, work: AfterCallWork, was: AcwState, cue: Input, at: float
 ) -> list[Fact]:
     del b.acw[agent.interface]
-    result = acw_result(was, cue, work.started_at, work.wrapup_s, at)
-    if result.source is AcwSource.NONE and cue is not Lost:
-        Roster.retract_acw(agent, work.started_at)
+    result = acw_result(was, cue, work.started_at, work.wrapup_s, at, unseen=work.unseen)
     agent.acw_queue = None
     facts: list[Fact] = []
     if result.ended_at < at:
@@ -124,6 +125,5 @@ def _done(
     stint = work.stint
     if not move(STINT, stint, AcwEnded):
         return [*facts, *refusal(AcwEnded, at, stint.uniqueid, stint.queue, stint.state)]
-    wait = span(stint.entered_at, stint.answered_at)
-    facts.append(record(stint, Outcome.ANSWERED, wait, (result.seconds, result.source)))
+    facts.append(record(stint, Outcome.ANSWERED, Phase.DONE, (result.seconds, result.source)))
     return facts

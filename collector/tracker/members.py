@@ -8,7 +8,7 @@ were not looking, and a stint or membership it no longer lists is closed.
 
 from __future__ import annotations
 
-from collector.agents import Membership
+from collector.agents import Agent, Membership
 from collector.events import MemberChange, MemberUpdate, QueueEntry, QueueParams, SnapshotEnd
 from collector.facts import Fact
 from collector.live import LiveQueue
@@ -37,6 +37,8 @@ def member(b: Books, e: MemberUpdate) -> list[Fact]:
         membership.wrapuptime = e.wrapuptime
     if e.in_call is not None:
         membership.in_call = e.in_call
+    if e.status is not None:
+        membership.status = e.status
     if e.paused is not None and (e.paused, e.reason) != (membership.paused, membership.reason):
         facts += acw.pause_changed(b, agent, e.queue, e.paused, e.reason, e.at)
         membership.paused, membership.reason = e.paused, e.reason if e.paused else ""
@@ -72,8 +74,10 @@ def queue_entry(b: Books, e: QueueEntry) -> list[Fact]:
         return []
     if e.wait is None:
         return anomaly(e.at, "entry_without_wait", e.uniqueid, e.queue)
-    callers.begin(b, e, e.at - e.wait, None)
-    return []
+    if b.was_recorded(e.uniqueid, e.queue, e.at - e.wait):
+        # a stint already recorded is not begun again (its entry to the second)
+        return refusal(QueueEntry, e.at, e.uniqueid, e.queue, StintState.ENDED)
+    return [callers.begin(b, e, e.at - e.wait, None)]
 
 
 def snapshot_end(b: Books, e: SnapshotEnd) -> list[Fact]:
@@ -89,9 +93,24 @@ def snapshot_end(b: Books, e: SnapshotEnd) -> list[Fact]:
         for queue in queues & set(agent.memberships):
             if agent.interface not in snapshot.members[queue]:
                 del agent.memberships[queue]
+        _on_a_call_unseen(b, agent)
         b.roster.touch(agent, e.at)
     b.snapshot = Snapshot()
+    # the answer told about every stint open at the last gap
+    b.unconfirmed.clear()
+    b.confirm_due = None
     return facts
+
+
+def _on_a_call_unseen(b: Books, agent: Agent) -> None:
+    """A member the answer shows in a call no stint knows of (answered in a gap) is on
+    that call until its AgentComplete; a member in no known call and shown in none is on
+    none."""
+    if any(s.state is StintState.CONNECTED and s.interface == agent.interface
+           for s in b.stints.values()):
+        return
+    busy = [q for q, m in agent.memberships.items() if m.in_call]
+    agent.call_queue = busy[0] if busy else None
 
 
 def _gone(b: Books, snapshot: Snapshot, stint: Stint) -> bool:
@@ -99,7 +118,10 @@ def _gone(b: Books, snapshot: Snapshot, stint: Stint) -> bool:
     if stint.state is StintState.WAITING:
         return stint.uniqueid not in snapshot.entries
     if stint.state is StintState.CONNECTED:
+        # a member removed from the queue mid-call is listed no more, and its call goes
+        # on; InCall is the queue's own (another queue lists the member as not in a call)
         agent = b.roster.find(stint.interface)
         membership = agent.memberships.get(stint.queue) if agent else None
-        return membership is None or membership.in_call is False
+        listed = agent is not None and agent.interface in snapshot.members.get(stint.queue, ())
+        return listed and membership is not None and membership.in_call is False
     return False

@@ -32,18 +32,20 @@ from collector.events import (
     MemberUpdate,
     PbxBooted,
     PbxShutdown,
+    QueueApp,
     QueueEntry,
     QueueParams,
     QueueStatusVar,
     SnapshotEnd,
+    StintResumed,
     StreamGap,
     Tick,
     Transfer,
 )
-from collector.facts import Fact
+from collector.facts import Anomaly, Fact
 from collector.live import LiveCall, LiveView
-from collector.states import AcwDue, HoldState, SettleDue
-from collector.tracker import acw, answering, callers, dials, hold, members, pbx
+from collector.states import REFUSAL_KINDS, AcwDue, GapDue, HoldState, SettleDue
+from collector.tracker import acw, answering, callers, dials, hold, members, pbx, resumed
 from collector.tracker.books import Books, TrackerConfig
 
 
@@ -68,11 +70,16 @@ class Tracker:
     def feed(self, event: Event) -> list[Fact]:
         """Apply one event; return the facts it completed, in order."""
         books = self._books
-        at = event.at
+        # what came due in a gap was not seen to come due: the gap is marked first
+        until = event.since if isinstance(event, StreamGap) else event.at
         deadlines = books.deadlines
-        facts = self._expire(at) if deadlines and deadlines[0][0] <= at else []
-        books.now = max(books.now, at)
-        facts += self._apply(event)
+        facts = self._expire(until) if deadlines and deadlines[0][0] <= until else []
+        books.now = max(books.now, until)
+        applied = self._apply(event)
+        books.now = max(books.now, event.at)
+        if books.unconfirmed and not _refused(applied):
+            _alive(books, event)
+        facts += applied
         if books.roster.touched:
             facts += books.roster.derive_touched()
         return facts
@@ -85,6 +92,16 @@ class Tracker:
         # intervals first: what agents did after the last event was not seen
         facts += books.roster.close_all()
         facts += pbx.close_everything(books)
+        facts += books.roster.derive_touched()
+        return facts
+
+    def restarted(self, at: float) -> list[Fact]:
+        """Asterisk started again at ``at`` (a queue_log QUEUESTART) and how the calls it
+        had open ended was not seen: close them with what was observed."""
+        books = self._books
+        facts = self._expire(at)
+        books.now = max(books.now, at)
+        facts += pbx.restarted(books, at)
         facts += books.roster.derive_touched()
         return facts
 
@@ -118,6 +135,8 @@ class Tracker:
                     facts += callers.settle(books, books.stints[due.uniqueid], due.at)
                 case AcwDue():
                     facts += acw.due(books, due)
+                case GapDue():
+                    facts += pbx.unconfirmed(books, due)
                 case _:
                     assert_never(due)
             facts += books.roster.derive_touched()
@@ -147,6 +166,8 @@ class Tracker:
                 return callers.abandon(b, event)
             case QueueStatusVar():
                 return callers.exit_status(b, event)
+            case QueueApp():
+                return callers.entering(b, event)
             case HoldChange():
                 return hold.hold(b, event)
             case Transfer():
@@ -167,7 +188,25 @@ class Tracker:
                 return pbx.shutdown(b, event)
             case StreamGap():
                 return pbx.gap(b, event)
+            case StintResumed():
+                return resumed.resumed(b, event)
             case Tick():
                 return []
             case _:
                 assert_never(event)
+
+
+def _refused(facts: list[Fact]) -> bool:
+    """Whether a machine refused the event: then it shows nothing, not even a sign of life."""
+    return any(isinstance(f, Anomaly) and f.kind in REFUSAL_KINDS for f in facts)
+
+
+def _alive(books: Books, event: Event) -> None:
+    """An event about a stint open at the last gap (its caller's channel, its agent's, its
+    conversation) shows it went on after the gap."""
+    if isinstance(event, StreamGap):
+        return
+    channel = getattr(event, "uniqueid", "")
+    books.unconfirmed.discard(channel)
+    books.unconfirmed.discard(books.by_channel.get(channel, ""))
+    books.unconfirmed.discard(books.by_linkedid.get(getattr(event, "linkedid", ""), ""))

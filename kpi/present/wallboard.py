@@ -35,6 +35,7 @@ STATE_STYLES = {
     AgentState.ACW: "blue",
     AgentState.PAUSED: "red",
     AgentState.LOGGED_OUT: "dim",
+    AgentState.UNKNOWN: "dim",
 }
 _STATE_ORDER = {state: i for i, state in enumerate(STATE_STYLES)}
 _STATE_LABELS = {AgentState.ACW: "after-call work", AgentState.LOGGED_OUT: "logged out",

@@ -67,3 +67,8 @@ CREATE INDEX idx_agent_states_long_ended_at ON agent_states (ended_at) WHERE end
 
 -- 0009_kpi_pending
 CREATE TABLE kpi_pending (id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL NOT NULL);
+
+-- 0010_call_phases_and_waiting_callers
+CREATE TABLE "calls" ( "call_id" TEXT PRIMARY KEY, "uniqueid" TEXT NOT NULL, "linkedid" TEXT, "queue" TEXT NOT NULL, "caller_num" TEXT, "caller_name" TEXT, "entered_at" REAL NOT NULL, "answered_at" REAL, "ended_at" REAL, "outcome" TEXT NOT NULL, "agent" TEXT, "agent_interface" TEXT, "wait_s" REAL, "talk_s" REAL, "hold_s" REAL, "hold_count" INTEGER, "acw_s" REAL, "acw_source" TEXT, "handle_s" REAL, "ring_attempts" INTEGER, "ring_noanswer" INTEGER, "transferred" INTEGER, "transfer_to" TEXT, "end_reason" TEXT, "position_entered" INTEGER, "position_left" INTEGER, "source" TEXT , phase TEXT NOT NULL DEFAULT 'done', caller_hold_s REAL, transfer_kind TEXT, transfer_party TEXT, gap_s REAL);
+CREATE TABLE "waiting_callers" ( "uniqueid" TEXT NOT NULL, "queue" TEXT NOT NULL, "linkedid" TEXT, "caller_num" TEXT, "caller_name" TEXT, "entered_at" REAL NOT NULL, "position_entered" INTEGER, PRIMARY KEY ("uniqueid", "queue") );
+CREATE INDEX "idx_calls_phase" ON "calls" ("phase") WHERE phase != 'done';
