@@ -1,8 +1,9 @@
 """Watching the collector from outside: when each call reaches SQLite and the broker.
 
 A reader thread polls the ``calls`` table (a second connection, as Datasette or a report
-would open it) and notes when each ``call_id`` first becomes visible, i.e. committed. An
-MQTT subscriber notes when each call's message arrives, and what the all-queues KPI
+would open it) and notes when each call's final row (``phase`` done: a call's row is
+written as it goes) first becomes visible, i.e. committed. An MQTT subscriber notes when
+each call's final message arrives, and what the all-queues KPI
 snapshot says at each update.
 """
 
@@ -20,6 +21,7 @@ from types import TracebackType
 
 import aiomqtt
 
+from bench.pbx import call_key
 from kpi.mqtt.topics import Topics
 
 KPI_WINDOW = "60m"
@@ -108,15 +110,19 @@ class Observer:
                 body = json.loads(message.payload)
                 if message.topic.matches(kpi_topic):
                     seen.kpi_updates.append((arrived, int(body["offered"])))
-                elif body["call_id"] not in seen.published:
-                    seen.published[body["call_id"]] = arrived
-                    seen.published_order.append(body["call_id"])
-                    seen.outcomes[body["call_id"]] = body["outcome"]
+                elif body.get("phase", "done") == "done":
+                    key = call_key(body["uniqueid"], body["queue"])
+                    if key not in seen.published:
+                        seen.published[key] = arrived
+                        seen.published_order.append(key)
+                        seen.outcomes[key] = body["outcome"]
 
     def _poll(self) -> None:
         connection: sqlite3.Connection | None = None
         last = 0
         stored = self.seen.stored
+        going: set[str] = set()
+        """Calls whose row is not final yet."""
         try:
             while not self._stop.wait(_POLL_S):
                 if connection is None:
@@ -125,14 +131,25 @@ class Observer:
                         continue
                 try:
                     rows = connection.execute(
-                        "SELECT rowid, call_id FROM calls WHERE rowid > ? ORDER BY rowid",
-                        (last,),
+                        "SELECT rowid, uniqueid, queue, phase FROM calls WHERE rowid > ? "
+                        "ORDER BY rowid", (last,),
                     ).fetchall()
+                    # a call's row is written as it goes: final once its phase is done
+                    still = {call_key(*row) for row in connection.execute(
+                        "SELECT uniqueid, queue FROM calls WHERE phase != 'done'")
+                    } if going else set()
                 except sqlite3.OperationalError:
                     continue  # the daemon is still creating the schema
                 now = time.time()
-                for rowid, call_id in rows:
-                    stored.setdefault(call_id, now)
+                for key in going - still:
+                    stored.setdefault(key, now)
+                going &= still
+                for rowid, uniqueid, queue, phase in rows:
+                    key = call_key(uniqueid, queue)
+                    if phase == "done":
+                        stored.setdefault(key, now)
+                    else:
+                        going.add(key)
                     last = rowid
         finally:
             if connection is not None:

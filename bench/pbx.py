@@ -28,7 +28,7 @@ from types import TracebackType
 
 from bench.fuzz import Fuzzer
 from bench.stream import Stream, tracker
-from collector.facts import CallRecord
+from collector.facts import CallRecord, Phase
 from collector.parser import FrameParser
 from collector.trace import TraceReader
 from queuepulse.pbxsim.ami_server import AmiServer, FrameBlock
@@ -68,14 +68,21 @@ class Playback:
     fuzz: float = 0.0
 
 
+def call_key(uniqueid: str, queue: str) -> str:
+    """A call of the stream as the benchmark matches it: its caller and its queue. (Its
+    ``call_id`` also holds its entry time, which for a caller the PBX's QueueStatus answer
+    shows depends on the moment the answer arrived: not the same in a replay.)"""
+    return f"{uniqueid}@{queue}"
+
+
 @dataclass(frozen=True, slots=True)
 class Played:
     """What the PBX sent, and what the core alone made of it.
 
     ``sent[i]`` is when event frame ``i`` was handed to the server (epoch seconds);
-    ``final_at[call_id]`` the index of the frame after which the tracker had finished that
-    call's record; ``core_rate`` the parser and tracker's frames per second over the same
-    frames, without any I/O.
+    ``final_at[key]`` (:func:`call_key`) the index of the frame after which the tracker
+    had finished that call's record; ``core_rate`` the parser and tracker's frames per
+    second over the same frames, without any I/O.
     """
 
     sent: array[float]
@@ -84,9 +91,9 @@ class Played:
     lost: int = 0
     """Event frames sent while no client listened (between a drop and the reconnect)."""
 
-    def final_sent(self, call_id: str) -> float | None:
+    def final_sent(self, key: str) -> float | None:
         """When the frame that made a call's record final left the PBX."""
-        index = self.final_at.get(call_id)
+        index = self.final_at.get(key)
         return None if index is None else self.sent[index]
 
 
@@ -277,6 +284,7 @@ def final_at(texts: list[str], sent: array[float], snapshot: Snapshot) -> dict[s
         if event is None:
             continue
         for fact in core.feed(event):
-            if isinstance(fact, CallRecord):
-                final[fact.call_id] = index
+            # a call's record is revised as it goes: final once its phase is done
+            if isinstance(fact, CallRecord) and fact.phase is Phase.DONE:
+                final.setdefault(call_key(fact.uniqueid, fact.queue), index)
     return final

@@ -29,7 +29,7 @@ from bench.broker import Mosquitto
 from bench.collector_process import Collector
 from bench.harness import TOPICS, CollectorFailed
 from bench.observer import Observer
-from bench.pbx import Playback, SimulatedPbx
+from bench.pbx import Playback, SimulatedPbx, call_key
 from bench.stream import Stream
 from bench.table import Figure, Goal, Target
 from queuepulse.pbxsim.faults import Faults
@@ -61,7 +61,7 @@ class SoakRun:
     """Calls of the stream found stored (with their outcome, or ``unknown``)."""
     unknown: int
     published: int
-    """Calls the broker acknowledged (the daemon's count)."""
+    """Calls whose final record the broker acknowledged (the daemon's count)."""
     received: int
     """Distinct calls a subscriber received (it misses those sent while it reconnects)."""
     log: list[dict[str, object]]
@@ -70,9 +70,10 @@ class SoakRun:
 
 
 def _calls(database: Path) -> dict[str, str]:
-    """The stored calls' outcomes, by call_id."""
+    """The stored calls' outcomes, by :func:`~bench.pbx.call_key`."""
     with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
-        return dict(db.execute("SELECT call_id, outcome FROM calls").fetchall())
+        return {call_key(uniqueid, queue): outcome for uniqueid, queue, outcome
+                in db.execute("SELECT uniqueid, queue, outcome FROM calls")}
 
 
 def _log(collector: Collector) -> tuple[list[dict[str, object]], int]:
@@ -121,7 +122,7 @@ async def run_soak(stream: Stream, folder: Path) -> SoakRun:
                 status = collector.status
             log, not_json = _log(collector)
     closed = [e for e in log if e.get("event") == "mqtt.closed"]
-    published = int(str(closed[-1]["calls_sent"])) if closed else 0
+    published = int(str(closed[-1]["finals_sent"])) if closed else 0
     return SoakRun(rss, peak, len(played.final_at), played.lost, len(stored),
                    len(stored.keys() & played.final_at.keys()),
                    sum(outcome == "unknown" for outcome in stored.values()), published,

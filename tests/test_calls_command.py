@@ -15,7 +15,7 @@ from collector.store.opening import open_database
 from collector.store.writes import write_facts
 from queuepulse.cli import main
 from tests.test_report import trace_day
-from tests.traces import replayed_facts
+from tests.traces import final_records, replayed_facts
 from tests.user_errors import files, one_line, run_cli
 
 TRACE = "mixed-a"
@@ -31,8 +31,8 @@ def db_path(tmp_path: Path) -> str:
 
 
 def traced() -> list[CallRecord]:
-    return sorted((f for f in replayed_facts(TRACE) if isinstance(f, CallRecord)),
-                  key=lambda c: (c.entered_at, c.queue))
+    # a stint's record is revised as its call goes on: the table holds the last
+    return sorted(final_records(replayed_facts(TRACE)), key=lambda c: (c.entered_at, c.queue))
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:

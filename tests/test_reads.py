@@ -80,6 +80,8 @@ def plans(db: Database) -> list[str]:
     assert isinstance(conn, Recording)
     found = []
     for sql, parameters in conn.statements:
+        if sql.lstrip().upper().startswith("PRAGMA"):
+            continue  # the table's columns (which a file of an older queuepulse may lack)
         steps = sqlite3.Connection.execute(conn, f"EXPLAIN QUERY PLAN {sql}",
                                            parameters).fetchall()
         found.append(" / ".join(step[3] for step in steps))

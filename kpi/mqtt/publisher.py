@@ -44,7 +44,7 @@ import structlog
 from collector.ami.link import AmiLink
 from collector.backoff import Backoff
 from collector.errors import UserError
-from collector.facts import AgentInterval, CallRecord, Fact
+from collector.facts import AgentInterval, CallRecord, Fact, Phase
 from collector.live import LiveView
 from collector.throttle import Throttle
 from kpi.board import BoardSnapshot, KpiBoard
@@ -167,6 +167,9 @@ class MqttPublisher:
         """The board published; the daemon puts another in its place when settings change."""
         self.connected = False
         self.calls_sent = 0
+        """Call messages the broker acknowledged: every revision of a call's record."""
+        self.finals_sent = 0
+        """Of those, the final records (``phase`` done): one per call."""
         self.calls_dropped = 0
         self.connections = 0
         self.errors = 0
@@ -209,8 +212,8 @@ class MqttPublisher:
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         self._closing = True
-        log.info("mqtt.closed", calls_sent=self.calls_sent, calls_dropped=self.calls_dropped,
-                 calls_unsent=len(self._calls))
+        log.info("mqtt.closed", calls_sent=self.calls_sent, finals_sent=self.finals_sent,
+                 calls_dropped=self.calls_dropped, calls_unsent=len(self._calls))
 
     def facts(self, facts: Iterable[Fact]) -> None:
         """A fact sink: queue each finished call among ``facts`` for its ``call`` event, and
@@ -382,6 +385,7 @@ class MqttPublisher:
             for _ in chunk:
                 self._calls.popleft()
             self.calls_sent += len(chunk)
+            self.finals_sent += sum(record.phase is Phase.DONE for record in chunk)
 
     async def _cycle(self, client: aiomqtt.Client, now: float) -> None:
         """Send the retained messages that changed, holding back those sent within the
