@@ -43,12 +43,12 @@ T = TypeVar("T")
 
 _MAX_PENDING_EVENTS = 200_000
 """Raw frames kept in memory while the database cannot be written (facts are all kept)."""
-BACKLOG_HIGH = 20_000
+BACKLOG_HIGH = 12_000
 """Facts and raw frames handed over but not committed past which the writer is *behind*:
 the daemon then stops reading the AMI until it is down to :data:`BACKLOG_LOW`, so that a
-PBX faster than the disk costs a bounded amount of memory (some 16 MB of frames), not a
+PBX faster than the disk costs a bounded amount of memory (some 10 MB of frames), not a
 queue that grows for as long as the burst lasts."""
-BACKLOG_LOW = 10_000
+BACKLOG_LOW = 6_000
 _BACKLOG_POLL_S = 0.01
 _STILL_FAILING_EVERY_S = 60.0
 _FIRST_RETRY_S = 0.05
