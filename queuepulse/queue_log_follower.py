@@ -4,8 +4,8 @@ The daemon's ``queue_log`` task follows the file (:class:`~collector.queue_log_t
 from the last moment the database knew of when the daemon started, and reads what
 Asterisk adds every second, and at once when the daemon follows the AMI stream again
 after a gap (the tracker's :class:`~collector.facts.Gap`) or stores a record a gap left
-unfinished. The lines, and what the live collector did,
-go to :class:`~collector.queue_log_backfill.QueueLogBackfill`; the calls it gives back are
+unfinished. The lines, and what the live collector did, go to
+:class:`~collector.queue_log_backfill.QueueLogBackfill`; the calls it gives back are
 stored by the rule every writer follows for a second record of a stint
 (:func:`~collector.store.writes.store_calls`): ``source`` ``queue_log`` for a call the live
 collector missed, ``live+queue_log`` for a live record completed. Those stored go to the
