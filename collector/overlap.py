@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from collector.facts import Outcome, Phase
+from collector.facts import EndReason, Outcome, Phase
 
 SAME_STINT_S = 2.0
 """The most two records of one stint may differ in entry time (seconds)."""
@@ -109,7 +109,9 @@ def uncovered(span: Span, covered: list[Span]) -> list[Span]:
 class Completeness:
     """How much of its stint a call record knows, compared field by field in this order.
 
-    Knowing how the stint ended weighs most (its outcome, then its end); then what the
+    Knowing how the stint ended weighs most (its outcome, then its end: a caller the PBX
+    dropped by shutting down, ``unknown`` with ``end_reason`` ``pbx_restart``, ended as
+    known, whatever queue_log's ABANDON of it says); then what the
     live collector observed on AMI over what queue_log tells afterwards, to the second
     and without hold; then whether the after-call work is decided; then how far the
     record has got (its phase: a later revision of the live collector's record replaces
@@ -129,14 +131,14 @@ _PHASES = tuple(Phase)
 
 def completeness(outcome: str, ended_at: float | None, acw_s: float | None,
                  timings: Iterable[float | None], *, observed_live: bool,
-                 phase: str = Phase.DONE) -> Completeness:
+                 phase: str = Phase.DONE, end_reason: str | None = None) -> Completeness:
     """What a record knows of its stint: its ``outcome``, its end and after-call work,
     ``timings`` (every timing column, ``None`` where not observed), whether the live
-    collector observed it (``live`` or ``replay``) rather than queue_log, and its
-    ``phase``."""
+    collector observed it (``live`` or ``replay``) rather than queue_log, its ``phase``
+    and its ``end_reason``."""
     answered = outcome == Outcome.ANSWERED
     return Completeness(
-        outcome_known=outcome != Outcome.UNKNOWN,
+        outcome_known=outcome != Outcome.UNKNOWN or end_reason == EndReason.PBX_RESTART,
         end_seen=ended_at is not None,
         observed_live=observed_live,
         acw_decided=(acw_s is not None or not answered) and phase == Phase.DONE,

@@ -1,22 +1,25 @@
 """The calls AMI did not show the live collector whole, as Asterisk's queue_log tells them.
 
-Pure: queue_log lines, the live collector's call records and the stretches of time it
-did not follow the AMI stream in, out come the calls to store from queue_log
-(:class:`Backfilled`). The stretches are the time before the daemon's first connection and
-each lost connection or Asterisk restart, until it follows the stream again.
+Pure: queue_log lines, the live collector's facts (its call records, and the
+:class:`~collector.facts.Gap` facts of the stretches of PBX time its tracker did not see)
+in, out come the calls to store from queue_log (:class:`Backfilled`).
 
-* A call the live collector closed as ``unknown`` (it did not see the end) whose end
-  queue_log tells is **completed** (:func:`completed`): the record keeps what the live
-  collector observed and takes from queue_log what it did not.
+* A call whose final live record lacks what a gap hid (:func:`unfinished`: how an
+  unanswered stint ended, or an answered call's end, talk or after-call work) is
+  **completed** from queue_log's record of it (:func:`completed`): the record keeps what
+  the live collector observed and takes from queue_log only what it did not. A caller
+  the PBX dropped by shutting down (``unknown``, ``end_reason`` ``pbx_restart``) is not
+  unfinished: queue_log logs it ``ABANDON``, wrongly.
 * A call whose time touches a stretch the live collector did not follow, and of which it
   holds no record, is **added** as queue_log tells it.
 * Every other queue_log call was seen whole on AMI and changes nothing.
 
 The lines go through the translation ``import-queue-log`` uses
 (:class:`~collector.queue_log_import.QueueLogImporter`, with the tracker's rules). A
-queue_log call whose stint the live tracker still follows waits until the tracker has
-finished it: only its record tells whether anything is missing. Records are paired as
-the store pairs them (:class:`~collector.overlap.StintIndex`).
+queue_log call waits while the live tracker still follows its stint, or while its live
+record is not final (``phase`` talking or wrapup): only the final record tells whether
+anything is missing. Records are paired as the store pairs them
+(:class:`~collector.overlap.StintIndex`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from collector.facts import CallRecord, Fact, Outcome, span
+from collector.facts import CallRecord, EndReason, Fact, Gap, Outcome, Phase, span
 from collector.overlap import Span, StintIndex
 from collector.queue_log import QueueLogLine
 from collector.queue_log_import import ImportedCall, QueueLogImporter
@@ -39,17 +42,6 @@ call takes to follow its live record."""
 
 Following = Iterable[tuple[str, str, float]]
 """The stints the live tracker follows now: uniqueid, queue and entry time of each."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Remembered:
-    """A stint the live collector stored: its ``unknown`` record, or ``None`` when it saw
-    the stint end (or it was backfilled already)."""
-
-    uniqueid: str
-    queue: str
-    entered_at: float
-    unfinished: CallRecord | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +60,7 @@ class BackfillStats:
     added: int = 0
     completed: int = 0
     seen_live: int = 0
-    """queue_log calls the live collector saw end: nothing to do."""
+    """queue_log calls whose live record lacks nothing queue_log could tell."""
 
 
 def _end(record: CallRecord) -> float:
@@ -79,19 +71,35 @@ def _moved(at: float | None, by: float) -> float | None:
     return None if at is None else at + by
 
 
-def completed(live: CallRecord, logged: ImportedCall) -> ImportedCall:
-    """The live record ``live`` (outcome ``unknown``) completed by queue_log's record of
-    the same stint.
+def unfinished(live: CallRecord) -> bool:
+    """Whether a final live record lacks what a gap (or the collector's stop) hid from it:
+    how an unanswered stint ended (``unknown``, unless the PBX dropped the caller), or an
+    answered call's end, talk or after-call work."""
+    if live.outcome is Outcome.UNKNOWN:
+        return live.end_reason is not EndReason.PBX_RESTART
+    if live.outcome is Outcome.ANSWERED:
+        return None in (live.ended_at, live.talk_s, live.acw_s)
+    return False
 
-    What the live collector observed stays: the stint's identity and entry to the
-    microsecond, the caller, and, when it saw the answer, the answer, the agent, the
-    rings and the position the caller left the waiting list from. The rest is
-    queue_log's: the outcome and how the call ended, talk (which includes any hold: hold
+
+def completed(live: CallRecord, logged: ImportedCall) -> ImportedCall | None:
+    """The final live record ``live`` (:func:`unfinished`) completed by queue_log's record
+    of the same stint; ``None`` when queue_log tells nothing it lacks.
+
+    What the live collector observed stays, ``gap_s`` with it. An answered call whose end
+    it saw takes only queue_log's after-call work. Otherwise the stint's identity and
+    entry to the microsecond and the caller stay, and, when it saw the answer, the answer,
+    the agent, the rings and the position the caller left the waiting list from. The rest
+    is queue_log's: the outcome and how the call ended, talk (which includes any hold: hold
     after the live collector lost the call is not known, so ``hold_s`` is NULL) and
     after-call work. queue_log's durations are laid from the live entry, or from the live
     answer when there was one.
     """
     record = logged.record
+    if record.outcome is Outcome.UNKNOWN:
+        return None  # queue_log did not see the end either
+    if live.outcome is Outcome.ANSWERED and None not in (live.ended_at, live.talk_s):
+        return _with_acw(live, record)
     saw_answer = live.answered_at is not None and record.answered_at is not None
     shift = live.entered_at - record.entered_at
     answered_at = live.answered_at if saw_answer else _moved(record.answered_at, shift)
@@ -100,7 +108,7 @@ def completed(live: CallRecord, logged: ImportedCall) -> ImportedCall:
     else:
         ended_at = _moved(record.ended_at, shift)
     before_answer = live if saw_answer else record
-    unobserved = logged.unobserved - {"caller_num", "caller_name"}
+    unobserved = logged.unobserved - {"caller_num", "caller_name", "gap_s"}
     if saw_answer:
         unobserved -= {"ring_attempts"}
     return ImportedCall(replace(
@@ -119,22 +127,33 @@ def completed(live: CallRecord, logged: ImportedCall) -> ImportedCall:
         ring_noanswer=before_answer.ring_noanswer,
         position_left=before_answer.position_left,
         position_entered=live.position_entered or record.position_entered,
+        gap_s=live.gap_s,
     ), unobserved)
+
+
+def _with_acw(live: CallRecord, record: CallRecord) -> ImportedCall | None:
+    """An answered call the live collector saw end, with queue_log's after-call work."""
+    if live.acw_s is not None or record.acw_s is None:
+        return None
+    # talk holds any hold a gap hid (hold_s NULL then): handle is talk, hold and ACW
+    handle_s = sum(p for p in (live.talk_s, live.hold_s, record.acw_s) if p is not None)
+    return ImportedCall(replace(live, acw_s=record.acw_s, acw_source=record.acw_source,
+                                handle_s=handle_s), frozenset())
 
 
 class QueueLogBackfill:
     """Decides which queue_log calls to store beside the live collector's records.
 
-    It starts not following anything: until :meth:`resumed`, every queue_log call is one
-    the live collector may have missed.
+    It starts following: :meth:`lost` says from when it does not, and the tracker's next
+    :class:`~collector.facts.Gap` fact (:meth:`observed`) how long that lasted.
     """
 
     def __init__(self, config: TrackerConfig) -> None:
         self.stats = BackfillStats()
         self._importer = QueueLogImporter(config)
         self._unfollowed: list[Span] = []
-        self._unfollowed_since: float | None = float("-inf")
-        self._live: StintIndex[_Remembered] = StintIndex()
+        self._unfollowed_since: float | None = None
+        self._live: StintIndex[CallRecord] = StintIndex()
         self._remembered = 0
         self._kept = 0
         self._waiting: list[ImportedCall] = []
@@ -148,24 +167,29 @@ class QueueLogBackfill:
     # -- what the live collector did ------------------------------------------------
 
     def lost(self, at: float) -> None:
-        """The live collector stopped following the stream at ``at`` (its last event)."""
+        """The live collector does not follow the stream since ``at`` (PBX time: its last
+        event, or the last moment an earlier run stored), until its tracker's next
+        :class:`~collector.facts.Gap` says how long it did not."""
         if self._unfollowed_since is None:
             self._unfollowed_since = at
 
-    def resumed(self, at: float) -> None:
-        """The live collector follows the stream again from ``at``."""
-        if self._unfollowed_since is not None:
-            self._unfollowed.append(Span(self._unfollowed_since, at))
-            self._unfollowed_since = None
-
     def observed(self, facts: Iterable[Fact]) -> None:
-        """Call records the live collector stored (this run's, or an earlier run's)."""
+        """The live collector's facts (this run's, or the records an earlier run stored):
+        its call records, each revision replacing the one before, and its gaps."""
         for fact in facts:
             if isinstance(fact, CallRecord):
-                self._remember(fact.uniqueid, fact.queue, fact.entered_at,
-                               fact if fact.outcome is Outcome.UNKNOWN else None)
+                self._remember(fact)
                 self._latest = max(self._latest, fact.entered_at)
+            elif isinstance(fact, Gap):
+                self._gap(fact)
         self._forget_old()
+
+    def _gap(self, gap: Gap) -> None:
+        since = gap.since
+        if self._unfollowed_since is not None:
+            since = min(since, self._unfollowed_since)
+            self._unfollowed_since = None
+        self._unfollowed.append(Span(since, gap.until))
 
     # -- what queue_log tells ----------------------------------------------------------
 
@@ -186,9 +210,10 @@ class QueueLogBackfill:
         collector missed or could not finish, once it is done with them.
 
         It is done with a call when it does not follow its stint (``following()`` tells
-        which it follows) and has seen the stream past the call's end (``seen_until``, its
-        latest event; infinite once it will see nothing more), or while it does not follow
-        the stream at all: queue_log may be read before the stream shows the same moment.
+        which it follows), its record of it is final, and it has seen the stream past the
+        call's end (``seen_until``, its latest event; infinite once it will see nothing
+        more), or while it does not follow the stream at all: queue_log may be read before
+        the stream shows the same moment.
         """
         if not self._waiting:
             return []
@@ -200,10 +225,12 @@ class QueueLogBackfill:
         still: list[ImportedCall] = []
         for call in self._waiting:
             record = call.record
-            if (streaming and _end(record) + SLACK_S > seen_until) or open_stints.find(
-                    record.uniqueid, record.queue, record.entered_at):
+            stint = (record.uniqueid, record.queue, record.entered_at)
+            live = self._live.find(*stint)
+            if ((streaming and _end(record) + SLACK_S > seen_until) or open_stints.find(*stint)
+                    or (live is not None and live.phase is not Phase.DONE)):
                 still.append(call)
-            elif (decided := self._decide(call)) is not None:
+            elif (decided := self._decide(call, live)) is not None:
                 out.append(decided)
         self._waiting = still
         return out
@@ -211,22 +238,18 @@ class QueueLogBackfill:
     def _keep(self, facts: Iterable[object]) -> None:
         self._waiting += [f for f in facts if isinstance(f, ImportedCall)]
 
-    def _decide(self, call: ImportedCall) -> Backfilled | None:
-        record = call.record
-        known = self._live.find(record.uniqueid, record.queue, record.entered_at)
-        if known is not None and known.unfinished is None:
-            self.stats.seen_live += 1
-            return None
-        if known is not None and known.unfinished is not None:
-            if record.outcome is Outcome.UNKNOWN:
-                return None  # queue_log did not see the end either
-            live = known.unfinished
-            self._remember(live.uniqueid, live.queue, live.entered_at, None)
+    def _decide(self, call: ImportedCall, live: CallRecord | None) -> Backfilled | None:
+        if live is not None:
+            done = completed(live, call) if unfinished(live) else None
+            if done is None:
+                self.stats.seen_live += 1
+                return None
+            self._remember(done.record)
             self.stats.completed += 1
-            return Backfilled(completed(live, call), live)
-        if not self._unfollowed_during(record):
+            return Backfilled(done, live)
+        if not self._unfollowed_during(call.record):
             return None
-        self._remember(record.uniqueid, record.queue, record.entered_at, None)
+        self._remember(call.record)
         self.stats.added += 1
         return Backfilled(call, None)
 
@@ -237,11 +260,10 @@ class QueueLogBackfill:
             return True
         return any(s.start <= end and start <= s.end for s in self._unfollowed)
 
-    def _remember(self, uniqueid: str, queue: str, entered_at: float,
-                  unfinished: CallRecord | None) -> None:
-        self._live.take(uniqueid, queue, entered_at)
-        self._live.add(uniqueid, queue, entered_at,
-                       _Remembered(uniqueid, queue, entered_at, unfinished))
+    def _remember(self, record: CallRecord) -> None:
+        """Keep ``record`` as what the live collector (or the backfill) stored of its stint."""
+        self._live.take(record.uniqueid, record.queue, record.entered_at)
+        self._live.add(record.uniqueid, record.queue, record.entered_at, record)
         self._remembered += 1
 
     def _forget_old(self) -> None:
@@ -250,7 +272,7 @@ class QueueLogBackfill:
         if self._remembered < max(4096, 2 * self._kept):
             return
         before = self._latest - HORIZON_S
-        kept: StintIndex[_Remembered] = StintIndex()
+        kept: StintIndex[CallRecord] = StintIndex()
         for item in self._live.remaining():
             if item.entered_at >= before:
                 kept.add(item.uniqueid, item.queue, item.entered_at, item)

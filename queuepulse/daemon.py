@@ -210,11 +210,12 @@ class Daemon:
                 await writer.call(partial(store_kpi_settings, settings=settings_from_config(
                     self.config), timezone=self.config.pbx.timezone))
                 await self.kpi_tables.prepare(writer)
+                if self.queue_log is not None:
+                    # the stored records first: what the resumed stints revise comes after
+                    await self.queue_log.prepare(writer, self._clock())
                 await self._resume(writer)
             except sqlite3.Error as error:
                 raise unusable(database.path, error, "database.path") from error
-            if self.queue_log is not None:
-                await self.queue_log.prepare(writer, self._clock())
             # the PBX may boot later or refuse logins for a while: STATUS= says so
             self._notifier.send("READY=1", f"STATUS=Connecting to AMI at {self.link.address}")
             try:
@@ -291,8 +292,6 @@ class Daemon:
             # the tracker answers the gap with its stream_gap anomaly: the one stored
             pbx = self.parser.clock
             self._apply(StreamGap(at=pbx.estimate(now), since=pbx.estimate(since)))
-        if self.queue_log is not None:
-            self.queue_log.resumed(self.parser.clock.estimate(now))
         self._booted_seen = False
         self._health.connected()
         self._link(self.link.up(now))

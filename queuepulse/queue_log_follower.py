@@ -3,8 +3,9 @@
 The daemon's ``queue_log`` task follows the file (:class:`~collector.queue_log_tail.QueueLogTail`)
 from the last moment the database knew of when the daemon started, and reads what
 Asterisk adds every second, and at once when the daemon follows the AMI stream again
-after a gap or stores a call as ``unknown``. The lines, and what the live collector did,
-go to :class:`~collector.queue_log_backfill.QueueLogBackfill`; the calls it gives back are
+after a gap (the tracker's :class:`~collector.facts.Gap`) or stores a record a gap left
+unfinished. The lines, and what the live collector did, go to
+:class:`~collector.queue_log_backfill.QueueLogBackfill`; the calls it gives back are
 stored by the rule every writer follows for a second record of a stint
 (:func:`~collector.store.writes.store_calls`): ``source`` ``queue_log`` for a call the live
 collector missed, ``live+queue_log`` for a live record completed. Those stored go to the
@@ -26,8 +27,14 @@ import structlog
 from sqlite_utils import Database
 
 from collector.errors import UserError
-from collector.facts import CALL_COLUMNS, CallRecord, Fact, Outcome
-from collector.queue_log_backfill import HORIZON_S, Backfilled, Following, QueueLogBackfill
+from collector.facts import CALL_COLUMNS, CallRecord, Fact, Gap, Phase
+from collector.queue_log_backfill import (
+    HORIZON_S,
+    Backfilled,
+    Following,
+    QueueLogBackfill,
+    unfinished,
+)
 from collector.queue_log_files import time_zone
 from collector.queue_log_tail import QueueLogTail
 from collector.store.kpi_tables import mark_pending
@@ -110,27 +117,30 @@ class QueueLogFollower:
     # -- what the live collector does ------------------------------------------------
 
     def lost(self, at: float) -> None:
-        """The daemon lost the AMI stream; ``at`` is the time of its last event."""
+        """The daemon lost the AMI stream; ``at`` is the PBX time of its last event. The
+        tracker's :class:`~collector.facts.Gap` fact, once it follows the stream again,
+        says how long the gap was."""
         self.backfill.lost(at)
 
-    def resumed(self, at: float) -> None:
-        """The daemon follows the AMI stream again from ``at``."""
-        self.backfill.resumed(at)
-        self._wake.set()
-
     def observed(self, facts: Sequence[Fact]) -> None:
-        """Facts the live tracker produced (a call stored as ``unknown`` is looked up soon)."""
+        """Facts the live tracker produced: a gap, or a final record a gap left
+        unfinished, is looked at soon."""
         self.backfill.observed(facts)
-        if any(isinstance(f, CallRecord) and f.outcome is Outcome.UNKNOWN for f in facts):
+        if any(isinstance(f, Gap) or (isinstance(f, CallRecord) and f.phase is Phase.DONE
+                                      and unfinished(f)) for f in facts):
             self._wake.set()
 
     # -- lifetime ----------------------------------------------------------------------
 
     async def prepare(self, writer: Writer, now: float) -> None:
         """Start from the last moment the database knows of (a new database: from the
-        file's end), remembering the calls stored since a while before it."""
+        file's end), remembering the calls stored since a while before it. The time since
+        that moment was not followed: the tracker's gap at its first event says until
+        when (a new database has nothing before its first connection to backfill)."""
         start = await writer.call(partial(_start, now=now))
         self.backfill.observed(start.calls)
+        if start.since is not None:
+            self.backfill.lost(start.since)
         since = None if start.since is None else start.since - _BEFORE_S
         try:
             found = await asyncio.to_thread(self.tail.start, since)

@@ -44,6 +44,11 @@ LOST = {(uniqueid, "basic") for uniqueid in (
     "1796382407.0", "1796382408.2", "1796382409.4", "1796382410.6", "1796382411.7",
     "1796382412.8", "1796382414.9")}
 """Callers waiting or talking when the outage below began, gone when it ended."""
+LEFT_AT = 1796382421.3
+"""When the recording's first drop began (the PBX's time)."""
+DROPPED = {("1796382414.9", "basic")} | NEVER_SEEN
+"""Callers waiting when Asterisk restarted: it dropped them (truth.json: ``ended_by_pbx``),
+and queue_log logs them ``ABANDON``."""
 Key = tuple[str, str]
 
 
@@ -170,22 +175,43 @@ def outage(log: GrowingQueueLog | None, *, read_at: float = 0.0) -> TracePbx:
     return pbx
 
 
+def dropped_by_the_pbx(run: LiveRun) -> set[Key]:
+    """The calls stored as callers the PBX dropped: ``unknown``, ``end_reason``
+    ``pbx_restart``, their wait up to the restart."""
+    return {key for key, row in run.calls.items()
+            if (row["outcome"], row["end_reason"]) == ("unknown", "pbx_restart")
+            and row["ended_at"] is not None and row["wait_s"] is not None}
+
+
 def test_lab_reconnect_with_its_real_drops_stores_every_queue_log_call(tmp_path: Path) -> None:
     run, handed = follow(TracePbx(TRACE, drops=DROPS), tmp_path / "live.sqlite",
                          GrowingQueueLog(tmp_path))
     assert run.daemon.stats.connections == 3
-    assert disagreements(run) == {}
+    # the live collector saw Asterisk drop the callers waiting at its restart: queue_log's
+    # ABANDON of them does not make them abandons
+    assert disagreements(run) == dict.fromkeys(DROPPED, "outcome unknown")
+    assert dropped_by_the_pbx(run) == DROPPED
     assert run.rows == len(run.calls) == len(logged_calls(TRACE))
     assert set(counted(handed).values()) == {1}
     assert set(sources(run)) <= {"live", "live+queue_log"}
 
 
-def test_lab_reconnect_without_queue_log_leaves_what_it_lost_unknown(tmp_path: Path) -> None:
+def test_lab_reconnect_without_queue_log_stores_what_it_saw_and_marks_the_gap(
+    tmp_path: Path,
+) -> None:
+    # its first drop lost nothing but 20 s of events: the QueueStatus answer after it
+    # listed every caller open before, and the restart was seen
     run, _ = follow(TracePbx(TRACE, drops=DROPS), tmp_path / "live.sqlite", None)
-    wrong = disagreements(run)
-    assert set(wrong.values()) <= {"outcome unknown"}
-    assert all(run.calls[k]["ended_at"] is None for k in wrong)
+    assert disagreements(run) == dict.fromkeys(DROPPED, "outcome unknown")
+    assert dropped_by_the_pbx(run) == DROPPED
     assert run.rows == len(run.calls) == len(logged_calls(TRACE))
+    across = {key for key, row in run.calls.items() if float(row["gap_s"]) > 20}  # type: ignore[arg-type]
+    assert across == LOST
+    # a hold of the calls talking through the gap could have begun or ended unseen in it
+    talking = {key for key in LOST if float(run.calls[key]["answered_at"] or 2e9)  # type: ignore[arg-type]
+               < LEFT_AT}
+    assert len(talking) == 3 and all(run.calls[key]["hold_s"] is None for key in talking)
+    assert all(run.calls[key]["talk_s"] is not None for key in talking)
 
 
 def test_an_outage_over_a_restart_loses_no_call_with_queue_log(tmp_path: Path) -> None:
@@ -198,6 +224,10 @@ def test_an_outage_over_a_restart_loses_no_call_with_queue_log(tmp_path: Path) -
     assert found["queue_log"] == NEVER_SEEN and found["live+queue_log"] == LOST
     for key in LOST:  # queue_log cannot see hold: it is unknown, talk is the connected time
         assert run.calls[key]["hold_s"] is None
+        assert float(run.calls[key]["gap_s"]) > 50  # type: ignore[arg-type]  # the live's
+    # the restart fell into the gap: nothing the live collector saw says Asterisk dropped
+    # the callers then waiting, and queue_log's ABANDON is all there is of their end
+    assert {key for key in DROPPED if run.calls[key]["outcome"] == "abandoned"} == DROPPED
 
 
 def test_an_outage_over_a_restart_without_queue_log_stores_only_what_was_seen(
@@ -207,8 +237,13 @@ def test_an_outage_over_a_restart_without_queue_log_stores_only_what_was_seen(
     wrong = disagreements(run)
     assert {k for k, what in wrong.items() if what == "missing"} == NEVER_SEEN
     assert {k for k, what in wrong.items() if what != "missing"} == LOST
-    assert all(run.calls[k]["outcome"] == "unknown" and run.calls[k]["ended_at"] is None
-               for k in LOST)
+    # how each lost call ended fell into the gap: a caller answered before it stays
+    # answered, one waiting is unknown, and neither has an end, a talk or a hold
+    outcomes = {k: str(run.calls[k]["outcome"]) for k in LOST}
+    assert sorted(outcomes.values()) == ["answered"] * 3 + ["unknown"] * 4
+    assert all(run.calls[k]["ended_at"] is None and run.calls[k]["talk_s"] is None
+               and run.calls[k]["hold_s"] is None and run.calls[k]["end_reason"] is None
+               and float(run.calls[k]["gap_s"]) > 50 for k in LOST)  # type: ignore[arg-type]
     assert run.rows == len(run.calls)
 
 

@@ -150,3 +150,19 @@ def test_a_live_record_and_an_import_keep_what_knows_more_whichever_comes_first(
         assert sources.pop(lost.uniqueid) == "queue_log"
         assert set(sources.values()) == {"live"}
         assert "unknown" not in {outcome for _, outcome, _ in rows}
+
+
+def test_queue_logs_abandon_never_replaces_a_caller_the_pbx_dropped(tmp_path: Path) -> None:
+    # lab-reconnect: Asterisk restarted while four callers waited; queue_log logs them
+    # ABANDON, the live collector saw the PBX drop them
+    facts = replayed_facts("lab-reconnect")
+    dropped = {c.uniqueid for c in final_records(facts) if c.end_reason == "pbx_restart"
+               and c.outcome is Outcome.UNKNOWN}
+    path = tmp_path / "q.sqlite"
+    with writing(str(path)) as db:
+        write_facts(db, facts, source="live")
+    assert main(["import-queue-log", str(trace_dir("lab-reconnect") / "queue_log"),
+                 "--db", str(path)]) == 0
+    rows = {uid: (outcome, source) for uid, outcome, source in stored(path)}
+    assert len(dropped) == 4
+    assert {rows[uid] for uid in dropped} == {("unknown", "live")}

@@ -74,7 +74,7 @@ _COLUMN = {name: index for index, name in enumerate(CALL_COLUMNS)}
 _STINT = itemgetter(_COLUMN["uniqueid"], _COLUMN["queue"], _COLUMN["entered_at"])
 _CALL_ID = _COLUMN["call_id"]
 _KNOWN = itemgetter(_COLUMN["outcome"], _COLUMN["ended_at"], _COLUMN["acw_s"],
-                    _COLUMN["phase"])
+                    _COLUMN["phase"], _COLUMN["end_reason"])
 _TIMINGS = itemgetter(*(_COLUMN[name] for name in (
     "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "handle_s")))
 _UPSERT_INTERVAL = _upsert("agent_states", INTERVAL_COLUMNS, ("interface", "started_at"))
@@ -168,9 +168,10 @@ def _stint(values: tuple[object, ...]) -> tuple[str, str, float]:
 
 
 def _known(values: tuple[object, ...], source: str) -> Completeness:
-    outcome, ended_at, acw_s, phase = _KNOWN(values)
+    outcome, ended_at, acw_s, phase, end_reason = _KNOWN(values)
     return completeness(outcome, ended_at, acw_s, _TIMINGS(values),
-                        observed_live=source in LIVE_SOURCES, phase=phase or Phase.DONE)
+                        observed_live=source in LIVE_SOURCES, phase=phase or Phase.DONE,
+                        end_reason=end_reason)
 
 
 def _stored_stints(db: Database, uniqueids: Sequence[object]) -> StintIndex[_Stored]:
