@@ -6,10 +6,14 @@ Measurements (``--only`` picks some; see docs/benchmark.md for what each figure 
   and the durability lag at full load;
 * ``latency``: from a call's final frame to its MQTT record and to the KPI snapshot, at a
   steady 1,000 events/s;
+* ``live``: the daemon's CPU seconds per 100,000 events at a steady 1,000 events/s;
 * ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak;
 * ``soak`` (only when asked for, it takes ten minutes): a fuzzed stream at 1,000 events/s
   with a broker restart and two AMI drops: memory, calls stored and published against
   those sent, errors logged.
+
+Each measurement runs ``--runs`` times (3 by default) and each figure is the median,
+with every run's value in its note.
 
 ``--smoke`` runs the measurements on small inputs in about fifteen seconds, to show that
 the benchmark works (CI runs it); its numbers are not the figures.
@@ -28,12 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import ingest, latency, memory, soak
+from bench import ingest, latency, live, memory, soak
 from bench.stream import TraceMissing, default_trace, stream
-from bench.table import Figure, render
+from bench.table import Figure, median_of, render
 
-MEASUREMENTS = ("ingest", "latency", "memory", "soak")
-DEFAULT = ("ingest", "latency", "memory")
+MEASUREMENTS = ("ingest", "latency", "live", "memory", "soak")
+DEFAULT = ("ingest", "latency", "live", "memory")
 """What runs without ``--only``: the soak takes ten minutes and is asked for by name."""
 
 
@@ -43,6 +47,7 @@ class Sizes:
 
     ingest_frames: int
     latency_s: float
+    live_s: float
     crowd_agents: int
     crowd_calls: int
     soak_frames: int
@@ -56,10 +61,11 @@ class Sizes:
     """How long the fuzzed soak plays, at :data:`bench.soak.RATE`."""
 
 
-FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
-             soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5,
+FULL = Sizes(ingest_frames=500_000, latency_s=30.0, live_s=60.0, crowd_agents=2000,
+             crowd_calls=5000, soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0,
+             kpi_wait_s=1.5,
              fuzzed_s=600.0)
-SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, crowd_agents=40, crowd_calls=100,
+SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, live_s=1.5, crowd_agents=40, crowd_calls=100,
               soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9,
               fuzzed_s=9.0)
 
@@ -68,31 +74,45 @@ def _progress(text: str) -> None:
     print(f"bench: {text}", file=sys.stderr, flush=True)
 
 
-async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
-    """Run the named measurements in order; return their figures."""
+async def run(names: Sequence[str], sizes: Sizes, trace: Path, folder: Path,
+              runs: int = 1) -> list[Figure]:
+    """Run the named measurements in order, each ``runs`` times; return their figures
+    (medians of the runs)."""
     figures: list[Figure] = []
-    if "ingest" in names:
-        _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
-        figures += await ingest.measure(stream(trace, sizes.ingest_frames), folder / "ingest",
-                                        sizes.quiet_s)
-    if "latency" in names:
-        frames = int(sizes.latency_s * latency.RATE)
-        _progress(f"latency: {frames:,} frames at {latency.RATE:,.0f}/s")
-        figures += await latency.measure(stream(trace, frames), folder / "latency",
-                                         sizes.quiet_s + sizes.kpi_wait_s)
-    if "memory" in names:
-        _progress(f"memory: {sizes.crowd_calls:,} calls with {sizes.crowd_agents:,} agents, "
-                  f"then a soak of {sizes.soak_frames - sizes.soak_warmup:,} frames")
-        crowd = memory.write_crowd(folder, sizes.crowd_agents, sizes.crowd_calls)
-        long_run = stream(trace, sizes.soak_frames)
-        figures += await memory.measure(crowd, long_run, sizes.soak_warmup, folder / "memory",
-                                        sizes.quiet_s, sizes.quiet_s + sizes.kpi_wait_s)
+    for name in names:
+        if name != "soak":
+            results = [await _measure(name, sizes, trace, folder / f"{name}-{i}")
+                       for i in range(runs)]
+            figures += median_of(results)
     if "soak" in names:
         frames = int(sizes.fuzzed_s * soak.RATE)
         _progress(f"soak: {frames:,} fuzzed frames at {soak.RATE:,.0f}/s, a broker restart "
                   "and two AMI drops")
         figures += await soak.measure(stream(trace, frames), folder / "soak")
     return figures
+
+
+async def _measure(name: str, sizes: Sizes, trace: Path, folder: Path) -> list[Figure]:
+    """One run of one measurement (not the soak)."""
+    if name == "ingest":
+        _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
+        return await ingest.measure(trace, sizes.ingest_frames, folder, sizes.quiet_s)
+    if name == "latency":
+        frames = int(sizes.latency_s * latency.RATE)
+        _progress(f"latency: {frames:,} frames at {latency.RATE:,.0f}/s")
+        return await latency.measure(stream(trace, frames), folder,
+                                     sizes.quiet_s + sizes.kpi_wait_s)
+    if name == "live":
+        frames = int(sizes.live_s * live.RATE)
+        _progress(f"live: {frames:,} frames at {live.RATE:,.0f}/s, CPU time")
+        return await live.measure(stream(trace, frames), folder, sizes.quiet_s)
+    _progress(f"memory: {sizes.crowd_calls:,} calls with {sizes.crowd_agents:,} agents, "
+              f"then a soak of {sizes.soak_frames - sizes.soak_warmup:,} frames")
+    folder.mkdir(parents=True, exist_ok=True)
+    crowd = memory.write_crowd(folder, sizes.crowd_agents, sizes.crowd_calls)
+    long_run = stream(trace, sizes.soak_frames)
+    return await memory.measure(crowd, long_run, sizes.soak_warmup, folder / "memory",
+                                sizes.quiet_s, sizes.quiet_s + sizes.kpi_wait_s)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", action="append", choices=MEASUREMENTS, metavar="NAME",
                         help=f"run only this measurement ({', '.join(MEASUREMENTS)}); "
                              "may be repeated; soak runs only when named")
+    parser.add_argument("--runs", type=int, default=None, metavar="N",
+                        help="run each measurement N times and print the medians "
+                             "(default 3, 1 with --smoke)")
     parser.add_argument("--trace", type=Path, default=None,
                         help="recorded AMI trace to play (default: the mixed-a recording)")
     return parser
@@ -119,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="queuepulse-bench-") as folder:
-            figures = asyncio.run(run(names, sizes, args.trace or default_trace(), Path(folder)))
+            figures = asyncio.run(run(names, sizes, args.trace or default_trace(), Path(folder),
+                                      args.runs or (1 if args.smoke else 3)))
     except TraceMissing as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,8 @@ is printed for reference (what the rest is compared with).
 from __future__ import annotations
 
 import math
+import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -128,3 +130,30 @@ def render(figures: list[Figure]) -> str:
         if figure.note:
             lines.append(f"    {figure.note}")
     return "\n".join(lines)
+
+
+def median_of(runs: Sequence[Sequence[Figure]]) -> list[Figure]:
+    """The figures of repeated runs of one measurement, each the median of its runs with
+    their spread in the note; a relative target is rebuilt on the median of its basis.
+
+    Runs give the same figures in the same order (the first run's names are kept).
+    """
+    if len(runs) == 1:
+        return list(runs[0])
+    merged: list[Figure] = []
+    for index, first in enumerate(runs[0]):
+        same = [run[index] for run in runs if index < len(run) and run[index].name == first.name]
+        values = [f.value for f in same if f.value is not None]
+        each = ", ".join(number(v, first.unit) for v in sorted(values))
+        spread = (f"median of {len(runs)} runs: {each}" if values
+                  else f"not measured in {len(runs)} runs")
+        target = first.target
+        if target is not None and target.basis:
+            bases = [f.target.basis_value for f in same if f.target is not None]
+            basis = statistics.median(bases)
+            factor = target.limit / target.basis_value if target.basis_value else 0.0
+            target = Target(target.goal, factor * basis, target.basis, basis)
+        note = "; ".join(n for n in (spread, first.note) if n)
+        value = statistics.median(values) if values else None
+        merged.append(Figure(first.name, value, first.unit, target, note))
+    return merged
