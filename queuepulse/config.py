@@ -32,7 +32,7 @@ from typing import Any
 from collector.ami.settings import AmiConfig
 from collector.errors import UserError
 from collector.secret import Secret
-from collector.store.settings import DatabaseConfig
+from collector.store.settings import RAW_EVENTS, DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
 from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
@@ -140,6 +140,7 @@ class Config:
 
 
 _CHOICES = {
+    "database.raw_events": RAW_EVENTS,
     "kpi.service_level_variant": SERVICE_LEVEL_VARIANTS,
     "log.level": LEVELS,
     "log.format": FORMATS,

@@ -322,11 +322,12 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
-                   sinks: Sequence[FactSink] = (), settings: str = "",
+                   sinks: Sequence[FactSink] = (), settings: str = "", database: str = "",
                    before: Hook | None = None) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it.
 
-    ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml);
+    ``settings``: TOML put first in the daemon's configuration, ``database`` more keys
+    of its ``[database]`` (see daemon_config_toml);
     ``before``: awaited once the PBX listens, before the daemon starts.
     """
     async with pbx.server as server:
@@ -334,7 +335,7 @@ async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
             await before()
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s,
-                                                 settings=settings))
+                                                 settings=settings, database=database))
         daemon = Daemon(config, clock=pbx.now, monotonic=pbx.now, tick_s=None,
                         notifier=Notifier(None))
         daemon.sinks.extend(sinks)

@@ -11,7 +11,9 @@ else it would do with a read (decode with ``errors="ignore"``, build a dict per 
 dispatch each event through regular expressions, maybe as a task of its own) is replaced
 by handing the raw frames, in order, to one consumer: one :class:`FrameBatch` per socket
 read, the frames' texts with the time they arrived (not an object per frame: a busy PBX
-sends a hundred thousand a second).
+sends a hundred thousand a second). A consumer that sets :attr:`AmiProtocol.consumer`
+gets each batch within the read's own callback; otherwise batches wait in a buffer for
+:meth:`AmiProtocol.take`.
 
 :class:`PrivilegeCheck` reads the ``Privilege`` header of the first events to tell an
 operator that the AMI user lacks a read class the tracker needs.
@@ -55,6 +57,11 @@ class FrameBatch:
     def frames(self) -> list[Frame]:
         """The batch as one :class:`Frame` per text."""
         return [Frame(self.received_at, text) for text in self.texts]
+
+
+FrameConsumer = Callable[[FrameBatch], None]
+"""Takes each batch as its read completes it; must not raise (an error ends the
+connection)."""
 
 
 class FrameSplitter:
@@ -156,6 +163,10 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
         """When bytes last arrived (monotonic clock): any of them proves the link alive."""
         self.paused = False
         """Whether reading is paused because the consumer is behind."""
+        self.consumer: FrameConsumer | None = None
+        """Takes each batch at once, in place of the buffer."""
+        self.failure: BaseException | None = None
+        """What the consumer raised, if it did (the connection was ended then)."""
         self._buffered = 0
 
     def data_received(self, data: bytes) -> None:
@@ -179,12 +190,19 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
                 message = Message.from_line(text)
                 if message is not None:
                     self.handle_message(message)
+        consumer = self.consumer
+        if consumer is not None:
+            try:
+                consumer(FrameBatch(at, tuple(texts)))
+            except Exception as error:  # the session's bug: end the connection, say why
+                self.failure = error
+                self.abort(f"the frames' consumer failed: {error!r}")
+            return
         self.batches.append(FrameBatch(at, tuple(texts)))
         self._buffered += sum(map(len, texts))
         self.ready.set()
-        if self._buffered >= _PAUSE_AT_BYTES and not self.paused:
-            self.paused = True
-            self.transport.pause_reading()
+        if self._buffered >= _PAUSE_AT_BYTES:
+            self.pause()
 
     def take(self) -> FrameBatch | None:
         """The oldest batch the consumer has not taken, if any; reading resumes once the
@@ -193,10 +211,21 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
             return None
         batch = self.batches.popleft()
         self._buffered -= sum(map(len, batch.texts))
-        if self.paused and self._buffered <= _RESUME_AT_BYTES and not self.lost.done():
+        if self._buffered <= _RESUME_AT_BYTES:
+            self.resume()
+        return batch
+
+    def pause(self) -> None:
+        """Stop reading the socket: the consumer is behind (the PBX's sends then wait)."""
+        if not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """Read the socket again after :meth:`pause`."""
+        if self.paused and not self.lost.done():
             self.paused = False
             self.transport.resume_reading()
-        return batch
 
     def abort(self, reason: str) -> None:
         """Drop the connection now (no FIN handshake to wait for), recording why."""
