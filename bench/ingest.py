@@ -40,7 +40,7 @@ from bench.stream import Stream, stream, tracker
 from bench.table import Figure, Goal, Target
 from collector.ami.client import AmiConnection
 from collector.ami.settings import AmiConfig
-from collector.parser import FrameParser
+from collector.parser import FrameParser, wanted_frame
 from collector.secret import Secret
 from kpi.definitions import percentile
 
@@ -133,13 +133,16 @@ async def ami_core_rate(stream: Stream) -> float:
         events = 0
         last = 0.0
         async with AmiConnection(config) as ami:
+            splitter = ami.protocol.splitter
+            splitter.wanted = wanted_frame  # as the daemon reads
             async for batch in ami.frames():
                 for text in batch.texts:
                     event = parse(text, batch.received_at)
                     if event is not None:
                         feed(event)
                     events += text.startswith("Event: ")
-                if events > stream.frames:  # the stream, and the FullyBooted of the login
+                # the stream, and the FullyBooted of the login
+                if events + splitter.skipped > stream.frames:
                     last = time.time()
                     break
         first, _ = await pbx.fed()

@@ -341,6 +341,20 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
 RELEVANT_EVENTS = frozenset(_BUILDERS)
 """AMI event names the tracker uses; an event filter on the PBX may keep just these."""
 
+_RELEVANT_NAMES = frozenset(name.encode() for name in _BUILDERS)
+
+
+def wanted_frame(frame: bytes) -> bool:
+    """Whether an event frame, still as bytes, may make an event: its ``Event:`` name is
+    one the tracker uses (for a VarSet, its variable is QUEUESTATUS). Deciding on the bytes
+    spares the frames the tracker ignores their decoding."""
+    end = frame.find(b"\n")
+    name = (frame[7:] if end < 0 else frame[7:end]).rstrip(b"\r")
+    if name == b"VarSet":
+        return b"Variable: QUEUESTATUS" in frame
+    return name in _RELEVANT_NAMES
+
+
 # keyed by the first line's value as it is cut from the frame, with the "\r" of a CRLF
 # line end or without, so that the frames the tracker ignores (most of them) cost one
 # slice and one lookup

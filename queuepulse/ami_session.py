@@ -3,10 +3,11 @@
 :class:`AmiSessions` keeps an AMI connection open (:func:`collector.ami.client.follow`)
 and, for each one, notes the gap since the last connection, asks for a
 QueueStatus/QueueSummary snapshot, then takes every socket read's frames in one pass,
-within the read's own callback: each frame's ``Event:`` name is looked at once, the
-frames the tracker uses become events, fed to it in arrival order, and the raw rows that
-``database.raw_events`` asks for go to the store (which hands them to its thread in
-batches). While the store is behind, reading pauses.
+within the read's own callback. Each event frame's ``Event:`` name is looked at once, as
+bytes: the frames the tracker ignores are never decoded (unless ``database.raw_events =
+"all"`` stores them). The frames the tracker uses become events, fed to it in arrival
+order, and the raw rows ``database.raw_events`` asks for go to the store (which hands
+them to its thread in batches). While the store is behind, reading pauses.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collector.ami.link import AmiLink
 from collector.ami.protocol import Clock, FrameBatch
 from collector.ami.settings import AmiConfig
 from collector.events import Event, PbxBooted, SnapshotEnd, StreamGap
-from collector.parser import FrameParser, event_name
+from collector.parser import FrameParser, event_name, wanted_frame
 from collector.store.writer import Writer
 from collector.store.writes import EventRow, Reference
 from collector.tracker import Tracker
@@ -97,6 +98,7 @@ class AmiSessions:
         self._snapshot_pending = False
         self._booted_seen = False
         self._resuming: asyncio.Task[None] | None = None
+        self._skipped = 0
 
     @property
     def received_bytes(self) -> int:
@@ -132,6 +134,9 @@ class AmiSessions:
         self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
         self._ask_snapshot(ami)
         self._ami = ami
+        self._skipped = 0
+        if not self._raw_all:
+            ami.protocol.splitter.wanted = wanted_frame
         try:
             await ami.deliver(partial(self._consume, ami))
         finally:
@@ -190,7 +195,10 @@ class AmiSessions:
             elif kind is PbxBooted:
                 self._booted(ami)
         self._last_received = received_at
-        self._stats.frames += len(batch.texts)
+        splitter = ami.protocol.splitter
+        # frames left undecoded (of no use to the tracker) count among those received
+        self._stats.frames += len(batch.texts) + splitter.skipped - self._skipped
+        self._skipped = splitter.skipped
         if events:
             # ticks count from the last event (a Pong must not hold the tracker's time back)
             self.tick_base = (self._tracker.now, self._monotonic())
@@ -198,7 +206,7 @@ class AmiSessions:
         store = self._store()
         if rows:
             store.add_events(rows)
-        health.counted(ami.protocol.splitter)
+        health.counted(splitter)
         if store.behind and self._resuming is None:
             # reading pauses while the disk catches up: memory stays bounded
             ami.protocol.pause()

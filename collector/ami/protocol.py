@@ -92,6 +92,12 @@ class FrameSplitter:
         """U+FFFD characters put in place of bytes that were not UTF-8."""
         self.dropped = 0
         """Frames dropped for being longer than ``max_frame_bytes``."""
+        self.wanted: Callable[[bytes], bool] | None = None
+        """Given an event frame's bytes, whether to decode it; ``None`` decodes every frame.
+        Most of an unfiltered stream is of no use to its reader: judged on the bytes, it
+        costs no decoding and no string."""
+        self.skipped = 0
+        """Event frames left undecoded because :attr:`wanted` said so."""
 
     def feed(self, data: bytes) -> list[str]:
         """The frames completed by ``data`` (text without the blank line that ends them)."""
@@ -125,7 +131,7 @@ class FrameSplitter:
             search_from = 0
         end = rest.rfind(_END_BYTES, search_from)
         if end >= 0:
-            for part in self._decode(rest[:end]).split(_END):
+            for part in self._parts(rest[:end]):
                 if part.startswith("\r\n"):
                     part = part.lstrip("\r\n")  # noqa: PLW2901 - a stray CRLF between frames
                 if len(part) > self.max_frame_bytes:
@@ -138,6 +144,19 @@ class FrameSplitter:
             self._skipping = True
             self._drop_rest()
         return frames
+
+    def _parts(self, block: bytearray) -> list[str]:
+        """The text of the frames in ``block``, those :attr:`wanted` leaves out skipped."""
+        wanted = self.wanted
+        if wanted is None:
+            return self._decode(block).split(_END)
+        parts: list[str] = []
+        for raw in bytes(block).split(_END_BYTES):
+            if raw.startswith(b"Event: ") and not wanted(raw):
+                self.skipped += 1
+            else:
+                parts.append(self._decode(raw))
+        return parts
 
     def _drop_rest(self) -> None:
         # keep the last three bytes: they may begin the blank line that ends the frame
