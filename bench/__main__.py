@@ -7,6 +7,7 @@ Measurements (``--only`` picks some; see docs/benchmark.md for what each figure 
 * ``latency``: from a call's final frame to its MQTT record and to the KPI snapshot, at a
   steady 1,000 events/s;
 * ``memory``: peak RSS with 5,000 calls and 2,000 agents, and RSS growth over a soak;
+* ``live``: the daemon's CPU seconds per 100,000 events at a steady 1,000 events/s;
 * ``reports``: reports of a day, a month and a year, and the daemon's start-up, on a year
   of history (a million calls);
 * ``import``: ``import-queue-log``'s lines a second;
@@ -32,13 +33,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import ingest, latency, memory, queue_log_import, reports, soak
+from bench import ingest, latency, live, memory, queue_log_import, reports, soak
 from bench.history import cache_root
 from bench.stream import TraceMissing, default_trace, stream
 from bench.table import Figure, merged, render
 
-MEASUREMENTS = ("ingest", "latency", "memory", "reports", "import", "soak")
-DEFAULT = ("ingest", "latency", "memory", "reports", "import")
+MEASUREMENTS = ("ingest", "latency", "live", "memory", "reports", "import", "soak")
+DEFAULT = ("ingest", "latency", "live", "memory", "reports", "import")
 """What runs without ``--only``: the soak takes ten minutes and is asked for by name."""
 
 
@@ -48,6 +49,7 @@ class Sizes:
 
     ingest_frames: int
     latency_s: float
+    live_s: float
     crowd_agents: int
     crowd_calls: int
     soak_frames: int
@@ -68,11 +70,11 @@ class Sizes:
     """Where the built histories are kept between runs (``None``: not kept)."""
 
 
-FULL = Sizes(ingest_frames=500_000, latency_s=30.0, crowd_agents=2000, crowd_calls=5000,
-             soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0, kpi_wait_s=1.5,
-             fuzzed_s=600.0, history_days=365, history_calls=1_000_000,
+FULL = Sizes(ingest_frames=500_000, latency_s=30.0, live_s=60.0, crowd_agents=2000,
+             crowd_calls=5000, soak_frames=1_200_000, soak_warmup=200_000, quiet_s=1.0,
+             kpi_wait_s=1.5, fuzzed_s=600.0, history_days=365, history_calls=1_000_000,
              import_lines=1_000_000, runs=3, cache=cache_root())
-SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, crowd_agents=40, crowd_calls=100,
+SMOKE = Sizes(ingest_frames=20_000, latency_s=1.5, live_s=1.5, crowd_agents=40, crowd_calls=100,
               soak_frames=12_000, soak_warmup=4_000, quiet_s=0.3, kpi_wait_s=0.9,
               fuzzed_s=9.0, history_days=3, history_calls=900, import_lines=3_000, runs=1,
               cache=None)
@@ -88,13 +90,17 @@ async def run_once(names: Sequence[str], sizes: Sizes, trace: Path,
     figures: list[Figure] = []
     if "ingest" in names:
         _progress(f"ingest: {sizes.ingest_frames:,} frames, panoramisk then queuepulse")
-        figures += await ingest.measure(stream(trace, sizes.ingest_frames), folder / "ingest",
+        figures += await ingest.measure(trace, sizes.ingest_frames, folder / "ingest",
                                         sizes.quiet_s)
     if "latency" in names:
         frames = int(sizes.latency_s * latency.RATE)
         _progress(f"latency: {frames:,} frames at {latency.RATE:,.0f}/s")
         figures += await latency.measure(stream(trace, frames), folder / "latency",
                                          sizes.quiet_s + sizes.kpi_wait_s)
+    if "live" in names:
+        frames = int(sizes.live_s * live.RATE)
+        _progress(f"live: {frames:,} frames at {live.RATE:,.0f}/s, CPU time")
+        figures += await live.measure(stream(trace, frames), folder / "live", sizes.quiet_s)
     if "memory" in names:
         _progress(f"memory: {sizes.crowd_calls:,} calls with {sizes.crowd_agents:,} agents, "
                   f"then a soak of {sizes.soak_frames - sizes.soak_warmup:,} frames")

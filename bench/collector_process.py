@@ -6,6 +6,7 @@ the process's memory as the kernel counts it (``/proc/<pid>/status``).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from types import TracebackType
 
 from bench.pbx import SECRET, USERNAME
 from bench.stream import CONFIG_QUEUES
+
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 PBX_ID = "bench"
 PREFIX = "queuepulse"
@@ -37,6 +40,14 @@ def memory_of(pid: int) -> Memory:
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(rest.split()[0]) * 1024 / 1e6
     return Memory(values["VmRSS"], values["VmHWM"])
+
+
+def cpu_seconds_of(pid: int) -> float:
+    """The CPU time a running process has used so far, user and system (Linux)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # the command name in parentheses may hold spaces: count fields after it
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 class Collector:
@@ -81,6 +92,10 @@ class Collector:
     def memory(self) -> Memory:
         """The daemon's resident memory now and at its peak."""
         return memory_of(self.pid)
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the daemon has used so far."""
+        return cpu_seconds_of(self.pid)
 
     def __enter__(self) -> Collector:
         with self.log.open("ab") as log:

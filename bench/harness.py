@@ -32,13 +32,23 @@ class CollectorFailed(RuntimeError):
 class Run:
     """One run of the daemon: what the PBX sent, what was seen, the daemon's memory.
 
-    ``rss`` holds (time, resident MB) samples taken every 0.1 s while the run lasted.
+    ``rss`` holds (time, resident MB) samples taken every 0.1 s while the run lasted, and
+    ``cpu`` (time, CPU seconds used so far) samples taken with them.
     """
 
     played: Played
     seen: Seen
     peak_rss_mb: float
     rss: list[tuple[float, float]]
+    cpu: list[tuple[float, float]]
+
+    def cpu_between(self, start: float, end: float) -> float:
+        """The daemon's CPU seconds from the sample nearest ``start`` to the one nearest
+        ``end`` (epoch seconds)."""
+        def nearest(at: float) -> float:
+            return min(self.cpu, key=lambda sample: abs(sample[0] - at))[1]
+
+        return nearest(end) - nearest(start)
 
 
 Settle = Callable[[Collector, Seen], Coroutine[object, object, None]]
@@ -76,20 +86,22 @@ async def collector_run(playback: Playback, folder: Path, settle: Settle, *,
 async def _run(playback: Playback, folder: Path, mqtt_port: int | None, settle: Settle,
                core_rate: bool) -> Run:
     rss: list[tuple[float, float]] = []
+    cpu: list[tuple[float, float]] = []
     async with SimulatedPbx(playback) as pbx:
         collector = Collector(folder, pbx.port, mqtt_port)
         async with Observer(collector.database, TOPICS, mqtt_port) as seen:
             with collector:
-                await _watched(collector, pbx.fed(), rss)
-                await _watched(collector, settle(collector, seen), rss)
+                await _watched(collector, pbx.fed(), rss, cpu)
+                await _watched(collector, settle(collector, seen), rss, cpu)
                 peak = collector.memory().peak_mb
                 played = await pbx.played(core_rate=core_rate)
-    return Run(played, seen, peak, rss)
+    return Run(played, seen, peak, rss, cpu)
 
 
 async def _watched(collector: Collector, step: Coroutine[object, object, object],
-                   rss: list[tuple[float, float]]) -> None:
-    """Await ``step`` (noting the daemon's memory) unless the daemon dies or takes too long."""
+                   rss: list[tuple[float, float]], cpu: list[tuple[float, float]]) -> None:
+    """Await ``step`` (noting the daemon's memory and CPU time) unless the daemon dies or
+    takes too long."""
     task = asyncio.ensure_future(step)
     deadline = time.monotonic() + TIMEOUT_S
     try:
@@ -98,7 +110,9 @@ async def _watched(collector: Collector, step: Coroutine[object, object, object]
                 raise CollectorFailed(f"queuepulse run stopped:\n{collector.failure()}")
             if time.monotonic() > deadline:
                 raise CollectorFailed(f"queuepulse run did not catch up in {TIMEOUT_S:g} s")
-            rss.append((time.time(), collector.memory().rss_mb))
+            now = time.time()
+            rss.append((now, collector.memory().rss_mb))
+            cpu.append((now, collector.cpu_seconds()))
             await asyncio.wait({task}, timeout=0.1)
     finally:
         task.cancel()

@@ -52,6 +52,10 @@ class Written:
     snapshot: Snapshot
     frames: int
 
+    def kept(self, frame: str) -> bool:
+        """Every frame written is played."""
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class Playback:
@@ -167,7 +171,7 @@ BLOCK_FRAMES = 128
 Item = str | FrameBlock | Snapshot
 
 
-async def _blocks(player: AsyncIterable[str | Snapshot], frames: int,
+async def _blocks(player: AsyncIterable[str | Snapshot], spec: Stream | Written,
                   texts: list[str]) -> list[Item]:
     """The whole feed made in advance, as blocks of ready-made frames between its snapshot
     updates, so that playing it at full speed costs the PBX next to nothing; ``texts``
@@ -186,11 +190,13 @@ async def _blocks(player: AsyncIterable[str | Snapshot], frames: int,
             close_block()
             items.append(item)
             continue
+        if not spec.kept(item):
+            continue
         texts.append(item)
         block.append(item)
         if len(block) == BLOCK_FRAMES:
             close_block()
-        if len(texts) >= frames:
+        if len(texts) >= spec.frames:
             break
     close_block()
     return items
@@ -217,6 +223,8 @@ async def _serve(playback: Playback, conn: Connection) -> None:
             if not isinstance(item, str):
                 yield item
                 continue
+            if not spec.kept(item):
+                continue
             for frame in fuzzer.frames(item):
                 delay = start + len(texts) / rate - loop.time()
                 if delay > 0:
@@ -239,7 +247,7 @@ async def _serve(playback: Playback, conn: Connection) -> None:
     rate = playback.rate
     # at full speed the frames are made before the client connects, not while it reads
     feed = (paced(rate) if rate is not None
-            else full_speed(await _blocks(player, spec.frames, texts)))
+            else full_speed(await _blocks(player, spec, texts)))
     async with AmiServer(feed, username=USERNAME, secret=SECRET, snapshot=snapshot,
                          faults=playback.faults) as server:
         conn.send(server.port)

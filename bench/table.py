@@ -169,3 +169,5 @@ def render(figures: list[Figure]) -> str:
         if figure.note:
             lines.append(f"    {figure.note}")
     return "\n".join(lines)
+
+

@@ -373,9 +373,19 @@ _BUILDERS: dict[str, Callable[[Fields, float], Event]] = {
     "Shutdown": _shutdown,
 }
 
+_QUEUE_APP = "\nApplication: Queue"
+
+
 def _runs_queue(frame: str) -> bool:
-    start = frame.find("\nApplication: Queue")
-    return start >= 0 and frame[start + 19 : start + 20] in ("\r", "\n", "")
+    start = frame.find(_QUEUE_APP)
+    end = start + len(_QUEUE_APP)
+    return start >= 0 and frame[end : end + 1] in ("\r", "\n", "")
+
+
+def _runs_queue_bytes(frame: bytes) -> bool:
+    start = frame.find(_QUEUE_APP.encode())
+    end = start + len(_QUEUE_APP)
+    return start >= 0 and frame[end : end + 1] in (b"\r", b"\n", b"")
 
 
 _WANTED_IF: dict[Callable[[Fields, float], Event], Callable[[str], bool]] = {
@@ -386,6 +396,23 @@ _WANTED_IF: dict[Callable[[Fields, float], Event], Callable[[str], bool]] = {
 
 RELEVANT_EVENTS = frozenset(_BUILDERS)
 """AMI event names the tracker uses; an event filter on the PBX may keep just these."""
+
+_RELEVANT_NAMES = frozenset(name.encode() for name in _BUILDERS)
+
+
+def wanted_frame(frame: bytes) -> bool:
+    """Whether an event frame, still as bytes, may make an event: its ``Event:`` name is
+    one the tracker uses (for a VarSet, its variable is QUEUESTATUS; for a Newexten, its
+    application is Queue). Deciding on the bytes spares the frames the tracker ignores
+    their decoding."""
+    end = frame.find(b"\n")
+    name = (frame[7:] if end < 0 else frame[7:end]).rstrip(b"\r")
+    if name == b"VarSet":
+        return b"Variable: QUEUESTATUS" in frame
+    if name == b"Newexten":
+        return _runs_queue_bytes(frame)
+    return name in _RELEVANT_NAMES
+
 
 # keyed by the first line's value as it is cut from the frame, with the "\r" of a CRLF
 # line end or without, so that the frames the tracker ignores (most of them) cost one

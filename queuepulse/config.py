@@ -32,7 +32,7 @@ from typing import Any
 from collector.ami.settings import AmiConfig
 from collector.errors import UserError
 from collector.secret import Secret
-from collector.store.settings import DatabaseConfig
+from collector.store.settings import RAW_EVENTS, DatabaseConfig
 from collector.tracker import TrackerConfig
 from collector.user_files import is_sqlite
 from kpi.alerts import AlertConfig, AlertWatch, QueueAlertConfig, config_problems, merged
@@ -140,6 +140,7 @@ class Config:
 
 
 _CHOICES = {
+    "database.raw_events": RAW_EVENTS,
     "kpi.service_level_variant": SERVICE_LEVEL_VARIANTS,
     "log.level": LEVELS,
     "log.format": FORMATS,
@@ -293,6 +294,9 @@ def _check(config: Config) -> None:
         raise _fail("database.kpi_interval_s", "must be positive", "Use e.g. 60.")
     if config.ami.ping_interval_s <= 0:
         raise _fail("ami.ping_interval_s", "must be positive", "Use e.g. 10.")
+    if not 0 <= config.ami.read_rest_s <= 0.1:
+        raise _fail("ami.read_rest_s", "must be from 0 to 0.1 seconds",
+                    "Use 0.01 (the default), or 0 to read every frame at once.")
     if config.web.push_interval_s <= 0:
         raise _fail("web.push_interval_s", "must be positive", "Use e.g. 0.5.")
     rule_sets = {"alerts": config.alerts} | {

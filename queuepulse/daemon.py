@@ -2,10 +2,9 @@
 
 One TaskGroup, named tasks:
 
-* ``ami``: :func:`collector.ami.client.follow` keeps a connection open and hands each one
-  to :meth:`Daemon._session`, which notes the gap since the last connection, asks for a
-  QueueStatus/QueueSummary snapshot, then puts every frame, in arrival order, through
-  the parser and the one tracker;
+* ``ami``: :class:`~queuepulse.ami_session.AmiSessions` keeps a connection open, asks
+  each one for a QueueStatus/QueueSummary snapshot, then puts every frame, in arrival
+  order, through the parser and the one tracker, and the raw rows to the store;
 * ``tick``: feeds :class:`~collector.events.Tick` so that time-based rules (after-call
   work, settling after a caller left) fire while the PBX is quiet;
 * ``watchdog``: ``WATCHDOG=1`` to systemd while the event loop and the writer live;
@@ -40,27 +39,24 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
 
-from collector.ami.client import AmiConnection, AmiResponse, follow
 from collector.ami.link import AmiLink
-from collector.ami.protocol import Clock, FrameBatch
+from collector.ami.protocol import Clock
 from collector.errors import UserError
-from collector.events import Event, PbxBooted, SnapshotEnd, StintResumed, StreamGap, Tick
+from collector.events import Event, StintResumed, Tick
 from collector.facts import CallRecord, Fact, Phase
 from collector.live import LiveView
-from collector.parser import FrameParser, event_name
+from collector.parser import FrameParser
 from collector.store.opening import unusable
 from collector.store.reads import left_open
 from collector.store.writer import Writer
-from collector.store.writes import EventRow, Reference
-from collector.trace import frame_timestamp
 from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.web.server import WebServer
+from queuepulse.ami_session import AmiSessions, DaemonStats
 from queuepulse.config import Config
 from queuepulse.kpi_settings import settings_from_config, store_kpi_settings
 from queuepulse.kpi_tables import KpiTableKeeper
@@ -68,36 +64,11 @@ from queuepulse.live_kpis import LiveKpis, take_kpi_settings
 from queuepulse.maintenance import maintain
 from queuepulse.queue_log_follower import QueueLogFollower
 from queuepulse.sd_notify import Notifier
-from queuepulse.stream_health import StreamHealth
 
 log = structlog.get_logger("queuepulse.daemon")
 
 FactSink = Callable[[Sequence[Fact]], None]
 """Receives every batch of facts, in order, as the tracker completes them."""
-
-_SNAPSHOT_FIX = (
-    "queuepulse cannot rebuild queue state after a reconnect. Give the AMI user "
-    "read = agent,call,system in manager_custom.conf and run 'manager reload'"
-)
-
-
-@dataclass(slots=True)
-class DaemonStats:
-    """Counters of the live daemon, for logs and tests."""
-
-    connections: int = 0
-    frames: int = 0
-    events: int = 0
-    calls: int = 0
-    """Stints whose record is final (``phase`` done)."""
-    snapshots: int = 0
-    failed: int = 0
-    """Events the tracker raised on (logged as ``daemon.event_failed``, then skipped)."""
-    reloads: int = 0
-    """Reloads applied (SIGHUP)."""
-    gaps: list[float] = field(default_factory=list)
-    """Length of each stream gap (seconds between the last frame and the reconnect)."""
-
 
 def _seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
@@ -118,13 +89,9 @@ class Daemon:
     ) -> None:
         self.config = config
         self.tracker = Tracker(config.tracker_config())
-        self.parser = FrameParser()
         self.sinks: list[FactSink] = []
         """Further consumers of facts (the MQTT publisher); called in the event loop."""
         self.stats = DaemonStats()
-        self.link = AmiLink(False, clock(), f"{config.ami.host}:{config.ami.port}",
-                            "not connected yet")
-        """The AMI connection's state, for whoever shows figures."""
         self.kpis = (LiveKpis(config, self._store, self.live, lambda: self.link, clock)
                      if config.mqtt.enabled or config.web.enabled or board else None)
         """The live KPIs, their MQTT publisher and web server; ``board=True`` keeps them
@@ -140,18 +107,15 @@ class Daemon:
         self._monotonic = monotonic
         self._tick_s = tick_s
         self._notifier = notifier if notifier is not None else Notifier.from_environment()
+        self.ami = AmiSessions(config.ami, tracker=self.tracker, apply=self._apply,
+                               emit=self._emit, store=self._store,
+                               raw_events=config.database.raw_events, stats=self.stats,
+                               notifier=self._notifier, queue_log=self.queue_log,
+                               on_link=self._link,
+                               clock=clock, monotonic=monotonic)
+        """The AMI connections, one at a time."""
         self._writer: Writer | None = None
         self._stopping = asyncio.Event()
-        self._ready = False
-        self._last_received: float | None = None
-        self._resumed_since: float | None = None
-        """The last moment an earlier run saw: the time until the first event is a gap."""
-        self._tick_base: tuple[float, float] | None = None
-        self._snapshot_pending = False
-        self._booted_seen = False
-        self._health = StreamHealth(monotonic)
-        self._ami: AmiConnection | None = None
-        self._bytes_before = 0
         self._reload_due: Config | None = None
         self._reload_asked = asyncio.Event()
 
@@ -172,21 +136,30 @@ class Daemon:
         return None if self.kpis is None else self.kpis.web
 
     @property
+    def link(self) -> AmiLink:
+        """The AMI connection's state, for whoever shows figures."""
+        return self.ami.link
+
+    @property
+    def parser(self) -> FrameParser:
+        """The parser of the AMI frames (its counters)."""
+        return self.ami.parser
+
+    @property
     def received_bytes(self) -> int:
         """Bytes read from the AMI over every connection so far."""
-        current = self._ami.protocol.splitter.bytes if self._ami is not None else 0
-        return self._bytes_before + current
+        return self.ami.received_bytes
 
     @property
     def connected(self) -> bool:
         """Whether an AMI connection is open and logged in right now."""
-        return self._ami is not None
+        return self.ami.connected
 
     @property
     def ready(self) -> bool:
         """Whether the first login and snapshot have completed (systemd hears READY=1
         earlier: once the database is open)."""
-        return self._ready
+        return self.ami.ready
 
     def stop(self) -> None:
         """Ask the daemon to finish: close open records, commit, return from :meth:`run`."""
@@ -235,7 +208,7 @@ class Daemon:
         left = await writer.call(left_open)
         if left.last_moment is None:
             return
-        self._resumed_since = left.last_moment
+        self.ami.resumed_since = left.last_moment
         for stored in left.stints:
             self._apply(StintResumed(left.last_moment, stored))
         if left.stints:
@@ -246,11 +219,7 @@ class Daemon:
         try:
             async with asyncio.TaskGroup() as tasks:
                 running = [
-                    tasks.create_task(
-                        follow(self.config.ami, self._session, clock=self._clock,
-                               on_down=self._down, retry_refused=True),
-                        name="ami",
-                    ),
+                    tasks.create_task(self.ami.run(), name="ami"),
                     tasks.create_task(maintain(self.config.database, self._store, self.live,
                                                self._clock, self._monotonic),
                                       name="maintenance"),
@@ -279,121 +248,6 @@ class Daemon:
         await self._stopping.wait()
         for task in running:
             task.cancel()
-
-    # -- one AMI connection ------------------------------------------------------------
-
-    async def _session(self, ami: AmiConnection) -> None:
-        now = self._clock()
-        self.stats.connections += 1
-        if self._last_received is not None:
-            since = self._last_received
-            self.stats.gaps.append(now - since)
-            log.warning("ami.stream_gap", seconds=round(now - since, 3), since=since, at=now)
-            # the tracker answers the gap with its stream_gap anomaly: the one stored
-            pbx = self.parser.clock
-            self._apply(StreamGap(at=pbx.estimate(now), since=pbx.estimate(since)))
-        self._booted_seen = False
-        self._health.connected()
-        self._link(self.link.up(now))
-        self._notifier.send(f"STATUS=Connected to AMI at {ami.address}; taking a snapshot")
-        self._ask_snapshot(ami)
-        self._ami = ami
-        store = self._store()
-        try:
-            async for batch in ami.frames():
-                self._consume(batch, ami)
-                if store.behind:
-                    # reading pauses while the disk catches up: memory stays bounded
-                    await store.caught_up()
-        finally:
-            self._bytes_before += ami.protocol.splitter.bytes
-            self._ami = None
-            self._health.counted(ami.protocol.splitter, final=True)
-            if self.queue_log is not None:
-                self.queue_log.lost(self.tracker.now)
-
-    def _ask_snapshot(self, ami: AmiConnection) -> None:
-        self._snapshot_pending = True
-        for action in ("QueueStatus", "QueueSummary"):
-            ami.request(action, partial(self._snapshot_answered, action))
-
-    def _snapshot_answered(self, action: str, response: AmiResponse) -> None:
-        if response.success:
-            return
-        log.warning("ami.snapshot_refused", action=action, answer=response.message,
-                    fix=_SNAPSHOT_FIX)
-        if action == "QueueStatus":
-            self._snapshot_done(taken=False)
-
-    def _consume(self, batch: FrameBatch, ami: AmiConnection) -> None:
-        parse = self.parser.parse
-        received_at = batch.received_at
-        rows: list[EventRow] = []
-        for text in batch.texts:
-            self._health.frame(text)
-            event = parse(text, received_at)
-            if event is None:
-                continue
-            rows.append(EventRow(received_at, frame_timestamp(text), event_name(text) or "",
-                                 text))
-            problems = self.parser.anomalies()
-            if problems:
-                log.warning("ami.implausible_timestamp", detail=problems[0].detail,
-                            fix="check the PBX's clock (NTP)")
-                self._emit(problems)
-            if self._resumed_since is not None:
-                since, self._resumed_since = self._resumed_since, None
-                self._apply(StreamGap(at=max(since, event.at), since=since))
-            try:
-                self._apply(event)
-            except Exception:  # a tracker bug on one odd event must not stop the collector
-                self.stats.failed += 1
-                # the frame holds caller numbers and names: only a debug log shows it
-                log.exception("daemon.event_failed", event_type=type(event).__name__)
-                log.debug("daemon.event_failed_frame", frame=text)
-                continue
-            kind = type(event)
-            if kind is SnapshotEnd:
-                self._snapshot_done(taken=True)
-            elif kind is PbxBooted:
-                self._booted(ami)
-        self._last_received = received_at
-        self.stats.frames += len(batch.texts)
-        if rows:
-            # ticks count from the last event (a Pong must not hold the tracker's time back)
-            self._tick_base = (self.tracker.now, self._monotonic())
-            self.stats.events += len(rows)
-            self._store().add_events(rows)
-        self._health.counted(ami.protocol.splitter)
-
-    def _booted(self, ami: AmiConnection) -> None:
-        self._booted_seen = True
-        if not self._snapshot_pending:
-            log.info("ami.pbx_booted", address=ami.address)
-            self._ask_snapshot(ami)
-
-    def _snapshot_done(self, taken: bool) -> None:
-        self._snapshot_pending = False
-        if taken:
-            self.stats.snapshots += 1
-            view = self.tracker.live()
-            log.info("ami.snapshot", queues=len(view.queues), agents=len(view.agents),
-                     waiting=len(view.waiting()))
-            self._store().add_reference(Reference(self._clock(), view.queues, view.agents))
-        self._health.snapshot_taken(self._booted_seen)
-        if not self._ready:
-            self._ready = True
-            self._notifier.send("READY=1", "STATUS=Following the PBX")
-            log.info("daemon.ready")
-
-    def _down(self, problem: str) -> None:
-        self._link(self.link.down(self._clock(), problem))
-        self._notifier.send(f"STATUS=AMI unavailable: {problem}")
-
-    def _link(self, link: AmiLink) -> None:
-        self.link = link
-        if self.kpis is not None and self.kpis.publisher is not None:
-            self.kpis.publisher.wake()
 
     # -- facts -------------------------------------------------------------------------
 
@@ -436,11 +290,16 @@ class Daemon:
             raise RuntimeError("the writer is not running")
         return self._writer
 
+    def _link(self, link: AmiLink) -> None:
+        if self.kpis is not None and self.kpis.publisher is not None:
+            self.kpis.publisher.wake()
+
     def _now(self) -> float:
         """Event time now: the last event's time plus the time elapsed since it arrived."""
-        if self._tick_base is None:
+        base = self.ami.tick_base
+        if base is None:
             return self.tracker.now
-        at, mark = self._tick_base
+        at, mark = base
         return max(self.tracker.now, at + (self._monotonic() - mark))
 
     # -- background tasks ------------------------------------------------------------------

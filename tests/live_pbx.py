@@ -386,7 +386,9 @@ def daemon_config_toml(port: int, db: Path, *, ping_interval_s: float = 10.0,
     """
     return settings + TRACE_CONFIG_TOML + (
         f'[ami]\nport = {port}\nsecret = "{secret}"\nping_interval_s = {ping_interval_s}\n'
-        f"reconnect_max_s = 0.2\nconnect_timeout_s = 2\n{ami}"
+        # the traces' PBX clock runs on their stamps, seconds in a moment: a frame must be
+        # read as it comes for its arrival to be the PBX time it was sent at
+        f"reconnect_max_s = 0.2\nconnect_timeout_s = 2\nread_rest_s = 0\n{ami}"
         f'[database]\npath = "{db}"\ncommit_interval_s = 0.2\n{database}'
     )
 
@@ -410,22 +412,23 @@ def stored_calls(db: Path) -> tuple[dict[tuple[str, str], dict[str, object]], in
 
 
 async def run_live(pbx: TracePbx, db: Path, *, ping_interval_s: float = 10.0,
-                   sinks: Sequence[FactSink] = (), settings: str = "",
+                   sinks: Sequence[FactSink] = (), settings: str = "", database: str = "",
                    before: Hook | None = None, clock_offset: float = 0.0,
                    tick_s: float | None = None) -> LiveRun:
     """Run a daemon against the PBX until the whole feed was received, then stop it.
 
-    ``settings``: TOML put first in the daemon's configuration (see daemon_config_toml);
-    ``before``: awaited once the PBX listens, before the daemon starts; ``clock_offset``:
-    how far the collector's clock is ahead of the PBX's; ``tick_s``: how often the
-    daemon's time moves on while the PBX is quiet (``None``: only by events).
+    ``settings``: TOML put first in the daemon's configuration, ``database`` more keys
+    of its ``[database]`` (see daemon_config_toml); ``before``: awaited once the PBX
+    listens, before the daemon starts; ``clock_offset``: how far the collector's clock is
+    ahead of the PBX's; ``tick_s``: how often the daemon's time moves on while the PBX is
+    quiet (``None``: only by events).
     """
     async with pbx.server as server:
         if before is not None:
             await before()
         config = parse_config(daemon_config_toml(server.port, db,
                                                  ping_interval_s=ping_interval_s,
-                                                 settings=settings))
+                                                 settings=settings, database=database))
         daemon = Daemon(config, clock=lambda: pbx.now() + clock_offset, monotonic=pbx.now,
                         tick_s=tick_s, notifier=Notifier(None))
         daemon.sinks.extend(sinks)

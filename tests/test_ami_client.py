@@ -16,6 +16,7 @@ from collector.ami.client import (
     AmiUnavailable,
     follow,
 )
+from collector.ami.protocol import FrameBatch
 from collector.ami.settings import AmiConfig
 from collector.secret import Secret
 from collector.trace import Frame
@@ -130,5 +131,49 @@ def test_follow_reconnects_after_a_lost_connection() -> None:
             assert server.stats.sessions == 2
         lost = [e for e in logs if e["event"] == "ami.connection_lost"]
         assert len(lost) == 1 and 0.0 <= lost[0]["retry_in_s"] <= 0.1
+
+    run(body)
+
+
+def test_deliver_hands_every_frame_in_order_and_gathers_frames_sent_one_by_one() -> None:
+    async def body() -> None:
+        async with AmiServer(auth_failure_delay=0.0) as server, AmiConnection(
+            config(server.port)
+        ) as ami:
+            batches: list[FrameBatch] = []
+            delivering = asyncio.create_task(ami.deliver(batches.append))
+            for n in range(40):
+                await server.send(f"Event: Hangup\r\nUniqueid: {n}")
+                await asyncio.sleep(0.001)
+            await ami.action("Logoff")
+            with pytest.raises(AmiConnectionLost, match=r"logged off|closed"):
+                await delivering
+            texts = [text for batch in batches for text in batch.texts]
+            hangups = [text for text in texts if text.startswith("Event: Hangup")]
+            assert texts[0] == "Asterisk Call Manager/9.0.0"
+            assert hangups == [f"Event: Hangup\r\nUniqueid: {n}" for n in range(40)]
+            # a read after a short one waits out a rest: events written a millisecond
+            # apart arrive several to a read
+            with_hangups = [b for b in batches if any(t.startswith("Event: Hangup")
+                                                      for t in b.texts)]
+            assert len(with_hangups) < 40
+
+    run(body)
+
+
+def test_a_failing_consumer_ends_the_connection_with_its_error() -> None:
+    async def body() -> None:
+        async with AmiServer(auth_failure_delay=0.0) as server, AmiConnection(
+            config(server.port)
+        ) as ami:
+            def broken(batch: FrameBatch) -> None:
+                if any(text.startswith("Event: Hangup") for text in batch.texts):
+                    raise ValueError("a bug in the consumer")
+
+            delivering = asyncio.create_task(ami.deliver(broken))
+            await server.send("Event: Hangup\r\nUniqueid: 1.1")
+            with pytest.raises(ValueError, match="a bug in the consumer"):
+                await delivering
+            assert ami.protocol.lost.done()
 
     run(body)

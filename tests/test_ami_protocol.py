@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.ami.protocol import FrameSplitter, PrivilegeCheck
+from collector.parser import FrameParser, wanted_frame
 from collector.throttle import Throttle
 from collector.trace import TraceReader
 from tests.traces import trace_dir
@@ -63,6 +64,21 @@ def test_one_byte_per_read_keeps_every_multibyte_character() -> None:
 @given(st.lists(st.integers(min_value=1, max_value=len(WIRE) - 1), max_size=40))
 def test_any_set_of_cuts_gives_the_same_frames(cuts: list[int]) -> None:
     assert _split(WIRE, cuts) == [BANNER, *FRAMES]
+
+
+def test_triage_on_the_bytes_keeps_exactly_the_frames_the_parser_makes_events_of() -> None:
+    frames = [f.text for f in TraceReader(trace_dir("mixed-a") / "ami.jsonl")]
+    wire = (BANNER + "\r\n" + "".join(f + "\r\n\r\n" for f in frames)).encode()
+    splitter = FrameSplitter()
+    splitter.wanted = wanted_frame
+    kept = splitter.feed(wire)
+    parse = FrameParser().parse
+    used = [f for f in frames if parse(f, 0.0) is not None]
+    assert [f for f in kept if parse(f, 0.0) is not None] == used
+    assert splitter.skipped == sum(1 for f in frames if f.startswith("Event: ")
+                                   and f not in set(kept))
+    assert splitter.skipped > len(frames) / 2
+    assert all(not f.startswith("Event: ") or f in used for f in kept)
 
 
 def test_bytes_that_are_not_utf8_are_replaced_and_counted() -> None:

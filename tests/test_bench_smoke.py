@@ -9,12 +9,12 @@ import pytest
 
 from bench.__main__ import MEASUREMENTS
 
+STREAMS = ("unfiltered", "agent,call,system", "tracker's frames")
 FIGURE_ROWS = (
-    "ingest: parser + tracker only, no I/O",
-    "ingest: panoramisk 1.4 bare dispatch",
-    "ingest: Python ceiling (asyncio reader, dict per frame)",
-    "ingest: AMI client + parser + tracker",
-    "ingest: end to end (AMI > SQLite + MQTT)",
+    *(f"ingest ({stream}): {row}" for stream in STREAMS for row in (
+        "panoramisk 1.4 bare dispatch", "Python ceiling", "AMI client + parser + tracker")),
+    "ingest (agent,call,system): parser + tracker only, no I/O",
+    "ingest (agent,call,system): end to end (AMI > SQLite + MQTT)",
     "durability: call final > row committed, p50",
     "durability: call final > row committed, max",
     "durability: same, at full speed (overload), max",
@@ -24,6 +24,7 @@ FIGURE_ROWS = (
     "latency: call final > MQTT record, max",
     "latency: call final > KPI snapshot, p50",
     "latency: call final > KPI snapshot, max",
+    "live: daemon CPU at 1,000 ev/s",
     "memory: parser + tracker peak RSS",
     "memory: daemon peak RSS",
     "memory: parser + tracker soak growth",

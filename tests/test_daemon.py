@@ -76,6 +76,38 @@ def test_the_relevant_frames_are_kept_in_the_events_table(tmp_path: Path) -> Non
     assert queues == ["sales", "support"]
 
 
+def _stored_events(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("SELECT event, raw FROM events ORDER BY id"))
+
+
+def test_raw_events_all_stores_the_frames_the_tracker_ignores_too(tmp_path: Path) -> None:
+    pbx = TracePbx("smoke")
+    recorded = [f.text for f in pbx.frames if f.text.startswith("Event: Newexten\r\n")]
+    db = tmp_path / "live.sqlite"
+    run = asyncio.run(run_live(pbx, db, database='raw_events = "all"\n'))
+    stored = _stored_events(db)
+    assert [raw for name, raw in stored if name == "Newexten"] == recorded != []
+    used = [name for name, _ in stored if name in RELEVANT_EVENTS]
+    assert len(used) >= run.daemon.stats.events
+    assert len(stored) > len(used)
+
+
+def test_raw_events_used_stores_only_the_frames_the_tracker_used(tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite"
+    run = asyncio.run(run_live(TracePbx("smoke"), db, database='raw_events = "used"\n'))
+    stored = _stored_events(db)
+    assert len(stored) == run.daemon.stats.events == run.daemon.parser.stats.events
+    assert {name for name, _ in stored} <= RELEVANT_EVENTS
+
+
+def test_raw_events_none_stores_no_frame_and_every_call(tmp_path: Path) -> None:
+    db = tmp_path / "live.sqlite"
+    run = asyncio.run(run_live(TracePbx("smoke"), db, database='raw_events = "none"\n'))
+    assert _stored_events(db) == []
+    assert run.rows == len(replayed_calls("smoke")) > 0
+
+
 async def _feed(frames: list[str]) -> AsyncIterator[str]:
     for frame in frames:
         yield frame

@@ -3,7 +3,8 @@
 :class:`AmiConnection` connects (through ``panoramisk.Manager``), checks the banner, logs
 in with an MD5 challenge (the secret never crosses the wire; a PBX that refuses the
 challenge gets the secret in clear only when ``ami.allow_plain_login`` says so), pings,
-and yields the frames it reads, in order, in the batches they arrived in. Any bytes
+and hands on the frames it reads, in order, in the batches they arrived in (yielded by
+:meth:`AmiConnection.frames`, or given to a consumer by :meth:`AmiConnection.deliver`). Any bytes
 received prove the link alive; a ping interval without any after a Ping (while reading
 was not paused by queuepulse itself) aborts the connection, so a PBX that vanished
 without closing the socket is noticed within two ping intervals, and a long burst that
@@ -36,7 +37,7 @@ from typing import Any
 import structlog
 from panoramisk import Manager
 
-from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch
+from collector.ami.protocol import BANNER_PREFIX, AmiProtocol, Clock, FrameBatch, FrameConsumer
 from collector.ami.settings import AmiConfig
 from collector.backoff import Backoff
 from collector.errors import UserError
@@ -158,7 +159,7 @@ class AmiConnection:
             ssl=config.tls,
             loop=asyncio.get_running_loop(),
             log=_PANORAMISK_LOG,
-            protocol_factory=lambda: AmiProtocol(self._clock),
+            protocol_factory=lambda: AmiProtocol(self._clock, rest_s=config.read_rest_s),
         )
         try:
             await asyncio.wait_for(manager.connect(), config.connect_timeout_s)
@@ -289,6 +290,22 @@ class AmiConnection:
                 )
             protocol.ready.clear()
             await protocol.ready.wait()
+
+    async def deliver(self, consumer: FrameConsumer) -> None:
+        """Hand the frames read, banner first, in arrival order, to ``consumer``: a batch
+        per socket read, within the read's own callback (no queue, no task switch per
+        read). Raises when the connection ends."""
+        protocol = self.protocol
+        while (batch := protocol.take()) is not None:
+            consumer(batch)
+        protocol.consumer = consumer
+        try:
+            reason = await asyncio.shield(protocol.lost)
+        finally:
+            protocol.consumer = None
+        if protocol.failure is not None:
+            raise protocol.failure
+        raise AmiConnectionLost(f"lost the AMI connection to {self.address}: {reason}")
 
     async def _ping(self) -> None:
         interval = self.config.ping_interval_s

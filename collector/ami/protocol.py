@@ -11,7 +11,9 @@ else it would do with a read (decode with ``errors="ignore"``, build a dict per 
 dispatch each event through regular expressions, maybe as a task of its own) is replaced
 by handing the raw frames, in order, to one consumer: one :class:`FrameBatch` per socket
 read, the frames' texts with the time they arrived (not an object per frame: a busy PBX
-sends a hundred thousand a second).
+sends a hundred thousand a second). A consumer that sets :attr:`AmiProtocol.consumer`
+gets each batch within the read's own callback; otherwise batches wait in a buffer for
+:meth:`AmiProtocol.take`.
 
 :class:`PrivilegeCheck` reads the ``Privilege`` header of the first events to tell an
 operator that the AMI user lacks a read class the tracker needs.
@@ -41,6 +43,15 @@ time. Not a setting: nothing legitimate comes near it."""
 _PAUSE_AT_BYTES = 1 << 20
 """Frame text buffered for the consumer before the socket stops being read."""
 _RESUME_AT_BYTES = 1 << 18
+REST_S = 0.01
+"""How long reading rests by default (``ami.read_rest_s``) after a short read, when a
+consumer takes the frames at once:
+a PBX sending a thousand events a second in a thousand writes would otherwise cost a
+loop wake-up, a read and a pass through the consumer each; after the rest, one read
+takes all that came meanwhile. Frames wait at most this long longer."""
+_SHORT_READ_BYTES = 1 << 16
+"""A read shorter than this left the socket empty: the stream is not at full speed, and
+resting costs no throughput (a full-speed stream gives full reads and never rests)."""
 
 Clock = Callable[[], float]
 
@@ -55,6 +66,11 @@ class FrameBatch:
     def frames(self) -> list[Frame]:
         """The batch as one :class:`Frame` per text."""
         return [Frame(self.received_at, text) for text in self.texts]
+
+
+FrameConsumer = Callable[[FrameBatch], None]
+"""Takes each batch as its read completes it; must not raise (an error ends the
+connection)."""
 
 
 class FrameSplitter:
@@ -77,6 +93,12 @@ class FrameSplitter:
         """U+FFFD characters put in place of bytes that were not UTF-8."""
         self.dropped = 0
         """Frames dropped for being longer than ``max_frame_bytes``."""
+        self.wanted: Callable[[bytes], bool] | None = None
+        """Given an event frame's bytes, whether to decode it; ``None`` decodes every frame.
+        Most of an unfiltered stream is of no use to its reader: judged on the bytes, it
+        costs no decoding and no string."""
+        self.skipped = 0
+        """Event frames left undecoded because :attr:`wanted` said so."""
 
     def feed(self, data: bytes) -> list[str]:
         """The frames completed by ``data`` (text without the blank line that ends them)."""
@@ -110,7 +132,7 @@ class FrameSplitter:
             search_from = 0
         end = rest.rfind(_END_BYTES, search_from)
         if end >= 0:
-            for part in self._decode(rest[:end]).split(_END):
+            for part in self._parts(rest[:end]):
                 if part.startswith("\r\n"):
                     part = part.lstrip("\r\n")  # noqa: PLW2901 - a stray CRLF between frames
                 if len(part) > self.max_frame_bytes:
@@ -123,6 +145,19 @@ class FrameSplitter:
             self._skipping = True
             self._drop_rest()
         return frames
+
+    def _parts(self, block: bytearray) -> list[str]:
+        """The text of the frames in ``block``, those :attr:`wanted` leaves out skipped."""
+        wanted = self.wanted
+        if wanted is None:
+            return self._decode(block).split(_END)
+        parts: list[str] = []
+        for raw in bytes(block).split(_END_BYTES):
+            if raw.startswith(b"Event: ") and not wanted(raw):
+                self.skipped += 1
+            else:
+                parts.append(self._decode(raw))
+        return parts
 
     def _drop_rest(self) -> None:
         # keep the last three bytes: they may begin the blank line that ends the frame
@@ -143,9 +178,11 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
     consumer, so a slow consumer slows the PBX's socket down instead of filling memory.
     """
 
-    def __init__(self, clock: Clock, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+    def __init__(self, clock: Clock, max_frame_bytes: int = MAX_FRAME_BYTES,
+                 rest_s: float = REST_S) -> None:
         super().__init__()
         self._clock = clock
+        self._rest_s = rest_s
         self.splitter = FrameSplitter(max_frame_bytes)
         self.batches: deque[FrameBatch] = deque()
         self.ready = asyncio.Event()
@@ -156,19 +193,24 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
         """When bytes last arrived (monotonic clock): any of them proves the link alive."""
         self.paused = False
         """Whether reading is paused because the consumer is behind."""
+        self.consumer: FrameConsumer | None = None
+        """Takes each batch at once, in place of the buffer."""
+        self.failure: BaseException | None = None
+        """What the consumer raised, if it did (the connection was ended then)."""
         self._buffered = 0
+        self._resting: asyncio.TimerHandle | None = None
 
     def data_received(self, data: bytes) -> None:
         """Cut the bytes into frames and queue them, stamped with the time they arrived."""
         self.heard = time.monotonic()
         splitter = self.splitter
-        dropped = splitter.dropped
+        dropped, skipped = splitter.dropped, splitter.skipped
         texts = splitter.feed(data)
         if not texts:
-            if splitter.dropped != dropped:
-                # no frame, but news for the consumer: a frame was dropped for its length
-                self.batches.append(FrameBatch(self._clock(), ()))
-                self.ready.set()
+            if splitter.dropped != dropped or splitter.skipped != skipped:
+                # no frame, but news for the consumer: frames came (left undecoded, or
+                # dropped for their length), so the stream was alive at this moment
+                self._hand(FrameBatch(self._clock(), ()))
             return
         at = self._clock()
         if not self.banner.done():
@@ -179,12 +221,35 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
                 message = Message.from_line(text)
                 if message is not None:
                     self.handle_message(message)
-        self.batches.append(FrameBatch(at, tuple(texts)))
-        self._buffered += sum(map(len, texts))
+        self._hand(FrameBatch(at, tuple(texts)))
+        if self.consumer is not None and self._rest_s > 0 and len(data) < _SHORT_READ_BYTES:
+            self._rest()
+
+    def _hand(self, batch: FrameBatch) -> None:
+        """Give the batch to the consumer, or buffer it for :meth:`take`."""
+        consumer = self.consumer
+        if consumer is not None:
+            try:
+                consumer(batch)
+            except Exception as error:  # the session's bug: end the connection, say why
+                self.failure = error
+                self.abort(f"the frames' consumer failed: {error!r}")
+            return
+        self.batches.append(batch)
+        self._buffered += sum(map(len, batch.texts))
         self.ready.set()
-        if self._buffered >= _PAUSE_AT_BYTES and not self.paused:
-            self.paused = True
+        if self._buffered >= _PAUSE_AT_BYTES:
+            self.pause()
+
+    def _rest(self) -> None:
+        if self._resting is None and not self.lost.done():
             self.transport.pause_reading()
+            self._resting = asyncio.get_running_loop().call_later(self._rest_s, self._rested)
+
+    def _rested(self) -> None:
+        self._resting = None
+        if not self.paused and not self.lost.done():
+            self.transport.resume_reading()
 
     def take(self) -> FrameBatch | None:
         """The oldest batch the consumer has not taken, if any; reading resumes once the
@@ -193,10 +258,22 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
             return None
         batch = self.batches.popleft()
         self._buffered -= sum(map(len, batch.texts))
-        if self.paused and self._buffered <= _RESUME_AT_BYTES and not self.lost.done():
-            self.paused = False
-            self.transport.resume_reading()
+        if self._buffered <= _RESUME_AT_BYTES:
+            self.resume()
         return batch
+
+    def pause(self) -> None:
+        """Stop reading the socket: the consumer is behind (the PBX's sends then wait)."""
+        if not self.paused:
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """Read the socket again after :meth:`pause` (once a rest is over)."""
+        if self.paused and not self.lost.done():
+            self.paused = False
+            if self._resting is None:
+                self.transport.resume_reading()
 
     def abort(self, reason: str) -> None:
         """Drop the connection now (no FIN handshake to wait for), recording why."""
@@ -207,6 +284,9 @@ class AmiProtocol(AMIProtocol):  # type: ignore[misc]  # panoramisk is untyped
     def connection_lost(self, exc: Exception | None) -> None:
         """Record why the connection ended; panoramisk's reconnect timer is not used."""
         self.closed = True
+        if self._resting is not None:
+            self._resting.cancel()
+            self._resting = None
         if not self.lost.done():
             self.lost.set_result(f"connection closed ({exc})" if exc else "connection closed")
         self.ready.set()

@@ -22,3 +22,6 @@ class AmiConfig:
     events: str = "agent,call,system"
     allow_plain_login: bool = False
     """Send the secret in clear text when the PBX refuses the MD5 challenge."""
+    read_rest_s: float = 0.01
+    """How long reading rests after a short read, to take what comes meanwhile in one
+    read (0: read every frame at once)."""

@@ -1,10 +1,12 @@
 """The store's single writer: one thread owns the SQLite connection, fed by a queue.
 
 The event loop never waits for SQLite: it hands facts, raw events and reference rows to
-:class:`Writer`, which commits them from its own thread in batches, so that every fact
-is on disk within ``commit_interval_s`` of being handed over. When a commit fails (the
-file is locked by another program, read-only, or the disk is full) the batch stays in
-memory, the error is logged with its fix, and the commit is retried after a
+:class:`Writer`, which gathers them in the event loop for :data:`HAND_OVER_S` (one
+hand-over to the thread, not one per socket read: each wakes the thread, which then
+takes the interpreter from the reader) and commits them from its own thread in batches,
+so that every fact is on disk within ``commit_interval_s`` of being handed over. When a
+commit fails (the file is locked by another program, read-only, or the disk is full) the
+batch stays in memory, the error is logged with its fix, and the commit is retried after a
 :class:`~collector.backoff.Backoff` delay until it succeeds: a fact is never dropped,
 and the daemon carries on meanwhile.
 """
@@ -41,6 +43,9 @@ log = structlog.get_logger("collector.store.writer")
 
 T = TypeVar("T")
 
+HAND_OVER_S = 0.05
+"""How long the event loop gathers facts and raw events before it hands them to the
+writer thread; counted in the commit interval."""
 _MAX_PENDING_EVENTS = 200_000
 """Raw frames kept in memory while the database cannot be written (facts are all kept)."""
 BACKLOG_HIGH = 12_000
@@ -106,6 +111,16 @@ class _Handed:
     reference: Reference | None = None
 
 
+@dataclass(slots=True)
+class _Gathered:
+    """Work gathered in the event loop for the next hand-over, since ``at`` (monotonic)."""
+
+    facts: list[Fact] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    reference: Reference | None = None
+    at: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     fn: Callable[[Database], Any]
@@ -161,6 +176,8 @@ class Writer:
         self._backlog = 0
         self._backlog_lock = threading.Lock()
         self._failing = False
+        self._gathered = _Gathered()
+        self._hand_over: asyncio.TimerHandle | None = None
 
     @property
     def alive(self) -> bool:
@@ -205,32 +222,54 @@ class Writer:
                       error=self.stats.last_error,
                       fix="the database stayed unwritable while stopping; the facts listed "
                           "as pending were not stored")
+        self._hand()
         self._queue.put(_STOP)
         await asyncio.to_thread(self._thread.join, _STOP_TIMEOUT_S)
 
     def add_facts(self, facts: Sequence[Fact]) -> None:
-        """Queue facts for the next commit."""
+        """Queue facts for the next commit (from the event loop)."""
         self._count(len(facts))
-        self._queue.put(_Handed(time.monotonic(), facts=tuple(facts)))
+        self._gathering().facts.extend(facts)
 
     def add_events(self, rows: Sequence[EventRow]) -> None:
-        """Queue raw event rows for the next commit."""
+        """Queue raw event rows for the next commit (from the event loop)."""
         self._count(len(rows))
-        self._queue.put(_Handed(time.monotonic(), events=tuple(rows)))
+        self._gathering().events.extend(rows)
 
     def add_reference(self, reference: Reference) -> None:
-        """Queue the current queues and agents for the next commit."""
-        self._queue.put(_Handed(time.monotonic(), reference=reference))
+        """Queue the current queues and agents for the next commit (from the event loop)."""
+        self._gathering().reference = reference
+
+    def _gathering(self) -> _Gathered:
+        """What the next hand-over takes; the first addition sets its timer."""
+        if self._hand_over is None:
+            self._gathered.at = time.monotonic()
+            self._hand_over = asyncio.get_running_loop().call_later(HAND_OVER_S,
+                                                                    self._hand)
+        return self._gathered
+
+    def _hand(self) -> None:
+        """Hand what was gathered to the writer thread."""
+        if self._hand_over is not None:
+            self._hand_over.cancel()
+            self._hand_over = None
+        gathered, self._gathered = self._gathered, _Gathered()
+        if gathered.facts or gathered.events or gathered.reference is not None:
+            self._queue.put(_Handed(gathered.at, tuple(gathered.facts),
+                                    tuple(gathered.events), gathered.reference))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         done: Future[None] = Future()
+        self._hand()
         self._queue.put(done)
         await asyncio.wrap_future(done)
 
     async def call(self, fn: Callable[[Database], T]) -> T:
-        """Run ``fn`` with the writer's connection, in the writer's thread; return its result."""
+        """Run ``fn`` with the writer's connection, in the writer's thread, after what was
+        queued before; return its result."""
         result: Future[T] = Future()
+        self._hand()
         self._queue.put(_Call(fn, result))
         return await asyncio.wrap_future(result)
 

@@ -161,6 +161,10 @@ class TracePlayer:
         self.event_count = repeat * sum(isinstance(item, _Template) for _, item in self._items)
         """How many event frames a whole playback yields."""
 
+    def recorded(self) -> list[str]:
+        """The event frames of one repetition as recorded (ids and times not rewritten)."""
+        return [item.text for _, item in self._items if isinstance(item, _Template)]
+
     def __aiter__(self) -> AsyncIterator[str | Snapshot]:
         """Play the trace from its start; the clock starts when the first item is asked for."""
         return self._play()
