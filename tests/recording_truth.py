@@ -23,7 +23,7 @@ from collector.parser import FrameParser
 from collector.replay import replay
 from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
-from tests.traces import TRACE_CONFIG, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
 
 TOLERANCE_S = 1.0
 """queue_log and the phones' clocks count whole seconds or differ by a network hop."""
@@ -60,6 +60,14 @@ def tracker_config(name: str) -> TrackerConfig:
     return TrackerConfig(wrapuptime={
         queue: float(settings.get("wrapuptime") or 0) for queue, settings in truth["queues"].items()
     })
+
+
+def config_toml(name: str) -> str:
+    """:func:`tracker_config` as the user writes it in the configuration file."""
+    if lab_truth(name) is None:
+        return TRACE_CONFIG_TOML
+    return "".join(f'[queues."{queue}"]\nwrapuptime_s = {seconds}\n'
+                   for queue, seconds in tracker_config(name).wrapuptime.items())
 
 
 @cache
