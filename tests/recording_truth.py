@@ -39,6 +39,12 @@ def streams() -> list[tuple[str, str]]:
     return [(name, stream) for name in recording_names() for stream in recording_streams(name)]
 
 
+def case_id(case: tuple[str, str]) -> str:
+    """A test id for one stream of a recording: ``lab-basic/ami-reader``."""
+    name, stream = case
+    return f"{name}/{stream.removesuffix('.jsonl')}"
+
+
 def lab_streams() -> list[tuple[str, str]]:
     """The recordings with a lab ``truth.json`` (per-call observations), each stream."""
     return [(name, stream) for name, stream in streams() if lab_truth(name) is not None]

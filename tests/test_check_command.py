@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from queuepulse.cli import main
-from tests.recording_truth import config_toml, streams
+from tests.recording_truth import case_id, config_toml, streams
 from tests.traces import logged_calls, trace_dir
 
 STREAMS = streams()
@@ -20,12 +20,11 @@ STREAMS = streams()
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each stream of each recording replayed once into its own database, as the live
-    collector stores it; keyed ``name`` for the full user's stream, ``name/stream`` for
-    the others."""
+    collector stores it; keyed by :func:`case_id` (``smoke/ami``)."""
     folder = tmp_path_factory.mktemp("replayed")
     databases = {}
     for name, stream in STREAMS:
-        key = _key((name, stream))
+        key = case_id((name, stream))
         config = folder / f"{name}.toml"
         config.write_text(config_toml(name), encoding="utf-8")
         db = folder / f"{key.replace('/', '-')}.sqlite"
@@ -33,11 +32,6 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                      "--config", str(config)]) == 0
         databases[key] = db
     return databases
-
-
-def _key(case: tuple[str, str]) -> str:
-    name, stream = case
-    return name if stream == "ami.jsonl" else f"{name}/{stream}"
 
 
 def check(db: Path, *logs: Path | str, capsys: pytest.CaptureFixture[str],
@@ -59,14 +53,14 @@ def tampered(source: Path, tmp_path: Path, sql: str) -> Path:
     return db
 
 
-@pytest.mark.parametrize("case", STREAMS, ids=_key)
+@pytest.mark.parametrize("case", STREAMS, ids=case_id)
 def test_each_replayed_recording_agrees_fully_with_its_queue_log(
     case: tuple[str, str], replayed: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # restart victims included: queue_log's ABANDON of a caller Asterisk dropped is read
     # as the drop it was, and callers joinempty turned away, in no queue_log, not judged
     name = case[0]
-    status, verdict = check(replayed[_key(case)], trace_dir(name) / "queue_log",
+    status, verdict = check(replayed[case_id(case)], trace_dir(name) / "queue_log",
                             capsys=capsys)
     assert status == 0 and verdict["agrees"]
     total = len(logged_calls(name))
@@ -78,7 +72,7 @@ def test_each_replayed_recording_agrees_fully_with_its_queue_log(
 def test_a_call_missing_from_live_data_is_a_disagreement(
     replayed: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tampered(replayed["mixed-a"], tmp_path, "DELETE FROM calls WHERE call_id = "
+    db = tampered(replayed["mixed-a/ami"], tmp_path, "DELETE FROM calls WHERE call_id = "
                   "(SELECT call_id FROM calls ORDER BY entered_at LIMIT 1 OFFSET 10)")
     status, verdict = check(db, trace_dir("mixed-a") / "queue_log", capsys=capsys)
     assert status == 1 and not verdict["agrees"]
@@ -89,7 +83,7 @@ def test_a_call_missing_from_live_data_is_a_disagreement(
 def test_an_outcome_and_a_wait_that_differ_are_listed(
     replayed: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tampered(replayed["smoke"], tmp_path,
+    db = tampered(replayed["smoke/ami"], tmp_path,
                   "UPDATE calls SET wait_s = wait_s + 2.5 WHERE outcome = 'abandoned'")
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE calls SET outcome = 'unknown' WHERE transferred = 1")
@@ -103,7 +97,7 @@ def test_an_outcome_and_a_wait_that_differ_are_listed(
 def test_talk_plus_hold_is_compared_with_calltime(
     replayed: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tampered(replayed["hold-a"], tmp_path,
+    db = tampered(replayed["hold-a/ami"], tmp_path,
                   "UPDATE calls SET hold_s = 0 WHERE outcome = 'answered'")
     status, verdict = check(db, trace_dir("hold-a") / "queue_log", capsys=capsys)
     assert status == 1
@@ -114,7 +108,7 @@ def test_talk_plus_hold_is_compared_with_calltime(
 def test_a_wider_tolerance_accepts_small_differences(
     replayed: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tampered(replayed["smoke"], tmp_path, "UPDATE calls SET wait_s = wait_s + 1.5")
+    db = tampered(replayed["smoke/ami"], tmp_path, "UPDATE calls SET wait_s = wait_s + 1.5")
     capsys.readouterr()
     assert main(["check", "--db", str(db), "--queue-log",
                  str(trace_dir("smoke") / "queue_log"), "--tolerance", "3"]) == 0
@@ -126,7 +120,7 @@ def test_calls_still_going_on_where_the_queue_log_ends_are_not_judged(
     lines = (trace_dir("mixed-a") / "queue_log").read_text().splitlines(True)
     head = tmp_path / "queue_log"
     head.write_text("".join(lines[:200]))
-    status, verdict = check(replayed["mixed-a"], head, capsys=capsys)
+    status, verdict = check(replayed["mixed-a/ami"], head, capsys=capsys)
     assert status == 0
     assert verdict["not_comparable"] > 0 and verdict["matched"] > 40
 
@@ -135,7 +129,7 @@ def test_the_table_says_full_agreement(
     replayed: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    assert main(["check", "--db", str(replayed["smoke"]), "--queue-log",
+    assert main(["check", "--db", str(replayed["smoke/ami"]), "--queue-log",
                  str(trace_dir("smoke") / "queue_log")]) == 0
     out = capsys.readouterr().out
     assert "full agreement: 14 of 14 matched calls agree" in out
