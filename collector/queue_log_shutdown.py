@@ -45,13 +45,19 @@ class ShutdownLookahead:
     @property
     def held_since(self) -> float | None:
         """The time of the earliest line held, ``None`` when none is."""
-        return self._held[0].at if self._held else None
+        return min(line.at for line in self._held) if self._held else None
 
     def push(self, line: QueueLogLine) -> list[Released]:
         """A line other than ``QUEUESTART``: the lines it shows no shutdown logged."""
+        held = self._held
+        if not held:  # most lines: a log of millions goes through here
+            if line.event in ENDED_BY_SHUTDOWN:
+                held.append(line)
+                return []
+            return [(line, False)]
         released = self._before(line.at)
-        if self._held or line.event in ENDED_BY_SHUTDOWN:
-            self._held.append(line)
+        if held or line.event in ENDED_BY_SHUTDOWN:
+            held.append(line)
         else:
             released.append((line, False))
         return released
