@@ -229,6 +229,12 @@ class Gap:
 Fact = CallRecord | AgentInterval | Anomaly | RingNoAnswer | Dial | WaitingCaller | Gap
 
 
+def outcome_known(outcome: str, end_reason: str | None) -> bool:
+    """Whether a record tells how its stint ended: any outcome but ``unknown``, and a
+    caller Asterisk dropped as it shut down (``unknown``, ended by ``pbx_restart``)."""
+    return outcome != Outcome.UNKNOWN or end_reason == EndReason.PBX_RESTART
+
+
 def span(start: float | None, end: float | None) -> float | None:
     """A duration that was observed, or ``None``: never guessed, never negative."""
     if start is None or end is None or end < start:

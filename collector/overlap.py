@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from collector.facts import EndReason, Outcome, Phase
+from collector.facts import Outcome, Phase, outcome_known
 
 SAME_STINT_S = 2.0
 """The most two records of one stint may differ in entry time (seconds)."""
@@ -138,7 +138,7 @@ def completeness(outcome: str, ended_at: float | None, acw_s: float | None,
     and its ``end_reason``."""
     answered = outcome == Outcome.ANSWERED
     return Completeness(
-        outcome_known=outcome != Outcome.UNKNOWN or end_reason == EndReason.PBX_RESTART,
+        outcome_known=outcome_known(outcome, end_reason),
         end_seen=ended_at is not None,
         observed_live=observed_live,
         acw_decided=(acw_s is not None or not answered) and phase == Phase.DONE,

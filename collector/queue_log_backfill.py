@@ -9,7 +9,8 @@ in, out come the calls to store from queue_log (:class:`Backfilled`).
   **completed** from queue_log's record of it (:func:`completed`): the record keeps what
   the live collector observed and takes from queue_log only what it did not. A caller
   the PBX dropped by shutting down (``unknown``, ``end_reason`` ``pbx_restart``) is not
-  unfinished: queue_log logs it ``ABANDON``, wrongly.
+  unfinished: how it ended is known (queue_log logs it ``ABANDON``, which the import
+  reads as the shutdown's when ``QUEUESTART`` follows).
 * A call whose time touches a stretch the live collector did not follow, and of which it
   holds no record, is **added** as queue_log tells it.
 * Every other queue_log call was seen whole on AMI and changes nothing.
@@ -27,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from collector.facts import CallRecord, EndReason, Fact, Gap, Outcome, Phase, span
+from collector.facts import CallRecord, Fact, Gap, Outcome, Phase, outcome_known, span
 from collector.overlap import Span, StintIndex
 from collector.queue_log import QueueLogLine
 from collector.queue_log_import import ImportedCall, QueueLogImporter
@@ -75,8 +76,8 @@ def unfinished(live: CallRecord) -> bool:
     """Whether a final live record lacks what a gap (or the collector's stop) hid from it:
     how an unanswered stint ended (``unknown``, unless the PBX dropped the caller), or an
     answered call's end, talk or after-call work."""
-    if live.outcome is Outcome.UNKNOWN:
-        return live.end_reason is not EndReason.PBX_RESTART
+    if not outcome_known(live.outcome, live.end_reason):
+        return True
     if live.outcome is Outcome.ANSWERED:
         return None in (live.ended_at, live.talk_s, live.acw_s)
     return False
@@ -96,7 +97,7 @@ def completed(live: CallRecord, logged: ImportedCall) -> ImportedCall | None:
     answer when there was one.
     """
     record = logged.record
-    if record.outcome is Outcome.UNKNOWN:
+    if not outcome_known(record.outcome, record.end_reason):
         return None  # queue_log did not see the end either
     if live.outcome is Outcome.ANSWERED and None not in (live.ended_at, live.talk_s):
         return _with_acw(live, record)

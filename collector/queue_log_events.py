@@ -40,6 +40,7 @@ from collector.events import (
     Transfer,
 )
 from collector.queue_log import QueueLogLine
+from collector.states import SHUTDOWN_CAUSE
 
 # columns no queue_log line can fill, whatever the Asterisk version
 UNOBSERVED = frozenset({"hold_s", "hold_count", "caller_hold_s", "ring_attempts", "gap_s"})
@@ -115,6 +116,19 @@ def _transfer_fields(event: str, data: tuple[str, ...]) -> _Transfer:
     return _Transfer(target or "unknown", _need(_int(data, 2)), _need(_int(data, 3)))
 
 
+def _cut_by_shutdown(events: list[Event], callid: str) -> list[Event]:
+    """The events of a stint's end as AMI shows a shutdown's: Asterisk hung the caller's
+    channel up (SoftHangupRequest, Cause 4) before app_queue let go of the call; the
+    caller did not."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, CallerAbandon | AgentComplete):
+            out.append(Hangup(at=event.at, uniqueid=callid, kind=HangupKind.SOFT_REQUEST,
+                              cause=SHUTDOWN_CAUSE))
+        if not isinstance(event, Hangup):
+            out.append(event)
+    return out
+
 
 def _member_update(at: float, queue: str, agent: str, change: MemberChange,
                    paused: bool | None = None, reason: str = "") -> MemberUpdate:
@@ -162,9 +176,11 @@ class LineTranslator:
             "AGENTLOGOFF": self._agent_logoff,
         }
 
-    def events(self, line: QueueLogLine) -> list[Event] | None:
+    def events(self, line: QueueLogLine, shutdown: bool = False) -> list[Event] | None:
         """The events one line stands for; ``None`` for a line that stands for none.
 
+        ``shutdown``: the line ends a call that Asterisk ended by shutting down (see
+        :mod:`collector.queue_log_shutdown`); its events are then those AMI shows of it.
         Raises :class:`SkippedLine` for a line that cannot be translated (its data
         fields, or a stint it cannot place); such a line changes nothing.
         """
@@ -172,9 +188,10 @@ class LineTranslator:
         if handler is None:
             return None
         try:
-            return handler(line)
+            events = handler(line)
         except _BadData:
             raise SkippedLine(f"{BAD_DATA} ({line.event})") from None
+        return _cut_by_shutdown(events, line.callid) if shutdown else events
 
     def unobserved(self, stint: StintKey) -> frozenset[str]:
         """The columns a stint's record could not observe (asked once, when it is done)."""

@@ -20,11 +20,12 @@ from collector.facts import (
     Anomaly,
     CallRecord,
     Fact,
-    Outcome,
     Phase,
+    outcome_known,
 )
 from collector.queue_log import QueueLogLine
 from collector.queue_log_events import LineTranslator, SkippedLine
+from collector.queue_log_shutdown import QUEUESTART, Released, ShutdownLookahead
 from collector.tracker import Tracker, TrackerConfig
 
 _COLUMN = {name: index for index, name in enumerate(CALL_COLUMNS)}
@@ -64,6 +65,12 @@ class ImportedCall:
 ImportFact = ImportedCall | AgentInterval
 
 
+def _ended(record: CallRecord) -> bool:
+    """Whether the input told how the stint ended: a caller Asterisk dropped as it shut
+    down did end, though its outcome is ``unknown``."""
+    return record.ended_at is not None and outcome_known(record.outcome, record.end_reason)
+
+
 @dataclass(slots=True)
 class ImportStats:
     """What the import did with the lines it was given."""
@@ -96,22 +103,62 @@ class QueueLogImporter:
         self.stats = ImportStats()
         self._tracker = Tracker(self.config)
         self._lines = LineTranslator(self.config.agent_names)
+        self._shutdowns = ShutdownLookahead()
 
     def feed(self, line: QueueLogLine) -> list[ImportFact]:
-        """Apply one line; return the facts it completed."""
+        """Apply one line; return the facts it completed.
+
+        The ends of calls logged in the latest second wait for the next line: a
+        ``QUEUESTART`` after them says Asterisk logged them as it shut down
+        (:mod:`collector.queue_log_shutdown`).
+        """
         stats = self.stats
         stats.lines += 1
         if stats.first_at is None:
             stats.first_at = line.at
         if stats.last_at is None or line.at > stats.last_at:
             stats.last_at = line.at
+        if line.event == QUEUESTART:
+            released, stopped_at = self._shutdowns.restart(line.at)
+            facts = self._apply(released)
+            return facts + self._restart(line.at if stopped_at is None else stopped_at)
+        return self._apply(self._shutdowns.push(line))
+
+    def advance(self, at: float) -> list[ImportFact]:
+        """No line dated before ``at`` is still to come: decide what waits for time to pass
+        (after-call work, how a caller who left ended), as the live tracker's ticks do;
+        time stops short of the lines still waiting for the next."""
+        facts = self._apply(self._shutdowns.expire(at))
+        held_since = self._shutdowns.held_since
+        until = at if held_since is None else min(at, held_since)
+        return facts + self._imported(self._tracker.feed(Tick(until)))
+
+    def finish(self) -> list[ImportFact]:
+        """The input has ended: what is complete, without what was still going on.
+
+        Calls still waiting or talking and agent intervals still open have no end in the
+        input; they are counted, not stored: the next piece of the log completes them.
+        """
+        facts = self._apply(self._shutdowns.flush())
+        facts += self._imported(self._tracker.finish(self.stats.last_at or 0.0), final=True)
+        self._lines.forget_stints()
+        return facts
+
+    def _apply(self, released: list[Released]) -> list[ImportFact]:
+        facts: list[ImportFact] = []
+        for line, shutdown in released:
+            facts += self._line(line, shutdown)
+        return facts
+
+    def _line(self, line: QueueLogLine, shutdown: bool) -> list[ImportFact]:
         try:
-            events = self._lines.events(line)
+            events = self._lines.events(line, shutdown)
         except SkippedLine as skipped:
-            stats.skipped[skipped.reason] += 1
+            self.stats.skipped[skipped.reason] += 1
             return []
         if events is None:
-            return self._unhandled(line)
+            self._unhandled(line)
+            return []
         facts: list[ImportFact] = []
         feed = self._tracker.feed
         for event in events:
@@ -120,35 +167,18 @@ class QueueLogImporter:
                 facts.extend(self._imported(done))
         return facts
 
-    def advance(self, at: float) -> list[ImportFact]:
-        """No line dated before ``at`` is still to come: decide what waits for time to pass
-        (after-call work, how a caller who left ended), as the live tracker's ticks do."""
-        return self._imported(self._tracker.feed(Tick(at)))
-
-    def finish(self) -> list[ImportFact]:
-        """The input has ended: what is complete, without what was still going on.
-
-        Calls still waiting or talking and agent intervals still open have no end in the
-        input; they are counted, not stored: the next piece of the log completes them.
-        """
-        facts = self._imported(self._tracker.finish(self.stats.last_at or 0.0), final=True)
-        self._lines.forget_stints()
-        return facts
-
-    def _unhandled(self, line: QueueLogLine) -> list[ImportFact]:
+    def _unhandled(self, line: QueueLogLine) -> None:
         if line.event in INFORMATIONAL:
             self.stats.informational[line.event] += 1
         elif line.event in ("JOINEMPTY", "JOINUNAVAIL", "FULL"):
             self.stats.skipped[NEVER_ENTERED] += 1
-        elif line.event == "QUEUESTART":
-            return self._restart(line.at)
         else:
             self.stats.skipped[f"{UNKNOWN_EVENT} ({line.event[:40]})"] += 1
-        return []
 
     def _restart(self, at: float) -> list[ImportFact]:
-        """QUEUESTART: Asterisk started. Calls it was handling died unseen; agents'
-        states before their first line after the restart are not known."""
+        """Asterisk started again after stopping at ``at`` (the moment its shutdown logged
+        the calls' ends, else the QUEUESTART's): calls it was handling then died unseen;
+        agents' states before their first line after the restart are not known."""
         self.stats.restarts += 1
         facts = self._imported(self._tracker.restarted(at))
         facts += self._imported(self._tracker.finish(at), final=True)
@@ -170,7 +200,7 @@ class QueueLogImporter:
                     continue
                 key = (fact.uniqueid, fact.queue, fact.entered_at)
                 unobserved = self._lines.unobserved(key)
-                if final and (fact.outcome is Outcome.UNKNOWN or fact.ended_at is None):
+                if final and not _ended(fact):
                     self.stats.unfinished.append(key)
                     continue
                 out.append(ImportedCall(fact, unobserved))

@@ -23,7 +23,7 @@ from collector.parser import FrameParser
 from collector.replay import replay
 from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
-from tests.traces import TRACE_CONFIG, trace_dir
+from tests.traces import TRACE_CONFIG, TRACE_CONFIG_TOML, trace_dir
 
 TOLERANCE_S = 1.0
 """queue_log and the phones' clocks count whole seconds or differ by a network hop."""
@@ -37,6 +37,12 @@ Key = tuple[str, str]
 def streams() -> list[tuple[str, str]]:
     """Every recording and each AMI stream it holds (the full user's, the reader's)."""
     return [(name, stream) for name in recording_names() for stream in recording_streams(name)]
+
+
+def case_id(case: tuple[str, str]) -> str:
+    """A test id for one stream of a recording: ``lab-basic/ami-reader``."""
+    name, stream = case
+    return f"{name}/{stream.removesuffix('.jsonl')}"
 
 
 def lab_streams() -> list[tuple[str, str]]:
@@ -60,6 +66,14 @@ def tracker_config(name: str) -> TrackerConfig:
     return TrackerConfig(wrapuptime={
         queue: float(settings.get("wrapuptime") or 0) for queue, settings in truth["queues"].items()
     })
+
+
+def config_toml(name: str) -> str:
+    """:func:`tracker_config` as the user writes it in the configuration file."""
+    if lab_truth(name) is None:
+        return TRACE_CONFIG_TOML
+    return "".join(f'[queues."{queue}"]\nwrapuptime_s = {seconds}\n'
+                   for queue, seconds in tracker_config(name).wrapuptime.items())
 
 
 @cache

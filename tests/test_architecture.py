@@ -59,6 +59,7 @@ LAYERS: dict[str, Layer] = {
     "collector.queue_log_backfill": Layer.CORE,
     "collector.queue_log_events": Layer.CORE,
     "collector.queue_log_import": Layer.CORE,
+    "collector.queue_log_shutdown": Layer.CORE,
     "collector.secret": Layer.CORE,
     "collector.states": Layer.CORE,
     "collector.throttle": Layer.CORE,

@@ -39,7 +39,7 @@ LEFT, RESTART = DROPS
 """The recording lost the stream once with Asterisk up, then at Asterisk's restart."""
 NEVER_SEEN = {("1796382426.10", "basic"), ("1796382451.11", "basic"),
               ("1796382453.12", "basic")}
-"""Callers who joined and hung up while the outage below lasted."""
+"""Callers who joined while the outage below lasted, and were gone by its end."""
 LOST = {(uniqueid, "basic") for uniqueid in (
     "1796382407.0", "1796382408.2", "1796382409.4", "1796382410.6", "1796382411.7",
     "1796382412.8", "1796382414.9")}
@@ -49,6 +49,8 @@ LEFT_AT = 1796382421.3
 DROPPED = {("1796382414.9", "basic")} | NEVER_SEEN
 """Callers waiting when Asterisk restarted: it dropped them (truth.json: ``ended_by_pbx``),
 and queue_log logs them ``ABANDON``."""
+CUT = {("1796382410.6", "basic"), ("1796382411.7", "basic"), ("1796382412.8", "basic")}
+"""Calls talking when Asterisk restarted: it cut them, and queue_log logs their ends."""
 Key = tuple[str, str]
 
 
@@ -144,9 +146,10 @@ def sources(run: LiveRun) -> dict[str, set[Key]]:
 def outage(log: GrowingQueueLog | None, *, read_at: float = 0.0) -> TracePbx:
     """``lab-reconnect`` with the connection dropped where the recording's first did, and
     down until Asterisk has restarted: every event in between is lost. With
-    ``pbx.queue_log``, the calls that began and ended meanwhile are stored while the
-    stream is still down (and, given ``read_at``, the daemon has read the file up to that
-    moment before the clock goes past it)."""
+    ``pbx.queue_log``, the calls that began meanwhile are stored as soon as Asterisk's
+    QUEUESTART tells that its restart ended them, while the stream is still down (and,
+    given ``read_at``, the daemon has read the file up to that moment before the clock
+    goes past it)."""
     pbx = TracePbx(TRACE, faults=(Faults(drop_after=LEFT.events),))
 
     async def hook() -> None:
@@ -163,9 +166,9 @@ def outage(log: GrowingQueueLog | None, *, read_at: float = 0.0) -> TracePbx:
             await until(lambda: follower.tail.stats.lines >= written)
         while pbx.sent < RESTART.events:
             await pbx.lose(1)
+        pbx.set_time(RESTART.back_at)
         if follower is not None:
             await until(lambda: follower.stored == len(NEVER_SEEN))
-        pbx.set_time(RESTART.back_at)
         pbx.reboot()
         pbx.server.snapshot = await pbx.recorded_snapshot(RESTART.events)
         await pbx.server.accept()
@@ -217,7 +220,7 @@ def test_lab_reconnect_without_queue_log_stores_what_it_saw_and_marks_the_gap(
 def test_an_outage_over_a_restart_loses_no_call_with_queue_log(tmp_path: Path) -> None:
     log = GrowingQueueLog(tmp_path)
     run, handed = follow(outage(log), tmp_path / "live.sqlite", log)
-    assert disagreements(run) == {}
+    assert disagreements(run) == dict.fromkeys(DROPPED, "outcome unknown")
     assert run.rows == len(run.calls) == len(logged_calls(TRACE))
     assert set(counted(handed).values()) == {1}
     found = sources(run)
@@ -225,9 +228,12 @@ def test_an_outage_over_a_restart_loses_no_call_with_queue_log(tmp_path: Path) -
     for key in LOST:  # queue_log cannot see hold: it is unknown, talk is the connected time
         assert run.calls[key]["hold_s"] is None
         assert float(run.calls[key]["gap_s"]) > 50  # type: ignore[arg-type]  # the live's
-    # the restart fell into the gap: nothing the live collector saw says Asterisk dropped
-    # the callers then waiting, and queue_log's ABANDON is all there is of their end
-    assert {key for key in DROPPED if run.calls[key]["outcome"] == "abandoned"} == DROPPED
+    # the restart fell into the gap: queue_log's ends of the calls at its last second
+    # before QUEUESTART tell that Asterisk dropped the callers then waiting and cut the
+    # calls then talking, as the live collector stores them when it sees the restart
+    assert dropped_by_the_pbx(run) == DROPPED
+    assert {key for key, row in run.calls.items() if row["end_reason"] == "pbx_restart"
+            and row["outcome"] == "answered" and row["acw_s"] is None} == CUT
 
 
 def test_an_outage_over_a_restart_without_queue_log_stores_only_what_was_seen(
@@ -253,7 +259,7 @@ def test_a_queue_log_rotated_during_the_outage_loses_no_call(
 ) -> None:
     log = GrowingQueueLog(tmp_path, rotation, rotate_at=1796382462)
     run, _ = follow(outage(log, read_at=1796382456), tmp_path / "live.sqlite", log)
-    assert disagreements(run) == {}
+    assert disagreements(run) == dict.fromkeys(DROPPED, "outcome unknown")
     assert run.rows == len(run.calls)
     assert sources(run)["queue_log"] == NEVER_SEEN
     tail = run.daemon.queue_log.tail.stats if run.daemon.queue_log else None
@@ -273,7 +279,8 @@ def test_at_start_the_daemon_backfills_the_time_it_was_not_running(tmp_path: Pat
         pbx.server.snapshot = await pbx.recorded_snapshot(RESTART.events)
 
     run, handed = follow(pbx, db, log, before=meanwhile)
-    assert disagreements(run) == {}
+    assert disagreements(run) == dict.fromkeys(DROPPED, "outcome unknown")
+    assert dropped_by_the_pbx(run) == DROPPED
     assert run.rows == len(run.calls)
     found = sources(run)
     assert found["queue_log"] == NEVER_SEEN and found["live+queue_log"] == LOST

@@ -12,10 +12,11 @@ from functools import cache
 import pytest
 
 from collector.ami.protocol import BANNER_PREFIX
-from collector.facts import CALL_COLUMNS, CallRecord, Fact, Gap, Outcome, Phase
+from collector.facts import CALL_COLUMNS, CallRecord, EndReason, Fact, Gap, Outcome, Phase
 from collector.parser import FrameParser
 from collector.queue_log import QueueLogLine, parse_line
 from collector.queue_log_backfill import QueueLogBackfill
+from collector.queue_log_shutdown import RESTART_WITHIN_S
 from collector.replay import replay
 from collector.trace import TraceReader
 from collector.tracker import Tracker, TrackerConfig
@@ -42,6 +43,9 @@ NEVER_SEEN = {("1796382426.10", "basic"), ("1796382451.11", "basic"),
 """Callers who joined and were gone while the outage below lasted."""
 RESTARTED_AT = 1796382478.4
 """When the stream came back after Asterisk's restart (the PBX's time)."""
+QUIET = 1796382506 + RESTART_WITHIN_S + 1
+"""Long enough after queue_log's last line that no QUEUESTART can make its calls ends that
+Asterisk logged as it shut down."""
 
 
 def lines() -> list[QueueLogLine]:
@@ -117,7 +121,7 @@ def test_the_calls_of_a_gap_are_added_those_it_left_unfinished_completed() -> No
     backfill = QueueLogBackfill(TRACE_CONFIG)
     backfill.observed(outage())
     backfill.feed(lines())
-    backfill.advance(1796382520.0)
+    backfill.advance(QUIET)
     due = backfill.due(tuple, math.inf)
     added = {(d.call.record.uniqueid, d.call.record.queue) for d in due if d.completes is None}
     completed = {(d.call.record.uniqueid, d.call.record.queue) for d in due if d.completes}
@@ -135,7 +139,7 @@ def test_a_caller_the_pbx_dropped_stays_dropped_whatever_queue_log_says() -> Non
     backfill = QueueLogBackfill(TRACE_CONFIG)
     backfill.observed(replayed_facts(TRACE))
     backfill.feed(lines())
-    backfill.advance(1796382520.0)
+    backfill.advance(QUIET)
     due = backfill.due(tuple, math.inf)
     assert len(dropped) == 4
     assert {(d.call.record.uniqueid, d.call.record.queue) for d in due} == LAST
@@ -148,7 +152,7 @@ def test_an_answered_call_seen_to_end_takes_only_queue_logs_after_call_work() ->
     backfill = QueueLogBackfill(TRACE_CONFIG)
     backfill.observed([live])
     backfill.feed(lines())
-    backfill.advance(1796382520.0)
+    backfill.advance(QUIET)
     (done,) = backfill.due(tuple, math.inf)
     record = done.call.record
     assert live.acw_s is None and live.phase is Phase.DONE
@@ -197,11 +201,15 @@ def test_the_after_call_work_is_decided_once_time_has_passed_without_a_later_lin
     backfill.feed(line for t in text if (line := parse_line(t)) is not None)
     assert backfill.due(tuple, math.inf) == []
     backfill.advance(1030.0)
+    # a QUEUESTART next would make it a call Asterisk cut as it shut down
+    assert backfill.due(tuple, math.inf) == []
+    backfill.advance(1012 + RESTART_WITHIN_S + 1)
     (done,) = backfill.due(tuple, math.inf)
     assert (done.call.record.acw_s, done.call.record.acw_source) == (6.0, "wrapuptime")
 
 
-def test_while_the_stream_is_lost_the_calls_that_ended_in_it_are_added_at_once() -> None:
+def test_while_the_stream_is_lost_the_calls_that_ended_in_it_are_added_once_told_how(
+) -> None:
     dropped_at = 1796382421.3
     records = lost()
     before = [f for f in outage() if isinstance(f, CallRecord) and f.entered_at < dropped_at
@@ -214,11 +222,16 @@ def test_while_the_stream_is_lost_the_calls_that_ended_in_it_are_added_at_once()
     backfill.lost(dropped_at)
     backfill.feed(line for line in lines() if line.at <= 1796382476)
     backfill.advance(1796382477.0)
+    # they ended in the latest second of queue_log: a QUEUESTART next tells how
+    assert backfill.due(lambda: following, seen_until=dropped_at) == []
+    backfill.feed(line for line in lines() if 1796382476 < line.at <= 1796382478)
     added = backfill.due(lambda: following, seen_until=dropped_at)
     assert {(d.call.record.uniqueid, d.call.record.queue) for d in added} == NEVER_SEEN
-    # what queue_log has finished of the stints followed waits for the tracker: the
-    # answered ones of WAITING are not finished before their after-call work window ends
-    assert backfill.waiting == len(TALKING) + 1
+    assert {(d.call.record.outcome, d.call.record.end_reason) for d in added} == {
+        (Outcome.UNKNOWN, EndReason.PBX_RESTART)}
+    # what queue_log has finished of the stints followed waits for the tracker: all of
+    # them, the restart having ended the after-call work of the calls it cut
+    assert backfill.waiting == len(TALKING | WAITING)
 
 
 def test_a_call_queue_log_tells_before_the_stream_shows_it_waits_for_the_stream() -> None:
@@ -227,7 +240,7 @@ def test_a_call_queue_log_tells_before_the_stream_shows_it_waits_for_the_stream(
     backfill = QueueLogBackfill(TRACE_CONFIG)
     backfill.observed(f for f in facts if f not in after)
     backfill.feed(lines())
-    backfill.advance(1796382520.0)
+    backfill.advance(QUIET)
     # the stream is followed again from the restart: what ended near it or after waits
     early = backfill.due(tuple, seen_until=RESTARTED_AT + 1)
     assert {(d.call.record.uniqueid, d.call.record.queue) for d in early} == {

@@ -14,6 +14,7 @@ from collector.facts import EndReason, Outcome
 from tests.recording_truth import (
     TOLERANCE_S,
     answered_across_a_gap,
+    case_id,
     cut_by_restart,
     final_calls,
     holds,
@@ -26,16 +27,11 @@ from tests.recording_truth import (
 )
 from tests.traces import logged_calls
 
-
-def _id(case: tuple[str, str]) -> str:
-    return f"{case[0]}/{case[1].removesuffix('.jsonl')}"
-
-
 STREAMS = streams()
 LAB_STREAMS = lab_streams()
 
 
-@pytest.mark.parametrize("case", STREAMS, ids=_id)
+@pytest.mark.parametrize("case", STREAMS, ids=case_id)
 def test_every_stint_has_the_outcome_queue_log_logged(case: tuple[str, str]) -> None:
     name, stream = case
     calls, victims = final_calls(name, stream), restart_victims(name)
@@ -48,7 +44,7 @@ def test_every_stint_has_the_outcome_queue_log_logged(case: tuple[str, str]) -> 
     assert wrong == {}
 
 
-@pytest.mark.parametrize("case", STREAMS, ids=_id)
+@pytest.mark.parametrize("case", STREAMS, ids=case_id)
 def test_wait_and_connected_time_agree_with_queue_log_to_the_second(
     case: tuple[str, str],
 ) -> None:
@@ -68,7 +64,7 @@ def test_wait_and_connected_time_agree_with_queue_log_to_the_second(
     assert wrong == {}
 
 
-@pytest.mark.parametrize("case", STREAMS, ids=_id)
+@pytest.mark.parametrize("case", STREAMS, ids=case_id)
 def test_transfers_are_flagged_as_in_queue_log(case: tuple[str, str]) -> None:
     name, stream = case
     calls = final_calls(name, stream)
@@ -77,7 +73,7 @@ def test_transfers_are_flagged_as_in_queue_log(case: tuple[str, str]) -> None:
     assert wrong == set()
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_hold_is_what_the_agents_phone_held(case: tuple[str, str]) -> None:
     name, stream = case
     calls = final_calls(name, stream)
@@ -97,7 +93,7 @@ def test_hold_is_what_the_agents_phone_held(case: tuple[str, str]) -> None:
     assert wrong == {}
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_after_call_work_is_the_acw_pause_or_the_wrapuptime(case: tuple[str, str]) -> None:
     name, stream = case
     calls = final_calls(name, stream)
@@ -112,7 +108,7 @@ def test_after_call_work_is_the_acw_pause_or_the_wrapuptime(case: tuple[str, str
     assert wrong == {}
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_a_transfer_names_the_extension_dialled(case: tuple[str, str]) -> None:
     name, stream = case
     calls = final_calls(name, stream)
@@ -126,7 +122,7 @@ def test_a_transfer_names_the_extension_dialled(case: tuple[str, str]) -> None:
     assert wrong == {}
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_callers_waiting_when_asterisk_restarted_were_dropped_not_abandoned(
     case: tuple[str, str],
 ) -> None:
@@ -140,7 +136,7 @@ def test_callers_waiting_when_asterisk_restarted_were_dropped_not_abandoned(
         assert abs(call.wait_s - (logged_calls(name)[key].wait or 0)) <= TOLERANCE_S, key
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_a_call_the_restart_cut_is_answered_with_its_talk_until_then(
     case: tuple[str, str],
 ) -> None:
@@ -152,7 +148,7 @@ def test_a_call_the_restart_cut_is_answered_with_its_talk_until_then(
         assert call.talk_s is not None and call.acw_s is None, key
 
 
-@pytest.mark.parametrize("case", LAB_STREAMS, ids=_id)
+@pytest.mark.parametrize("case", LAB_STREAMS, ids=case_id)
 def test_callers_joinempty_kept_out_are_counted_where_the_stream_shows_them(
     case: tuple[str, str],
 ) -> None:

@@ -245,13 +245,15 @@ def has_queue(db: Database, queue: str) -> bool:
 
 def live_stints(db: Database, start: float, end: float) -> list[Stint]:
     """The stints the live collector stored that entered by ``end`` and were still there
-    at ``start``, as :func:`collector.crosscheck.compare` takes them."""
+    at ``start``, as :func:`collector.crosscheck.compare` takes them; not the callers
+    ``joinempty`` turned away, which never entered the queue (queue_log logs no line of
+    them)."""
     marks = ", ".join("?" * len(LIVE_SOURCES))
     return [_live_stint(row) for row in db.query(
         "SELECT uniqueid, queue, entered_at, outcome, agent, wait_s, talk_s, hold_s, "
         f"transferred FROM calls WHERE source IN ({marks}) AND entered_at <= ? "
-        "AND coalesce(ended_at, entered_at) >= ?",
-        [*LIVE_SOURCES, end, start])]
+        "AND coalesce(ended_at, entered_at) >= ? AND outcome != ?",
+        [*LIVE_SOURCES, end, start, Outcome.TURNED_AWAY])]
 
 
 def _live_stint(row: Mapping[str, Any]) -> Stint:
