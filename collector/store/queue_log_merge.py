@@ -16,7 +16,7 @@ already holds, what to add (see ``docs/import.md``):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -127,16 +127,6 @@ _INSERT_INTERVAL = (f"INSERT OR IGNORE INTO agent_states ({', '.join(INTERVAL_CO
                     f"source) VALUES ({', '.join('?' * (len(INTERVAL_COLUMNS) + 1))})")
 
 
-def _batches(facts: Iterable[ImportFact]) -> Iterator[list[ImportFact]]:
-    batch: list[ImportFact] = []
-    for fact in facts:
-        batch.append(fact)
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    yield batch
-
-
 def _counts(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
 
@@ -156,7 +146,7 @@ def import_to_database(names: Sequence[str], db_path: str, tracker: TrackerConfi
         db.execute("PRAGMA synchronous = NORMAL")
         merge = _Merge(db)
         lines = read_lines(inputs, reader, progress)
-        for batch in _batches(imported_facts(lines, importer)):
+        for batch in imported_facts(lines, importer, _BATCH):
             merge.add(batch)
     stats = importer.stats
     return ImportSummary(
