@@ -106,9 +106,13 @@ class _Merge:
         covered = {agent: merge_spans(s) for agent, s in spans.items()}
         rows: list[tuple[object, ...]] = []
         for interval in intervals:
+            cover = covered.get(interval.agent)
+            # intervals come in time order: most start after all their agent's stored time
+            if not cover or interval.started_at >= cover[-1].end:
+                rows.append((*interval.as_values(), SOURCE))
+                continue
             span = Span(interval.started_at, cast(float, interval.ended_at))
-            parts = uncovered(span, covered[interval.agent]) if interval.agent in covered else [
-                span]
+            parts = uncovered(span, cover)
             if parts == [span]:
                 rows.append((*interval.as_values(), SOURCE))
             elif not parts:
