@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -65,7 +66,9 @@ def parse_line(line: str, timezone: tzinfo = UTC) -> QueueLogLine | None:
     parts = line.rstrip("\r\n").split("|")
     if len(parts) < 5 or not parts[4]:
         return None
-    at = parse_stamp(parts[0], timezone)
+    stamp = parts[0]
+    # Asterisk's own file logger writes whole epoch seconds: the common case, first
+    at = float(stamp) if stamp.isdigit() else parse_stamp(stamp, timezone)
     if at is None:
         return None
     return QueueLogLine(at, parts[1], parts[2], parts[3], parts[4], tuple(parts[5:]))
@@ -88,8 +91,7 @@ class _Piece:
     order: int
 
     def lines(self) -> Iterator[str]:
-        yield from self.ahead
-        yield from self.rest
+        return itertools.chain(self.ahead, self.rest)
 
 
 @dataclass(slots=True)

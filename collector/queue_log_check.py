@@ -35,9 +35,9 @@ def check_against_queue_log(db_path: str, names: Sequence[str], tolerance: float
         reader = QueueLogReader(time_zone(timezone))
         importer = QueueLogImporter(tracker)
         with open_inputs(names) as inputs:
-            logged = [_logged_stint(f) for f in imported_facts(read_lines(inputs, reader),
-                                                               importer)
-                      if isinstance(f, ImportedCall)]
+            logged = [_logged_stint(f)
+                      for facts in imported_facts(read_lines(inputs, reader), importer)
+                      for f in facts if isinstance(f, ImportedCall)]
         stats = importer.stats
         if stats.first_at is None or stats.last_at is None:
             raise UserError("the queue_log files hold no queue_log lines. Check the file "

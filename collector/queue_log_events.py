@@ -45,6 +45,13 @@ from collector.states import SHUTDOWN_CAUSE
 # columns no queue_log line can fill, whatever the Asterisk version
 UNOBSERVED = frozenset({"hold_s", "hold_count", "caller_hold_s", "ring_attempts", "gap_s"})
 
+# per stint, by whether its caller's number and name were logged
+_UNOBSERVED_BY_CALLER = {
+    (has_num, has_name): UNOBSERVED | {name for name, logged in (
+        ("caller_num", has_num), ("caller_name", has_name)) if not logged}
+    for has_num in (True, False) for has_name in (True, False)
+}
+
 NO_START = "end of a stint that starts before the input and logs no wait"
 BAD_DATA = "bad data fields"
 REPEATED_ENTER = "ENTERQUEUE of a caller already in that queue"
@@ -209,13 +216,9 @@ class LineTranslator:
 
     def _join(self, line: QueueLogLine, entered_at: float, caller_num: str | None,
               caller_name: str | None, position: int | None) -> list[Event]:
-        unobserved = set(UNOBSERVED)
-        if caller_num is None:
-            unobserved.add("caller_num")
-        if caller_name is None:
-            unobserved.add("caller_name")
         self._stints[(line.callid, line.queue)] = _Stint(entered_at)
-        self._unobserved[(line.callid, line.queue, entered_at)] = frozenset(unobserved)
+        self._unobserved[(line.callid, line.queue, entered_at)] = _UNOBSERVED_BY_CALLER[
+            (caller_num is not None, caller_name is not None)]
         return [CallerJoin(at=entered_at, queue=line.queue, uniqueid=line.callid,
                            linkedid=line.callid, caller_num=caller_num or "",
                            caller_name=caller_name or "", position=position)]

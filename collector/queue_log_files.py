@@ -88,11 +88,14 @@ def read_lines(inputs: list[QueueLogInput], reader: QueueLogReader,
     """Every line of the inputs in time order; ``progress`` hears of the bytes read, when
     the size of every input is known."""
     lines = reader.read([_text_lines(i, reader.skipped) for i in inputs])
-    sizes = [i.size for i in inputs]
-    if progress is None or None in sizes:
-        yield from lines
-        return
-    total = sum(s or 0 for s in sizes)
+    if progress is None or None in (i.size for i in inputs):
+        return lines
+    return _reporting(lines, inputs, progress)
+
+
+def _reporting(lines: Iterator[QueueLogLine], inputs: list[QueueLogInput],
+               progress: Progress) -> Iterator[QueueLogLine]:
+    total = sum(i.size or 0 for i in inputs)
     for count, line in enumerate(lines):
         if count % _PROGRESS_EVERY == 0:
             progress(sum((i.size or 0) if i.raw.closed else i.raw.tell() for i in inputs),
@@ -101,9 +104,17 @@ def read_lines(inputs: list[QueueLogInput], reader: QueueLogReader,
 
 
 def imported_facts(lines: Iterable[QueueLogLine], importer: QueueLogImporter,
-                   ) -> Iterator[ImportFact]:
-    """The facts of the lines, then of the input's end."""
+                   batch: int = 1) -> Iterator[list[ImportFact]]:
+    """The facts of the lines, then of the input's end, in lists of at least ``batch``
+    facts (but the last)."""
     feed = importer.feed
+    facts: list[ImportFact] = []
     for line in lines:
-        yield from feed(line)
-    yield from importer.finish()
+        done = feed(line)
+        if done:
+            facts += done
+            if len(facts) >= batch:
+                yield facts
+                facts = []
+    facts += importer.finish()
+    yield facts

@@ -101,7 +101,7 @@ class QueueLogImporter:
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self.stats = ImportStats()
-        self._tracker = Tracker(self.config)
+        self._tracker = Tracker(self.config, revisions=False)
         self._lines = LineTranslator(self.config.agent_names)
         self._shutdowns = ShutdownLookahead()
 
@@ -182,7 +182,7 @@ class QueueLogImporter:
         self.stats.restarts += 1
         facts = self._imported(self._tracker.restarted(at))
         facts += self._imported(self._tracker.finish(at), final=True)
-        self._tracker = Tracker(self.config)
+        self._tracker = Tracker(self.config, revisions=False)
         self._lines = LineTranslator(self.config.agent_names)
         return facts
 

@@ -41,7 +41,15 @@ from collector.events import (
     Tick,
     Transfer,
 )
-from collector.facts import AgentInterval, Anomaly, CallRecord, Fact, Outcome, Phase
+from collector.facts import (
+    AgentInterval,
+    Anomaly,
+    CallRecord,
+    Fact,
+    Outcome,
+    Phase,
+    WaitingCaller,
+)
 from collector.parser import FrameParser
 from collector.states import REFUSAL_KINDS
 from collector.trace import TraceReader
@@ -189,6 +197,24 @@ def test_any_sequence_of_events_keeps_the_invariants(
     facts = _replay_checked(sequence, TrackerConfig(wrapuptime=wrapuptime))
     _assert_sane(facts)
     _assert_intervals_tile_time(facts)
+
+
+def _final(facts: list[Fact]) -> list[Fact]:
+    return [f for f in facts if not isinstance(f, WaitingCaller) and not (
+        isinstance(f, CallRecord) and f.phase is not Phase.DONE)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(events, max_size=60), st.sampled_from([{}, {"support": 10.0}]))
+def test_a_tracker_without_revisions_puts_out_the_same_final_facts_at_the_same_events(
+    sequence: list[Event], wrapuptime: dict[str, float]
+) -> None:
+    config = TrackerConfig(wrapuptime=wrapuptime)
+    revised, final = Tracker(config), Tracker(config, revisions=False)
+    end = max((e.at for e in sequence), default=0.0) + 1000.0
+    for event in sequence:
+        assert final.feed(event) == _final(revised.feed(event)), event
+    assert final.finish(end) == _final(revised.finish(end))
 
 
 def _recorded_events(name: str) -> list[Event]:

@@ -16,7 +16,7 @@ already holds, what to add (see ``docs/import.md``):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import cast
 
@@ -106,9 +106,13 @@ class _Merge:
         covered = {agent: merge_spans(s) for agent, s in spans.items()}
         rows: list[tuple[object, ...]] = []
         for interval in intervals:
+            cover = covered.get(interval.agent)
+            # intervals come in time order: most start after all their agent's stored time
+            if not cover or interval.started_at >= cover[-1].end:
+                rows.append((*interval.as_values(), SOURCE))
+                continue
             span = Span(interval.started_at, cast(float, interval.ended_at))
-            parts = uncovered(span, covered[interval.agent]) if interval.agent in covered else [
-                span]
+            parts = uncovered(span, cover)
             if parts == [span]:
                 rows.append((*interval.as_values(), SOURCE))
             elif not parts:
@@ -125,16 +129,6 @@ class _Merge:
 
 _INSERT_INTERVAL = (f"INSERT OR IGNORE INTO agent_states ({', '.join(INTERVAL_COLUMNS)}, "
                     f"source) VALUES ({', '.join('?' * (len(INTERVAL_COLUMNS) + 1))})")
-
-
-def _batches(facts: Iterable[ImportFact]) -> Iterator[list[ImportFact]]:
-    batch: list[ImportFact] = []
-    for fact in facts:
-        batch.append(fact)
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    yield batch
 
 
 def _counts(counter: Counter[str]) -> tuple[tuple[str, int], ...]:
@@ -156,7 +150,7 @@ def import_to_database(names: Sequence[str], db_path: str, tracker: TrackerConfi
         db.execute("PRAGMA synchronous = NORMAL")
         merge = _Merge(db)
         lines = read_lines(inputs, reader, progress)
-        for batch in _batches(imported_facts(lines, importer)):
+        for batch in imported_facts(lines, importer, _BATCH):
             merge.add(batch)
     stats = importer.stats
     return ImportSummary(

@@ -93,7 +93,8 @@ def connect(b: Books, e: AgentConnect) -> list[Fact]:
     agent.call_queue = stint.queue
     agent.on_hold = stint.hold is not None and bool(stint.hold.legs)
     b.roster.touch(agent, e.at)
-    facts.append(record(stint, Outcome.ANSWERED, Phase.TALKING))
+    if b.revisions:
+        facts.append(record(stint, Outcome.ANSWERED, Phase.TALKING))
     return facts
 
 
@@ -125,7 +126,8 @@ def complete(b: Books, e: AgentComplete) -> list[Fact]:
     agent = b.roster.get(e.interface, e.member_name)
     agent.call_queue = None
     facts = _hang_up(b, stint, e.at, reason)
-    facts.append(record(stint, Outcome.ANSWERED, Phase.WRAPUP))
+    if b.revisions:
+        facts.append(record(stint, Outcome.ANSWERED, Phase.WRAPUP))
     facts += _cross_check(stint, e)
     facts += acw.moved_on(b, agent, AgentComplete, e.at)
     acw.begin(b, agent, stint, e.at)

@@ -138,8 +138,10 @@ class Snapshot:
 class Books:
     """Everything the tracker holds between events."""
 
-    def __init__(self, config: TrackerConfig) -> None:
+    def __init__(self, config: TrackerConfig, revisions: bool = True) -> None:
         self.config = config
+        self.revisions = revisions
+        """Whether records that are not final, and callers who begin to wait, are put out."""
         self.now = 0.0
         self.roster = Roster(config.agent_names)
         self.stints: dict[str, Stint] = {}

@@ -55,12 +55,12 @@ def join(b: Books, e: CallerJoin) -> list[Fact]:
             return refusal(cue, e.at, e.uniqueid, e.queue, old.state)
         facts += anomaly(e.at, "join_while_in_queue", e.uniqueid, old.queue)
         facts += lose(b, old, cue, b.now)
-    facts.append(begin(b, e, e.at, e.position))
+    facts += begin(b, e, e.at, e.position)
     return facts
 
 
 def begin(b: Books, e: CallerJoin | QueueEntry, entered_at: float,
-          position: int | None) -> WaitingCaller:
+          position: int | None) -> list[Fact]:
     """A stint begins: the caller joined, or a QueueStatus answer shows it waiting."""
     stint = b.follow(Stint(
         uniqueid=e.uniqueid,
@@ -72,8 +72,10 @@ def begin(b: Books, e: CallerJoin | QueueEntry, entered_at: float,
         position_entered=position,
         state=start(STINT, type(e)),
     ))
-    return WaitingCaller(stint.uniqueid, stint.linkedid, stint.queue, stint.caller_num,
-                         stint.caller_name, stint.entered_at, stint.position_entered)
+    if not b.revisions:
+        return []
+    return [WaitingCaller(stint.uniqueid, stint.linkedid, stint.queue, stint.caller_num,
+                          stint.caller_name, stint.entered_at, stint.position_entered)]
 
 
 def entering(b: Books, e: QueueApp) -> list[Fact]:

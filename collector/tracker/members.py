@@ -77,7 +77,7 @@ def queue_entry(b: Books, e: QueueEntry) -> list[Fact]:
     if b.was_recorded(e.uniqueid, e.queue, e.at - e.wait):
         # a stint already recorded is not begun again (its entry to the second)
         return refusal(QueueEntry, e.at, e.uniqueid, e.queue, StintState.ENDED)
-    return [callers.begin(b, e, e.at - e.wait, None)]
+    return callers.begin(b, e, e.at - e.wait, None)
 
 
 def snapshot_end(b: Books, e: SnapshotEnd) -> list[Fact]:

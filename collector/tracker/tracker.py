@@ -50,11 +50,18 @@ from collector.tracker.books import Books, TrackerConfig
 
 
 class Tracker:
-    """Folds normalized events into call records and agent state intervals."""
+    """Folds normalized events into call records and agent state intervals.
 
-    def __init__(self, config: TrackerConfig | None = None) -> None:
+    With ``revisions`` off, a stint's record is put out only once it is final (not at the
+    answer and again at the call's end), and a caller who begins to wait puts out no
+    :class:`~collector.facts.WaitingCaller`: for a reader that keeps only final records
+    (the queue_log import), which would build them to throw them away. The rules, and so
+    every final record and interval, are the same.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None, *, revisions: bool = True) -> None:
         self.config = config or TrackerConfig()
-        self._books = Books(self.config)
+        self._books = Books(self.config, revisions)
 
     @property
     def books(self) -> Books:
