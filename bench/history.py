@@ -27,6 +27,7 @@ from pathlib import Path
 
 from collector.store.opening import open_database
 from collector.store.queue_log_merge import import_to_database
+from collector.store.schema import known_migrations
 from queuepulse.config import parse_config
 from queuepulse.kpi_tables import refresh_file
 
@@ -194,6 +195,8 @@ def cache_root() -> Path:
 def _name(days: int, calls: int, heavy: bool) -> str:
     digest = hashlib.sha256(Path(__file__).read_bytes())
     digest.update(f"{days}/{calls}/{heavy}".encode())
+    # a database another schema wrote is not this version's: build it again
+    digest.update("/".join(known_migrations()).encode())
     return f"history-{days}d-{calls}{'-heavy' if heavy else ''}-{digest.hexdigest()[:12]}"
 
 
