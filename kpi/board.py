@@ -209,6 +209,9 @@ class KpiBoard:
         """The alert rules evaluated on every snapshot, if any."""
         self.callbacks = PendingCallbacks(settings.callback_window_s)
         """The callers who gave up, until they are reached or their window is over."""
+        self.changes = 0
+        """Counts the batches of facts taken: at the same live view, a board whose count
+        did not change gives the same snapshot."""
         self._call_version = 0
         self._queues: dict[str, _Queue] = {}
         self._codes = _Codes()
@@ -218,6 +221,7 @@ class KpiBoard:
 
     def add(self, facts: Iterable[Fact]) -> None:
         """Take the facts the tracker produced (or those read back from the database)."""
+        self.changes += 1
         for fact in facts:
             if isinstance(fact, CallRecord):
                 self._put(fact)
