@@ -14,7 +14,8 @@ calls apart: the call's uniqueid (a call put again replaces its row), and its ca
 number and linkedid, from which it works out, for the callers who called since the last
 snapshot, whether they called again (:class:`~kpi.definitions.CallerIndex`). Numbers and
 Asterisk's ids are kept as 64-bit integers (see :class:`_Codes`). Agent intervals older
-than the hourly window are folded into time per agent and state.
+than the hourly window are folded into time per agent and state
+(:class:`~kpi.agent_times.AgentTimes`).
 
 A window's figures are recomputed only when a call of its queue entered or left it, or
 changed (a repeat caller counts as a change of the earlier call).
@@ -28,11 +29,12 @@ import re
 import sys
 from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from collector.facts import AgentInterval, AgentState, CallRecord, Dial, Fact
+from collector.facts import AgentInterval, CallRecord, Dial, Fact
 from collector.live import LiveAgent, LiveView
+from kpi.agent_times import AgentTimes
 from kpi.alerts import Alert, AlertWatch, QueueNow
 from kpi.callbacks import CallbacksPending, PendingCallbacks
 from kpi.definitions import CallKpis, CallTable, table_kpis
@@ -45,7 +47,6 @@ from kpi.occupancy import (
     center_kpis,
     handled_by_agent,
     open_intervals,
-    overlap,
 )
 from kpi.repeat_callers import CallerIndex, caller_key
 from kpi.settings import KpiSettings
@@ -85,18 +86,6 @@ class BoardSnapshot:
     """Every alert rule of every queue, raised or not (none without an :class:`AlertWatch`)."""
     callbacks: tuple[CallbacksPending, ...] = ()
     """Per queue and for all queues: the callers who gave up today, not reached yet."""
-
-
-def _name(name: str | None) -> str | None:
-    """One shared copy of a name that thousands of facts repeat (queue, agent, reason)."""
-    return None if name is None else sys.intern(name)
-
-
-def _slim_interval(interval: AgentInterval) -> AgentInterval:
-    """The interval with its names shared."""
-    return replace(interval, agent=sys.intern(interval.agent),
-                   interface=sys.intern(interval.interface), queue=_name(interval.queue),
-                   reason=_name(interval.reason))
 
 
 _NUMBER = re.compile(r"\+?[0-9]{1,17}")
@@ -220,20 +209,19 @@ class KpiBoard:
         """The alert rules evaluated on every snapshot, if any."""
         self.callbacks = PendingCallbacks(settings.callback_window_s)
         """The callers who gave up, until they are reached or their window is over."""
-        self.version = 0
-        """Counts changes of the agent intervals."""
+        self.changes = 0
+        """Counts the batches of facts taken: at the same live view, a board whose count
+        did not change gives the same snapshot."""
         self._call_version = 0
         self._queues: dict[str, _Queue] = {}
         self._codes = _Codes()
         self._called: set[int] = set()
-        self._intervals: dict[tuple[str, float], AgentInterval] = {}
-        self._day = Window("today", 0.0, 0.0)
-        self._day_totals: dict[_StateKey, float] = {}
+        self._agents = AgentTimes()
         self._cache: dict[tuple[str | None, str], _Cached] = {}
-        self._folded: tuple[float, int, list[AgentInterval]] | None = None
 
     def add(self, facts: Iterable[Fact]) -> None:
         """Take the facts the tracker produced (or those read back from the database)."""
+        self.changes += 1
         for fact in facts:
             if isinstance(fact, CallRecord):
                 self._put(fact)
@@ -241,9 +229,7 @@ class KpiBoard:
             elif isinstance(fact, Dial):
                 self.callbacks.dial(fact)
             elif isinstance(fact, AgentInterval) and fact.ended_at is not None:
-                interval = _slim_interval(fact)
-                self._intervals[(interval.interface, interval.started_at)] = interval
-                self.version += 1
+                self._agents.add(fact)
 
     def _put(self, call: CallRecord) -> None:
         """Keep ``call``, in place of an earlier version of it."""
@@ -297,14 +283,11 @@ class KpiBoard:
         earliest = min(day.start, rolling)
         for queue in self._queues.values():
             queue.forget_before(earliest)
-        if day.start != self._day.start:
-            # what was folded ended over an hour ago: before this day began
-            self._day, self._day_totals = day, {}
+        if day.start != self._agents.day.start:
             self._codes.keep({code for queue in self._queues.values()
                               for column in (queue.uniqueid, queue.linkedid, queue.caller)
                               for code in column if code < 0})
-        old = [k for k, i in self._intervals.items() if i.ended_at and i.ended_at < rolling]
-        _add_times(self._day_totals, (self._intervals.pop(k) for k in old), day)
+        self._agents.forget(day, rolling)
 
     def snapshot(self, live: LiveView) -> BoardSnapshot:
         """Every KPI of every queue and agent, and the live state, at the live view's time."""
@@ -321,7 +304,7 @@ class KpiBoard:
                 kpis.append(KpiSnapshot(queue, window, self._calls(queue, window).kpis, None,
                                         self.settings.target(queue)))
             totals = self._calls(None, window)
-            intervals = [*self._closed_intervals(window), *still_open]
+            intervals = [*self._agents.closed(window), *still_open]
             per_agent = agents_kpis(totals.handled, intervals, window)
             center = center_kpis(per_agent, totals.kpis, self.settings)
             kpis.append(KpiSnapshot(None, window, totals.kpis, center,
@@ -335,7 +318,7 @@ class KpiBoard:
             agents=live.agents,
             agent_kpis=tuple(agents),
             alerts=() if self.alerts is None else self._alerts(self.alerts, live, lives, kpis),
-            callbacks=self.callbacks.pending(at, self._day.start),
+            callbacks=self.callbacks.pending(at, self._agents.day.start),
         )
 
     @staticmethod
@@ -347,21 +330,6 @@ class KpiBoard:
             QueueNow(q, levels.get((q.queue, watch.rules(q.queue).service_level_window)),
                      [a for a in live.agents if any(m.queue == q.queue for m in a.memberships)])
             for q in lives if q.queue is not None))
-
-    def _closed_intervals(self, window: Window) -> list[AgentInterval]:
-        """The closed agent intervals that reach into ``window``; for ``today``, folded.
-
-        Today's are many and change little, so they are kept folded (see :func:`_fold`)
-        until an interval is added or the day changes.
-        """
-        if window.name != "today":
-            return [i for i in self._intervals.values()
-                    if i.ended_at is not None and i.ended_at > window.start]
-        if self._folded is None or self._folded[:2] != (window.start, self.version):
-            totals = dict(self._day_totals) if window.start == self._day.start else {}
-            _add_times(totals, self._intervals.values(), window)
-            self._folded = (window.start, self.version, _fold(totals, window.start))
-        return self._folded[2]
 
     def _calls(self, queue: str | None, window: Window) -> _Cached:
         """A window's call KPIs (and, for all queues, the calls each agent handled),
@@ -387,35 +355,3 @@ class KpiBoard:
         )
         self._cache[(queue, window.name)] = cached
         return cached
-
-
-_StateKey = tuple[str, str, AgentState, str | None]
-"""An agent's interface and name, a state and its reason."""
-
-
-def _add_times(totals: dict[_StateKey, float], intervals: Iterable[AgentInterval],
-               day: Window) -> None:
-    """Add the time each closed interval spent in ``day`` (from its start on) to ``totals``."""
-    since = Window("since", day.start, float("inf"))
-    for interval in intervals:
-        seconds = overlap(interval, since)
-        if seconds > 0:
-            key = (interval.interface, interval.agent, interval.state, interval.reason)
-            totals[key] = totals.get(key, 0.0) + seconds
-
-
-def _fold(totals: dict[_StateKey, float], start: float) -> list[AgentInterval]:
-    """Time per agent, state and reason as one closed interval each, end to end.
-
-    The agent KPIs depend only on the time spent per state and reason, so the day's many
-    intervals of an agent can be replaced by one interval per state laid end to end from
-    ``start``; they still fit in the window, since an agent's intervals do not overlap.
-    """
-    folded: list[AgentInterval] = []
-    cursor: dict[str, float] = {}
-    for (interface, agent, state, reason), seconds in totals.items():
-        begin = cursor.get(interface, start)
-        folded.append(AgentInterval(agent, interface, None, state, reason, begin,
-                                    begin + seconds))
-        cursor[interface] = begin + seconds
-    return folded

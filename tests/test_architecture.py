@@ -74,6 +74,7 @@ LAYERS: dict[str, Layer] = {
     "collector.trace": Layer.SHELLS,
     "collector.user_files": Layer.SHELLS,
     "kpi": Layer.KPIS,
+    "kpi.agent_times": Layer.KPIS,
     "kpi.alerts": Layer.KPIS,
     "kpi.board": Layer.KPIS,
     "kpi.callbacks": Layer.KPIS,

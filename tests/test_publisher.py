@@ -353,6 +353,35 @@ def test_callers_waiting_show_in_the_live_state_with_the_longest_wait(
     run_async(scenario)
 
 
+def test_a_cycle_with_neither_a_fact_nor_an_event_since_the_last_takes_no_snapshot(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    config = trace_config(mosquitto.port, "kpi_interval_s = 0.2\n")
+
+    async def scenario() -> None:
+        async with live_run(config, tmp_path) as (run, watcher):
+            # stop 30 s in: two callers wait in support, so time alone changes a figure
+            await run.feed("smoke", speed=1000.0, stop_after_s=30.0)
+            await until(lambda: run.publisher.calls_sent == run.revisions
+                        and f"{BASE}/queue/support/live" in watcher.latest, 3)
+            publisher = run.publisher
+            cycles, snapshots = publisher.cycles, publisher.snapshots
+            await until(lambda: publisher.cycles >= cycles + 3, 3)
+            assert publisher.snapshots <= snapshots + 1  # one may have been under way
+            # time moves (a tick): the live view differs, so the next cycle looks again
+            snapshots = publisher.snapshots
+            run.deliver(run.tracker.feed(Tick(run.tracker.now + 7.0)))
+            now = run.tracker.live()
+            waiting = now.waiting("support")
+            assert waiting
+            longest = int(now.at - min(c.entered_at for c in waiting))
+            await until(lambda: publisher.snapshots > snapshots, 3)
+            await until(lambda: watcher.json("queue/support/live")["longest_wait_s"]
+                        == longest, 3)
+
+    run_async(scenario)
+
+
 def test_stopping_the_publisher_leaves_status_offline(mosquitto: Mosquitto,
                                                       tmp_path: Path) -> None:
     config = trace_config(mosquitto.port)

@@ -9,16 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector.facts import AgentState
+from collector.facts import AgentState, CallRecord
 from collector.live import LiveView
+from collector.parser import FrameParser
+from collector.trace import TraceReader
+from collector.tracker import Tracker
 from kpi.board import KpiBoard
 from kpi.mqtt.pacing import Pacing
 from kpi.mqtt.payloads import SCHEMA, call_message, kpi_message
 from kpi.mqtt.publisher import CALL_BUFFER, MqttPublisher, snapshot_messages
+from kpi.mqtt.rendered import RetainedRenderer
 from kpi.mqtt.topics import MAX_LEVEL_BYTES, Topics, escape, unescape
 from kpi.settings import KpiSettings
 from queuepulse.config import parse_config
 from tests.kpi_records import answered, interval, unanswered
+from tests.traces import TRACE_CONFIG, trace_dir
 
 TOPICS = Topics("queuepulse", "pbx")
 
@@ -94,6 +99,36 @@ def test_unchanged_figures_render_the_same_body() -> None:
     today = [kpi_message(TOPICS, k) for k in (first.kpis[0], later.kpis[0])]
     assert today[0].body == today[1].body
     assert today[0].payload(2000.0) != today[1].payload(2010.0)
+
+
+def test_retained_messages_rendered_only_when_their_inputs_changed_equal_fresh_ones() -> None:
+    board = KpiBoard(KpiSettings(), "Europe/Berlin")
+    tracker = Tracker(TRACE_CONFIG)
+    parser = FrameParser()
+    renderer = RetainedRenderer(TOPICS)
+    events = (parser.parse(f.text, f.received_at)
+              for f in TraceReader(trace_dir("mixed-a") / "ami.jsonl"))
+    rendered, compared = [], 0
+    for event in (e for e in events if e is not None):
+        facts = tracker.feed(event)
+        board.add(facts)
+        if not any(isinstance(f, CallRecord) for f in facts):
+            continue
+        snapshot = board.snapshot(tracker.live())
+        before = renderer.rendered
+        kept = renderer.messages(snapshot, agent_kpis=False)
+        fresh = snapshot_messages(TOPICS, snapshot, agent_kpis=False)
+        assert [(m.topic, m.body) for m in kept] == [(m.topic, m.body) for m in fresh]
+        rendered.append((renderer.rendered - before, len(fresh)))
+        compared += 1
+        # the same snapshot again renders nothing, and gives the very same messages
+        again = renderer.rendered
+        assert all(a is b for a, b in zip(renderer.messages(snapshot, agent_kpis=False), kept,
+                                          strict=True))
+        assert renderer.rendered == again
+    assert compared > 20
+    # a finished call changes its queue's figures and the live state, not every topic
+    assert sum(done for done, _ in rendered[1:]) < 0.7 * sum(total for _, total in rendered[1:])
 
 
 def test_call_payload_is_the_calls_row() -> None:

@@ -78,6 +78,11 @@ def kpi_message(topics: Topics, snapshot: KpiSnapshot) -> Message:
     return Message(topics.kpi(snapshot.queue, window.name), _json(fields), retain=True)
 
 
+def whole_seconds(seconds: float | None) -> int | None:
+    """A duration as the whole seconds a payload shows (``None`` stays ``None``)."""
+    return None if seconds is None else int(seconds)
+
+
 def live_message(topics: Topics, queue: QueueLive) -> Message:
     """Retained live state of a queue (or all queues): who waits, and the agents."""
     agents = _figures(queue.agents)
@@ -87,7 +92,7 @@ def live_message(topics: Topics, queue: QueueLive) -> Message:
         "pbx": topics.pbx,
         "queue": queue.queue,
         "waiting": queue.waiting,
-        "longest_wait_s": None if queue.longest_wait_s is None else int(queue.longest_wait_s),
+        "longest_wait_s": whole_seconds(queue.longest_wait_s),
         "oldest_entered_at": rounded("oldest_entered_at", queue.oldest_entered_at),
         "connected": queue.connected,
         "agents": agents,

@@ -17,6 +17,12 @@ a busy queue's at most once a cycle. A cycle also runs every cycle regardless, f
 time alone changes (waits, rolling windows); an agent's KPI topics, which time alone
 changes for every logged-in agent, are sent only when something happened to the agent.
 
+A cycle does only the work that changed: with neither a fact nor an event since the
+last cycle (the board and the live view as they were) it takes no snapshot; the board
+computes a queue's call figures again only when a call of that queue changed or a window
+boundary passed; and a topic's payload is rendered again only when what it shows changed
+(:mod:`kpi.mqtt.rendered`).
+
 Nothing that goes wrong in here reaches the daemon: an unexpected error (a bug, a payload
 the client library refuses) is logged, counted in :attr:`MqttPublisher.errors` and ends
 the connection, which is made again after a delay that grows to
@@ -56,16 +62,11 @@ from kpi.mqtt.homeassistant import (
 from kpi.mqtt.pacing import Pacing
 from kpi.mqtt.payloads import (
     Message,
-    agent_kpi_message,
-    agent_state_message,
-    alert_message,
     ami_message,
     call_message,
-    callbacks_message,
     heartbeat_message,
-    kpi_message,
-    live_message,
 )
+from kpi.mqtt.rendered import RetainedRenderer
 from kpi.mqtt.settings import FIRST_RETRY_S, MqttConfig
 from kpi.mqtt.topics import Topics
 
@@ -143,14 +144,7 @@ def _fix_for(error: BaseException) -> str:
 def snapshot_messages(topics: Topics, snapshot: BoardSnapshot, *,
                       agent_kpis: bool = True) -> list[Message]:
     """Every retained message a board snapshot gives (without the agents' KPIs if asked)."""
-    return [
-        *(kpi_message(topics, k) for k in snapshot.kpis),
-        *(live_message(topics, q) for q in snapshot.queues),
-        *(agent_state_message(topics, a) for a in snapshot.agents),
-        *(agent_kpi_message(topics, a) for a in snapshot.agent_kpis if agent_kpis),
-        *(alert_message(topics, a) for a in snapshot.alerts),
-        *(callbacks_message(topics, c) for c in snapshot.callbacks),
-    ]
+    return RetainedRenderer(topics).messages(snapshot, agent_kpis=agent_kpis)
 
 
 class MqttPublisher:
@@ -176,6 +170,11 @@ class MqttPublisher:
         """Unexpected errors (each ended a connection)."""
         self.payloads_dropped = 0
         """Messages not sent because their payload was over :data:`MAX_PAYLOAD_BYTES`."""
+        self.cycles = 0
+        """KPI cycles run: each sends the retained messages that changed."""
+        self.snapshots = 0
+        """Board snapshots taken: a cycle with neither a fact nor an event since the last
+        one (the board and the live view unchanged) takes none and renders nothing."""
         self.sources: list[MessageSource] = []
         """Further retained messages to keep the broker up to date with."""
         self._link = link
@@ -187,6 +186,8 @@ class MqttPublisher:
         self._cycle_s = settings.kpi_interval_s
         self._calls: deque[CallRecord] = deque()
         self._pacing = Pacing(self.topics, settings.kpi_interval_s)
+        self._renderer = RetainedRenderer(self.topics)
+        self._shown: tuple[KpiBoard, int, LiveView, BoardSnapshot, list[Message]] | None = None
         self._wake = asyncio.Event()
         self._announce = False
         self._announced: tuple[tuple[str, ...], tuple[tuple[str, str], ...]] = ((), ())
@@ -392,15 +393,15 @@ class MqttPublisher:
         last cycle until their cycle is over."""
         pacing = self._pacing
         pacing.cycle_started()
+        self.cycles += 1
         messages = [message for source in self.sources for message in source()]
         live = self._live()
         queues: tuple[str, ...] | None = None
         alerts: tuple[tuple[str, str], ...] = ()
         if live.at > 0:  # else no event seen yet: there is no "now" to compute KPIs at
             try:
-                snapshot = self.board.snapshot(live)
-                messages += [*snapshot_messages(self.topics, snapshot, agent_kpis=False),
-                             *pacing.agent_kpis(snapshot)]
+                snapshot, shown = self._snapshot(live)
+                messages += [*shown, *pacing.agent_kpis(snapshot)]
             except Exception:
                 # a bug in one figure must not stop the calls and the other figures
                 log.exception("mqtt.snapshot_failed", at=live.at)
@@ -415,6 +416,19 @@ class MqttPublisher:
                 at=None, now=now)
             self._announce, self._announced = False, (queues, alerts)
         await self._send_all(client, pacing.due(messages, now), at=live.at, now=now)
+
+    def _snapshot(self, live: LiveView) -> tuple[BoardSnapshot, list[Message]]:
+        """The board's snapshot at ``live`` and its retained messages (the agents' KPIs
+        aside); the last cycle's when neither a fact nor an event came since."""
+        board, shown = self.board, self._shown
+        if (shown is not None and shown[0] is board and shown[1] == board.changes
+                and shown[2] == live):
+            return shown[3], shown[4]
+        snapshot = board.snapshot(live)
+        messages = self._renderer.messages(snapshot, agent_kpis=False)
+        self._shown = (board, board.changes, live, snapshot, messages)
+        self.snapshots += 1
+        return snapshot, messages
 
     async def _send_all(self, client: aiomqtt.Client, messages: Sequence[Message],
                         at: float | None, now: float) -> None:

@@ -11,6 +11,7 @@ that a topic stays far below MQTT's 65,535 bytes and distinct names keep distinc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ MAX_LEVEL_BYTES = 200
 _HASH_CHARS = 12
 
 
+@functools.lru_cache(maxsize=4096)
 def escape(name: str) -> str:
-    """A queue or agent name as one safe topic level."""
+    """A queue or agent name as one safe topic level (remembered for the names in use:
+    every KPI cycle names the topics of every queue and agent again)."""
     if not name:
         return EMPTY
     escaped = "".join(_ESCAPES.get(ch, ch) for ch in name)
